@@ -1,0 +1,32 @@
+/**
+ * The value model shared by the YAML loader, the renderer and the template engine.
+ *
+ * It mirrors what Go sees after go-yaml v2 / encoding/json decode into interface{}:
+ *   Go int / int64      -> JS bigint        (exact 64-bit; YAML integers)
+ *   Go float64          -> JS number        (YAML floats, every -A JSON number)
+ *   Go string           -> JS string
+ *   Go bool             -> JS boolean
+ *   Go nil              -> null             (YAML ~/null/empty, missing values)
+ *   Go []interface{}    -> GoValue[]
+ *   Go map[string]interface{} -> GoMap (a null-prototype object; Go prints/ranges keys sorted)
+ * Keeping ints and floats apart matters: Go's `eq 2 2.0` is false and `%v` of 2.0 prints "2".
+ */
+export type GoMap = { [key: string]: GoValue };
+export type GoValue = null | boolean | bigint | number | string | GoValue[] | GoMap | GoFunc | GoOpaque;
+
+/** A Go func value (only produced by the engine; rarely needed). */
+export interface GoFunc { readonly __goFunc: true; call(...args: GoValue[]): GoValue }
+
+/**
+ * A value of another Go type that some functions return (e.g. []string from `split`, time.Time).
+ * `goType` is the Go type name used in error messages and `%T` ("[]string", "int", ...).
+ */
+export interface GoOpaque { readonly __goOpaque: true; goType: string; value: unknown }
+
+export function isGoMap(v: unknown): v is GoMap {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v as any).__goOpaque && !(v as any).__goFunc;
+}
+
+export function newMap(): GoMap {
+  return Object.create(null) as GoMap;
+}
