@@ -30,3 +30,15 @@ export function isGoMap(v: unknown): v is GoMap {
 export function newMap(): GoMap {
   return Object.create(null) as GoMap;
 }
+
+/**
+ * Go's []string (returned by dgr's `split`, required by gtf's `join`). It is a real JS array,
+ * so range/index/len work unchanged; `instanceof GoStringSlice` tells it from []interface{}.
+ */
+export class GoStringSlice extends Array<string> {
+  static from(items: Iterable<string>): GoStringSlice {
+    const s = new GoStringSlice();
+    for (const i of items) s.push(i);
+    return s;
+  }
+}
