@@ -36,7 +36,7 @@ export function newMap(): GoMap {
  * so range/index/len work unchanged; `instanceof GoStringSlice` tells it from []interface{}.
  */
 export class GoStringSlice extends Array<string> {
-  static from(items: Iterable<string>): GoStringSlice {
+  static fromStrings(items: Iterable<string>): GoStringSlice {
     const s = new GoStringSlice();
     for (const i of items) s.push(i);
     return s;
