@@ -1,0 +1,29 @@
+/** Printing errors: one line each, relative paths, a stack only with -L debug or trace. */
+import * as path from 'node:path';
+import { GgnError, toGgnError } from '../src/errors';
+import { CommandContext } from './base';
+
+export function formatError(e: unknown, workPath?: string): string {
+  const err = e instanceof GgnError ? e : toGgnError(e);
+  const rel = (p: string) => {
+    if (!workPath) return p;
+    const r = path.relative(workPath, p);
+    return r.startsWith('..') ? p : r;
+  };
+  return err.oneLine(rel);
+}
+
+export function reportError(ctx: Pick<CommandContext, 'err' | 'globals'> & { ws?: CommandContext['ws'] }, e: unknown): void {
+  let workPath: string | undefined;
+  try {
+    workPath = ctx.ws?.home.workPath;
+  } catch {
+    workPath = undefined;
+  }
+  const color = (ctx.err as NodeJS.WriteStream).isTTY ? (s: string) => `\x1b[31m${s}\x1b[0m` : (s: string) => s;
+  ctx.err.write(`${color('error:')} ${formatError(e, workPath)}\n`);
+  if (ctx.globals.logLevel === 'debug' || ctx.globals.logLevel === 'trace') {
+    const stack = e instanceof Error ? (e.cause instanceof Error ? e.cause.stack : e.stack) : undefined;
+    if (stack) ctx.err.write(stack + '\n');
+  }
+}

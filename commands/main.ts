@@ -1,0 +1,74 @@
+/**
+ * The CLI entry: global flags, GGN's grammar, help, then one command. Only this layer decides
+ * exit codes and prints errors; `src/` returns errors that say where and what.
+ */
+import * as path from 'node:path';
+import { Config } from '@oclif/core';
+import { Workspace } from '../src/workspace';
+import { CommandContext } from './base';
+import { complete, completionScript } from './completion';
+import { reportError } from './errors';
+import { extractGlobals, GlobalFlags, UsageError } from './globals';
+import { resolve } from './grammar';
+import { commandHelp, helpText } from './help';
+import { loadVerb } from './registry';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export async function main(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
+  let globals: GlobalFlags = { logLevel: 'info', help: false };
+  let ws: Workspace | undefined;
+  try {
+    const parsed = extractGlobals(argv);
+    globals = parsed.globals;
+    ws = new Workspace({
+      homePath: globals.homePath,
+      generateManifest: globals.generateManifest,
+      manifestAttributes: globals.manifestAttributes,
+    });
+    if (parsed.rest[0] === '__complete') {
+      io.out.write(complete(ws, parsed.rest.slice(1)).map((c) => c + '\n').join(''));
+      return 0;
+    }
+    const r = resolve(ws, parsed.rest, globals.help);
+    if (r.kind === 'help') {
+      io.out.write(helpText(ws, r.level, r.env, r.service, r.unit));
+      return 0;
+    }
+    if (r.kind === 'top') {
+      switch (r.verb) {
+        case 'version':
+          io.out.write(`ggn version ${require(path.join(ROOT, 'package.json')).version}\n`);
+          return 0;
+        case 'completion':
+          io.out.write(completionScript(r.args[0] ?? 'bash'));
+          return 0;
+        default:
+          io.out.write(helpText(ws, 'top'));
+          return 0;
+      }
+    }
+    const target = [r.env, r.service, r.unit].filter(Boolean).join(' ');
+    if (globals.help) {
+      io.out.write(commandHelp(r.verb, r.level, target));
+      return 0;
+    }
+    const Cls = loadVerb(r.verb)!;
+    const config = await Config.load({ root: ROOT });
+    const cmd = new Cls(r.args, config);
+    const ctx: CommandContext = { ws, globals, out: io.out, err: io.err, target: { level: r.level, env: r.env, service: r.service, unit: r.unit } };
+    cmd.ctx = ctx;
+    return await cmd.run();
+  } catch (e) {
+    if (e instanceof UsageError || isOclifParseError(e)) {
+      io.err.write(`error: ${(e as Error).message.split('\n')[0]}\nSee: ggn --help\n`);
+      return 2;
+    }
+    reportError({ err: io.err, globals, ws }, e);
+    return 1;
+  }
+}
+
+function isOclifParseError(e: unknown): boolean {
+  return e instanceof Error && (e.constructor.name.endsWith('Error') && 'parse' in e || /Nonexistent flag|Unexpected argument|expects a value/.test(e.message));
+}

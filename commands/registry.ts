@@ -1,0 +1,30 @@
+/** Every verb ggn knows, with the levels it exists at. Add new commands here. */
+import type { GgnCommand, Level } from './base';
+
+type CommandClass = Omit<typeof GgnCommand, 'prototype'> & { new (argv: string[], config: any): GgnCommand };
+
+const LOADERS: Record<string, () => CommandClass> = {
+  generate: () => require('./generate').default,
+};
+
+export function verbNames(): string[] {
+  return Object.keys(LOADERS).sort();
+}
+
+export function loadVerb(name: string): CommandClass | undefined {
+  return LOADERS[name]?.();
+}
+
+export function verbsAt(level: Level): { name: string; summary: string }[] {
+  return verbNames()
+    .map((n) => ({ name: n, cls: loadVerb(n)! }))
+    .filter((v) => v.cls.levels.includes(level))
+    .map((v) => ({ name: v.name, summary: v.cls.summary }));
+}
+
+/** Commands that take no env. */
+export const TOP_LEVEL: Record<string, string> = {
+  version: 'print the ggn version',
+  help: 'show this help',
+  completion: 'print a shell completion script: ggn completion bash|zsh|fish',
+};

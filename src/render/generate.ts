@@ -1,0 +1,58 @@
+/**
+ * `generate`: render units and write them locally. One failing service does not stop the
+ * others (every failure is reported), and a unit whose template fails is not written at all:
+ * GGN wrote the partial output and exited 0.
+ */
+import { GgnError, toGgnError } from '../errors';
+import { Workspace } from '../workspace';
+import { renderUnits } from './service';
+import { writeUnits } from './write';
+
+export interface GenerateScope {
+  env: string;
+  /** Omitted: every service of the env, in name order. */
+  service?: string;
+  /** Omitted: every unit of the service. A hostname, `<hostname>.timer`, or a full unit name. */
+  unit?: string;
+}
+
+export interface ServiceOutcome {
+  service: string;
+  written: string[];
+  unchanged: string[];
+  errors: GgnError[];
+}
+
+export function generate(ws: Workspace, scope: GenerateScope): ServiceOutcome[] {
+  const env = ws.env(scope.env);
+  const services = scope.service ? [scope.service] : ws.serviceNames(env);
+  const outcomes: ServiceOutcome[] = [];
+  for (const name of services) {
+    const outcome: ServiceOutcome = { service: name, written: [], unchanged: [], errors: [] };
+    outcomes.push(outcome);
+    try {
+      const svc = ws.service(env, name);
+      const filter = scope.unit ? unitMatcher(env.name, name, scope.unit) : undefined;
+      const { units, errors } = renderUnits(svc, filter);
+      if (filter && units.length === 0 && errors.length === 0) {
+        throw new GgnError(`no unit "${scope.unit}" in service "${name}"`, { env: env.dir, service: name });
+      }
+      const res = writeUnits(units);
+      outcome.written = res.written;
+      outcome.unchanged = res.unchanged;
+      outcome.errors = errors;
+    } catch (e) {
+      outcome.errors.push(toGgnError(e, { env: env.dir, service: name }));
+    }
+  }
+  return outcomes;
+}
+
+/** GGN's unit argument: `cass1` (the service unit and its timer), `cass1.timer`, or a full name. */
+export function unitMatcher(envName: string, service: string, unit: string): (name: string) => boolean {
+  const prefix = `${envName}_${service}_`;
+  if (unit.startsWith(prefix) && /\.(service|timer)$/.test(unit)) return (n) => n === unit;
+  if (unit.endsWith('.timer')) return (n) => n === `${prefix}${unit}`;
+  if (unit.endsWith('.service')) return (n) => n === `${prefix}${unit}`;
+  return (n) => n === `${prefix}${unit}.service` || n === `${prefix}${unit}.timer`;
+}

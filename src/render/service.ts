@@ -1,0 +1,130 @@
+/**
+ * A service ready to render: attributes merged, manifest rendered, nodes expanded and checked,
+ * containers resolved, unit templates compiled once. Then one unit per node (and a timer per
+ * node when unit.timer.tmpl exists).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { GgnError, toGgnError } from '../errors';
+import { deepClone } from '../tree/attributes';
+import { Env, loadServiceSource, ServiceSource } from '../tree/env';
+import { machineNames } from '../tree/machines';
+import { Template } from '../template';
+import { GoMap } from '../template/values';
+import { compileTemplate, executeTemplate } from './compile';
+import { LocalManifests, resolveContainers } from './containers';
+import { buildUnitData } from './data';
+import { loadManifest, ServiceManifest } from './manifest';
+import { checkNamePart, UnitKind, unitFileName } from './names';
+
+export interface RenderOptions {
+  /** `-A`: data for manifest templating. */
+  manifestAttributes: GoMap;
+  /** `-M`: local ACI and pod manifests. */
+  localManifests: LocalManifests;
+  /** Machine names for `hostname: '*'` (defaults to the env config or GGN's cache). */
+  machineNames?: (env: Env) => string[];
+}
+
+export interface PreparedService {
+  source: ServiceSource;
+  manifest: ServiceManifest;
+  /** Nodes after `'*'` expansion, in manifest order. */
+  nodes: GoMap[];
+  aciList: string[];
+  templates: { kind: UnitKind; file: string; template: Template }[];
+  unitsDir: string;
+}
+
+export interface RenderedUnit {
+  /** e.g. `prod_cassandra_cass1.service` */
+  name: string;
+  kind: UnitKind;
+  hostname: string;
+  service: string;
+  node: GoMap;
+  content: string;
+  /** Where `generate` writes it. */
+  localPath: string;
+}
+
+export interface RenderResult {
+  units: RenderedUnit[];
+  errors: GgnError[];
+}
+
+export function prepareService(env: Env, name: string, opts: RenderOptions): PreparedService {
+  const ctx = { env: env.dir, service: name };
+  try {
+    checkNamePart(name, 'service name', ctx);
+    checkNamePart(env.name, 'envName', { ...ctx, file: env.configFile });
+    const source = loadServiceSource(env, name);
+    const manifest = loadManifest(source, opts.manifestAttributes);
+    const nodes = expandNodes(manifest, env, opts.machineNames ?? machineNames);
+    const aciList = resolveContainers(manifest.containers, opts.localManifests, manifest.file);
+    const templates: PreparedService['templates'] = [];
+    const partials = env.partials;
+    templates.push({ kind: 'service', file: source.unitTemplateFile, template: compileUnitTemplate(source.unitTemplateFile, partials, ctx) });
+    if (source.timerTemplateFile) {
+      templates.push({ kind: 'timer', file: source.timerTemplateFile, template: compileUnitTemplate(source.timerTemplateFile, partials, ctx) });
+    }
+    return { source, manifest, nodes, aciList, templates, unitsDir: path.join(source.path, 'units') };
+  } catch (e) {
+    throw toGgnError(e, ctx);
+  }
+}
+
+function compileUnitTemplate(file: string, partials: Env['partials'], ctx: { env: string; service: string }): Template {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new GgnError(code === 'ENOENT' ? 'the service has no unit.tmpl' : `cannot read unit template: ${code}`, { ...ctx, file });
+  }
+  return compileTemplate(file, text, partials);
+}
+
+function expandNodes(manifest: ServiceManifest, env: Env, names: (env: Env) => string[]): GoMap[] {
+  const ctx = { file: manifest.file };
+  let nodes = manifest.nodes;
+  if (nodes.some((n) => n.hostname === '*')) {
+    if (nodes.length > 1) throw new GgnError("hostname '*' (every machine) cannot be mixed with other nodes", ctx);
+    nodes = names(env).map((machine) => {
+      const copy = deepClone(nodes[0]) as GoMap;
+      copy.hostname = machine;
+      return copy;
+    });
+  }
+  const seen = new Set<string>();
+  for (const n of nodes) {
+    const host = n.hostname as string;
+    checkNamePart(host, 'hostname', ctx);
+    if (seen.has(host)) throw new GgnError(`duplicate hostname "${host}" in nodes`, ctx);
+    seen.add(host);
+  }
+  return nodes;
+}
+
+/** Renders the units of a service; a unit whose template fails is reported, not produced. */
+export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) => boolean): RenderResult {
+  const env = svc.source.env;
+  const result: RenderResult = { units: [], errors: [] };
+  const serviceNodes = svc.manifest.exposeNodesInUnitEnv ? svc.nodes : undefined;
+  for (const node of svc.nodes) {
+    const hostname = node.hostname as string;
+    let data: GoMap | undefined;
+    for (const t of svc.templates) {
+      const name = unitFileName(env.name, svc.source.name, hostname, t.kind);
+      if (onlyUnit && !onlyUnit(name)) continue;
+      data ??= buildUnitData({ serviceAttributes: svc.source.attributes, node, aciList: svc.aciList, serviceNodes });
+      try {
+        const content = executeTemplate(t.template, data, { file: t.file, env: env.dir, service: svc.source.name, unit: name });
+        result.units.push({ name, kind: t.kind, hostname, service: svc.source.name, node, content, localPath: path.join(svc.unitsDir, name) });
+      } catch (e) {
+        result.errors.push(toGgnError(e, { env: env.dir, service: svc.source.name, unit: name }));
+      }
+    }
+  }
+  return result;
+}

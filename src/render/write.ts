@@ -1,0 +1,52 @@
+/**
+ * Writes rendered units where GGN did (`services/<svc>/units/<name>`), each atomically: a
+ * temporary file in the same folder renamed over the target, so a reader never sees half a unit.
+ * A unit whose bytes are already there is left alone (its mtime too).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { GgnError } from '../errors';
+import { RenderedUnit } from './service';
+
+export interface WriteResult {
+  written: string[];
+  unchanged: string[];
+}
+
+export function writeUnits(units: RenderedUnit[]): WriteResult {
+  const res: WriteResult = { written: [], unchanged: [] };
+  const dirs = new Set<string>();
+  for (const u of units) {
+    const dir = path.dirname(u.localPath);
+    if (!dirs.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true });
+      dirs.add(dir);
+    }
+    if (sameContent(u.localPath, u.content)) {
+      res.unchanged.push(u.localPath);
+      continue;
+    }
+    atomicWrite(u.localPath, u.content);
+    res.written.push(u.localPath);
+  }
+  return res;
+}
+
+function sameContent(file: string, content: string): boolean {
+  try {
+    return fs.readFileSync(file, 'utf8') === content;
+  } catch {
+    return false;
+  }
+}
+
+export function atomicWrite(file: string, content: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    fs.writeFileSync(tmp, content, { mode: 0o644 });
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new GgnError(`cannot write unit file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * YAML 1.1 as GGN read it through go-yaml v2: yes/no/on/off/y/n are booleans, 0644 is octal,
+ * `<<` merge keys work, duplicate keys keep the last value, integers are exact 64-bit (bigint),
+ * unquoted dates and sexagesimal numbers (12:30) stay strings, and map keys must be strings or
+ * integers (integers become strings).
+ */
+import * as YAML from 'yaml';
+import { GgnError } from '../errors';
+import { GoMap, GoValue, newMap } from '../template/values';
+
+const DROPPED_FORMATS = new Set(['TIME']);
+const OPTIONS: YAML.ParseOptions & YAML.DocumentOptions & YAML.SchemaOptions = {
+  version: '1.1',
+  intAsBigInt: true,
+  merge: true,
+  uniqueKeys: false,
+  prettyErrors: false,
+  customTags: (tags) =>
+    tags.filter((t) => {
+      const tag = t as YAML.ScalarTag;
+      return tag.tag !== 'tag:yaml.org,2002:timestamp' && !DROPPED_FORMATS.has(tag.format ?? '');
+    }),
+};
+
+/** Parses YAML text into Go-like values. Errors carry file, line and column. */
+export function parseYaml(text: string, file: string): GoValue {
+  const lineCounter = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { ...OPTIONS, lineCounter });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const pos = e.linePos?.[0];
+    const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    throw new GgnError(`invalid YAML: ${msg}`, { file, line: pos?.line, col: pos?.col });
+  }
+  return convert(doc.toJS({ mapAsMap: true, maxAliasCount: 10000 }), file, doc, lineCounter);
+}
+
+function convert(v: unknown, file: string, doc: YAML.Document, lc: YAML.LineCounter): GoValue {
+  if (v === null || v === undefined) return null;
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+    case 'bigint':
+    case 'number':
+      return v;
+  }
+  if (v instanceof Map) {
+    const out = newMap();
+    for (const [k, val] of v) {
+      out[mapKey(k, file, doc, lc)] = convert(val, file, doc, lc);
+    }
+    return out;
+  }
+  if (Array.isArray(v)) return v.map((x) => convert(x, file, doc, lc));
+  if (v instanceof Set) return [...v].map((x) => convert(x, file, doc, lc));
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('latin1');
+  throw new GgnError(`unsupported YAML value of type ${Object.prototype.toString.call(v)}`, { file });
+}
+
+function mapKey(k: unknown, file: string, doc: YAML.Document, lc: YAML.LineCounter): string {
+  if (typeof k === 'string') return k;
+  if (typeof k === 'bigint') return k.toString();
+  const goType = k === null ? 'nil' : typeof k === 'boolean' ? 'bool' : typeof k === 'number' ? 'float64' : 'map';
+  const line = findKeyLine(doc, k, lc);
+  const hint = typeof k === 'boolean' ? ` (YAML 1.1 reads an unquoted y/n/yes/no/on/off key as a boolean: quote it)` : '';
+  throw new GgnError(`map key ${JSON.stringify(String(k))} is a ${goType}; keys must be strings or integers${hint}`, {
+    file,
+    line,
+  });
+}
+
+/** Best effort: the line of the first key node whose value is `k`, for the error message. */
+function findKeyLine(doc: YAML.Document, k: unknown, lc: YAML.LineCounter): number | undefined {
+  let found: number | undefined;
+  YAML.visit(doc, {
+    Pair(_, pair) {
+      const key = pair.key as YAML.Scalar | null;
+      if (found === undefined && key && YAML.isScalar(key) && key.value === k && key.range) {
+        found = lc.linePos(key.range[0]).line;
+        return YAML.visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+export function isMapValue(v: GoValue): v is GoMap {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
