@@ -1,0 +1,73 @@
+/**
+ * `npm run bench`: prints wall time and peak memory of ggn's hot paths against their targets.
+ *   render   `ggn bench generate` of 10,000 units (40 services x 250 nodes), target <= 1.5 s, 250 MiB
+ *   startup  `ggn version` vs `node -e 0`, target <= 2x
+ * Numbers are medians of several runs; the targets are printed, not asserted.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { generateBenchTree } from './gen-tree';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const MEASURED = path.join(ROOT, 'bench', 'measured-ggn.js');
+
+function timeRun(args: string[], opts: { measured?: boolean } = {}): { ms: number; rssMiB?: number; code: number; stderr: string } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  let rssMiB: number | undefined;
+  if (opts.measured) {
+    const line = (r.output[3] as unknown as string) ?? '';
+    const m = /"maxRSSKiB":(\d+)/.exec(line);
+    if (m) rssMiB = Number(m[1]) / 1024;
+  }
+  return { ms, rssMiB, code: r.status ?? -1, stderr: r.stderr };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const row = (name: string, value: string, target: string, ok: boolean) =>
+  console.log(`${name.padEnd(34)} ${value.padEnd(26)} target ${target.padEnd(14)} ${ok ? 'OK' : 'OVER'}`);
+
+function benchRender(): void {
+  const dir = path.join(os.tmpdir(), 'ggn-bench-render');
+  const t = generateBenchTree(dir, 40, 250);
+  const svcDir = path.join(t.work, 'env', t.env, 'services');
+  const clean = () => {
+    for (const s of fs.readdirSync(svcDir)) fs.rmSync(path.join(svcDir, s, 'units'), { recursive: true, force: true });
+  };
+  const runs: { ms: number; rssMiB: number }[] = [];
+  for (let i = 0; i < 4; i++) {
+    clean();
+    const r = timeRun([MEASURED, '-H', t.home, t.env, 'generate', '--quiet'], { measured: true });
+    if (r.code !== 0) throw new Error(`generate failed (${r.code}): ${r.stderr}`);
+    if (i > 0) runs.push({ ms: r.ms, rssMiB: r.rssMiB ?? NaN });
+  }
+  const count = fs.readdirSync(svcDir).reduce((n, s) => n + fs.readdirSync(path.join(svcDir, s, 'units')).length, 0);
+  const ms = median(runs.map((r) => r.ms));
+  const rss = Math.max(...runs.map((r) => r.rssMiB));
+  console.log(`render: ${count} units written (40 services x 250 nodes), median of ${runs.length} runs after a warm-up`);
+  row('  generate wall time', `${(ms / 1000).toFixed(3)} s`, '<= 1.5 s', ms <= 1500);
+  row('  generate peak memory (RSS)', `${rss.toFixed(1)} MiB`, '<= 250 MiB', rss <= 250);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function benchStartup(): void {
+  const n = 15;
+  const node: number[] = [];
+  const ggn: number[] = [];
+  for (let i = 0; i < n; i++) {
+    node.push(timeRun(['-e', '0']).ms);
+    ggn.push(timeRun([path.join(ROOT, 'bin', 'ggn.js'), 'version']).ms);
+  }
+  const a = median(node);
+  const b = median(ggn);
+  console.log(`startup: median of ${n} runs`);
+  row('  node -e 0', `${a.toFixed(1)} ms`, '', true);
+  row('  ggn version', `${b.toFixed(1)} ms (${(b / a).toFixed(2)}x)`, '<= 2x', b <= 2 * a);
+}
+
+const only = process.argv[2];
+if (!only || only === 'render') benchRender();
+if (!only || only === 'startup') benchStartup();

@@ -1,0 +1,84 @@
+/**
+ * The 16 golden cases produced by the real GGN (test/fixtures/compat, see its README), run
+ * through the real `ggn` binary the way the oracle ran GGN, and compared byte for byte.
+ *
+ * Where GGN was buggy we differ on purpose, and the test says how:
+ *  - envname-env-generate: GGN wrote the partial output of a unit whose template failed at run
+ *    time and exited 0. ggn writes nothing for that unit, still writes every other unit, names
+ *    the file, line, column and unit, and exits 1.
+ */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ggn, listFiles, ROOT, tmpDir } from '../support/cli';
+
+const CASES = path.join(ROOT, 'test', 'fixtures', 'compat', 'cases');
+
+interface Deviation {
+  exitCode: number;
+  notWritten: string[];
+  stderr: RegExp[];
+}
+
+const DEVIATIONS: Record<string, Deviation> = {
+  'envname-env-generate': {
+    exitCode: 1,
+    notWritten: ['env/prod-dc2/services/memcached/units/prod_memcached_mc2.service'],
+    stderr: [/services\/memcached\/unit\.tmpl:7:30: unit prod_memcached_mc2\.service: .*index out of range: 3/],
+  },
+};
+
+/** What a failing case must say (one line naming the file, and line where there is one). */
+const FAILURE_MESSAGES: Record<string, RegExp> = {
+  'fail-bad-yaml': /^error: env\/prod\/attributes\/prod\.yml:4:\d+: invalid YAML: /m,
+  'fail-missing-unit-tmpl': /^error: env\/prod\/services\/statsd\/unit\.tmpl: service statsd: the service has no unit\.tmpl$/m,
+  'fail-template-syntax': /^error: env\/prod\/services\/rabbitmq\/unit\.tmpl:10(:\d+)?: service rabbitmq: template: .*unexpected EOF/m,
+};
+
+function runCase(name: string) {
+  const dir = path.join(CASES, name);
+  const args = fs.readFileSync(path.join(dir, 'command.txt'), 'utf8').split('\n').filter((l) => l !== '');
+  const scratch = tmpDir(`compat-${name}`);
+  const work = path.join(scratch, 'work');
+  const home = path.join(scratch, 'home');
+  fs.cpSync(path.join(dir, 'tree'), work, { recursive: true });
+  fs.mkdirSync(home);
+  fs.writeFileSync(path.join(home, 'config.yml'), `workPath: ${work}\n`);
+  const machines = path.join(dir, 'fleet-machines.txt');
+  if (fs.existsSync(machines)) fs.copyFileSync(machines, path.join(home, `list-machines.cache.${args[0]}`));
+  const run = ggn(['-H', home, ...args], { cwd: dir });
+  const produced = listFiles(work).filter((f) => f.split(path.sep).includes('units'));
+  return { dir, work, run, produced, expected: listFiles(path.join(dir, 'expected')) };
+}
+
+describe('GGN compatibility cases', () => {
+  const names = fs.readdirSync(CASES).sort();
+  it('has all 16 cases', () => assert.equal(names.length, 16));
+  for (const name of names) {
+    it(name, () => {
+      const { dir, work, run, produced, expected } = runCase(name);
+      const ggnExit = Number(fs.readFileSync(path.join(dir, 'exit-code.txt'), 'utf8').trim());
+      const dev = DEVIATIONS[name];
+      const wanted = expected.filter((f) => !dev?.notWritten.includes(f));
+      assert.deepEqual(produced, wanted, `files written (stderr: ${run.stderr})`);
+      for (const f of wanted) {
+        const got = fs.readFileSync(path.join(work, f));
+        const exp = fs.readFileSync(path.join(dir, 'expected', f));
+        assert.ok(got.equals(exp), `${f} differs:\n--- expected\n${exp}\n--- got\n${got}`);
+      }
+      if (dev) {
+        assert.equal(run.code, dev.exitCode, run.stderr);
+        for (const re of dev.stderr) assert.match(run.stderr, re);
+      } else if (ggnExit === 0) {
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.stderr, '');
+      } else {
+        assert.notEqual(run.code, 0);
+        assert.match(run.stderr, FAILURE_MESSAGES[name] ?? /^error: /m);
+        assert.equal(run.stderr.split('\n').filter((l) => l.startsWith('error:')).length, 1, run.stderr);
+        assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace without -L debug');
+      }
+    });
+  }
+});

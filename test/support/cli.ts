@@ -1,0 +1,59 @@
+/** Runs the real `ggn` binary (bin/ggn.js over the compiled dist/) and captures everything. */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+export const GGN = path.join(ROOT, 'bin', 'ggn.js');
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function ggn(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Run {
+  const r = spawnSync(process.execPath, [GGN, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    input: opts.input ?? '',
+    encoding: 'utf8',
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `ggn-${prefix}-`));
+}
+
+/** Every file below `dir`, as relative paths, sorted. */
+export function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    if (!fs.existsSync(d)) return;
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else out.push(path.relative(dir, full));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** A work tree in a temp dir with a home whose config.yml points at it. */
+export function scratchTree(files: Record<string, string>, homeExtra = ''): { work: string; home: string } {
+  const base = tmpDir('tree');
+  const work = path.join(base, 'work');
+  const home = path.join(base, 'home');
+  for (const [rel, content] of Object.entries(files)) {
+    const f = path.join(work, rel);
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, content);
+  }
+  fs.mkdirSync(path.join(work, 'env'), { recursive: true });
+  fs.mkdirSync(home, { recursive: true });
+  fs.writeFileSync(path.join(home, 'config.yml'), `workPath: ${work}\n${homeExtra}`);
+  return { work, home };
+}
