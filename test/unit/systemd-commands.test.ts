@@ -1,0 +1,63 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { journalCommand, parseReadOutput, readUnitsCommand, removeUnitsCommand, systemctlCommand, writeUnitCommand } from '../../src/drivers/systemd/commands';
+import { tmpDir } from '../support/cli';
+
+const user = { scope: 'user' as const, sudo: false };
+const sys = { scope: 'system' as const, sudo: true };
+
+/** Runs a command's argv locally (as the remote shell would) with a fake HOME and systemctl. */
+function runLocal(argv: string[], home: string, stdin = ''): { code: number; stdout: string; stderr: string } {
+  const bin = path.join(home, 'bin');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.writeFileSync(
+    path.join(bin, 'systemctl'),
+    `#!/bin/sh\necho "$@" >> "${home}/systemctl.log"\ncase "$2" in\n  list-units) echo "p_web_gone.service loaded failed failed gone";;\n  show) shift 2; for a in "$@"; do case "$a" in -*|Id,*) ;; *) printf 'Id=%s\\nLoadState=loaded\\nActiveState=active\\n\\n' "$a";; esac; done;;\nesac\n`,
+    { mode: 0o755 },
+  );
+  const r = spawnSync(argv[0], argv.slice(1), { input: stdin, encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, HOME: home } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('systemd driver commands', () => {
+  it('are argv arrays: constant script, values as positional arguments', () => {
+    const argv = writeUnitCommand(user, 'p_web_a.service');
+    assert.equal(argv[0], 'sh');
+    assert.equal(argv[1], '-c');
+    assert.deepEqual(argv.slice(3), ['ggn', 'user', 'p_web_a.service']);
+    assert.ok(!argv[2].includes('p_web_a'), 'the unit name is not pasted into the script');
+    assert.deepEqual(systemctlCommand(sys, 'restart', ['p_web_a.service']).slice(0, 4), ['sudo', '-n', '--', 'sh']);
+    assert.deepEqual(journalCommand(user, 'p_web_a.service', 50, true), ['journalctl', '--user', '--no-pager', '-n', '50', '-f', '-u', 'p_web_a.service']);
+  });
+  it('refuses names that are not valid unit names', () => {
+    for (const bad of ['a b.service', '$(reboot).service', 'x;rm -rf /.service', '../x.service', 'x']) {
+      assert.throws(() => writeUnitCommand(user, bad), /refusing invalid unit name/);
+      assert.throws(() => removeUnitsCommand(user, [bad]), /refusing invalid unit name/);
+    }
+    assert.throws(() => readUnitsCommand(user, ['p_*']), /refusing invalid unit prefix/);
+    assert.throws(() => systemctlCommand(user, 'show', [], ['-p;reboot']), /refusing systemctl option/);
+  });
+  it('write, read and remove work in a real shell (user scope, fake systemctl)', () => {
+    const home = tmpDir('sd-home');
+    const content = "[Service]\nExecStart=/bin/sh -c 'echo \"$x\" é'\n";
+    assert.equal(runLocal(writeUnitCommand(user, 'p_web_a.service'), home, content).code, 0);
+    assert.equal(runLocal(writeUnitCommand(user, 'p_web_b.timer'), home, 'T').code, 0);
+    fs.writeFileSync(path.join(home, '.config/systemd/user/p_web_bad name.service'), 'x');
+    fs.writeFileSync(path.join(home, '.config/systemd/user/other_x.service'), 'x');
+    const dir = path.join(home, '.config/systemd/user');
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['other_x.service', 'p_web_a.service', 'p_web_b.timer', 'p_web_bad name.service']);
+    const r = runLocal(readUnitsCommand(user, ['p_web_']), home);
+    assert.equal(r.code, 0, r.stderr);
+    const parsed = parseReadOutput(r.stdout);
+    assert.equal(parsed.files.get('p_web_a.service'), content);
+    assert.equal(parsed.files.get('p_web_b.timer'), 'T');
+    assert.ok(!parsed.files.has('other_x.service'));
+    assert.deepEqual([...parsed.states.keys()].sort(), ['p_web_a.service', 'p_web_b.timer', 'p_web_gone.service']);
+    assert.ok(!fs.readFileSync(path.join(home, 'systemctl.log'), 'utf8').includes('bad name'), 'odd file names never reach systemctl');
+    assert.equal(runLocal(removeUnitsCommand(user, ['p_web_a.service', 'p_web_zz.service']), home).code, 0);
+    assert.ok(!fs.existsSync(path.join(dir, 'p_web_a.service')));
+  });
+});
