@@ -20,14 +20,16 @@ export interface UnitDataInput {
 }
 
 export function buildUnitData(input: UnitDataInput): GoMap {
-  const data = deepClone(input.serviceAttributes) as GoMap;
-  mergeInto(data, input.node);
-  data.aciList = GoStringSlice.fromStrings(input.aciList);
-  data.acis = input.aciList.map((a) => a + ' ').join('');
-  if (input.serviceNodes) data.service_nodes = input.serviceNodes.map((n) => deepClone(n));
+  const base = deepClone(input.serviceAttributes) as GoMap;
+  mergeInto(base, input.node);
+  base.aciList = GoStringSlice.fromStrings(input.aciList);
+  base.acis = input.aciList.map((a) => a + ' ').join('');
+  if (input.serviceNodes) base.service_nodes = input.serviceNodes.map((n) => deepClone(n));
+  // The six derived keys are not part of the JSON: marshal `base`, expose `data` (base + keys).
+  const data: GoMap = Object.assign(Object.create(null) as GoMap, base);
 
   let json: string | undefined;
-  const rawJson = () => (json ??= goJsonMarshal(data));
+  const rawJson = () => (json ??= goJsonMarshal(base));
   let env: ReturnType<typeof environmentLines> | undefined;
   let env64: ReturnType<typeof environmentLines> | undefined;
   const attributes = () => escapeForUnit(rawJson());

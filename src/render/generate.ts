@@ -25,6 +25,10 @@ export interface ServiceOutcome {
 
 export function generate(ws: Workspace, scope: GenerateScope): ServiceOutcome[] {
   const env = ws.env(scope.env);
+  // Inputs shared by every service fail once, as env-level errors, before any service starts.
+  void ws.renderOptions;
+  void env.attributes;
+  void env.partials;
   const services = scope.service ? [scope.service] : ws.serviceNames(env);
   const outcomes: ServiceOutcome[] = [];
   for (const name of services) {

@@ -55,6 +55,7 @@ export interface RenderResult {
 
 export function prepareService(env: Env, name: string, opts: RenderOptions): PreparedService {
   const ctx = { env: env.dir, service: name };
+  void env.attributes; // env-level errors are not this service's
   try {
     checkNamePart(name, 'service name', ctx);
     checkNamePart(env.name, 'envName', { ...ctx, file: env.configFile });

@@ -11,6 +11,8 @@
  *   Go map[string]interface{} -> GoMap (a null-prototype object; Go prints/ranges keys sorted)
  * Keeping ints and floats apart matters: Go's `eq 2 2.0` is false and `%v` of 2.0 prints "2".
  */
+import type { FuncDef } from './funcs/types';
+
 export type GoMap = { [key: string]: GoValue };
 export type GoValue = null | boolean | bigint | number | string | GoValue[] | GoMap | GoFunc | GoOpaque;
 
@@ -21,7 +23,19 @@ export interface GoFunc { readonly __goFunc: true; call(...args: GoValue[]): GoV
  * A value of another Go type that some functions return (e.g. []string from `split`, time.Time).
  * `goType` is the Go type name used in error messages and `%T` ("[]string", "int", ...).
  */
-export interface GoOpaque { readonly __goOpaque: true; goType: string; value: unknown }
+export interface GoOpaque {
+  readonly __goOpaque: true;
+  goType: string;
+  value: unknown;
+  /**
+   * Go methods callable from a template (`$c.Set 1`, `$c.Get`), e.g. dgr's `cell` (*Cell).
+   * Each FuncDef is already bound to the receiver. The engine looks methods up before
+   * reporting "can't evaluate field X in type <goType>", exactly like Go.
+   */
+  methods?: { [name: string]: FuncDef };
+  /** How fmt prints the value (%v / %s). Defaults to String(value). */
+  format?: () => string;
+}
 
 export function isGoMap(v: unknown): v is GoMap {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v as any).__goOpaque && !(v as any).__goFunc;

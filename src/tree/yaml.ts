@@ -14,7 +14,7 @@ const OPTIONS: YAML.ParseOptions & YAML.DocumentOptions & YAML.SchemaOptions = {
   intAsBigInt: true,
   merge: true,
   uniqueKeys: false,
-  prettyErrors: false,
+  prettyErrors: true,
   customTags: (tags) =>
     tags.filter((t) => {
       const tag = t as YAML.ScalarTag;

@@ -31,7 +31,7 @@ const DEVIATIONS: Record<string, Deviation> = {
 
 /** What a failing case must say (one line naming the file, and line where there is one). */
 const FAILURE_MESSAGES: Record<string, RegExp> = {
-  'fail-bad-yaml': /^error: env\/prod\/attributes\/prod\.yml:4:\d+: invalid YAML: /m,
+  'fail-bad-yaml': /^error: env\/prod\/attributes\/prod\.yml:[45]:\d+: (service varnish: )?invalid YAML: .*end with a \]/m,
   'fail-missing-unit-tmpl': /^error: env\/prod\/services\/statsd\/unit\.tmpl: service statsd: the service has no unit\.tmpl$/m,
   'fail-template-syntax': /^error: env\/prod\/services\/rabbitmq\/unit\.tmpl:10(:\d+)?: service rabbitmq: template: .*unexpected EOF/m,
 };

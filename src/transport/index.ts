@@ -1,0 +1,12 @@
+export * from './types';
+export { shellQuote, quoteArg } from './quote';
+export { loadSshConfig, parseSshConfig, lookup, parseProxyJump } from './ssh-config';
+export type { ParsedSshConfig, SshHostConfig, JumpHop } from './ssh-config';
+export { verifyHostKey, checkHostKey, loadKnownHosts, parseKnownHosts, knownHostsName } from './known-hosts';
+export type { HostKeyStatus, HostKeyCheck, KnownHosts } from './known-hosts';
+export { resolveHosts, resolveHost } from './resolve';
+export type { EnvSshConfig, MachineSpec, ResolveOptions } from './resolve';
+export { SshTransport } from './ssh';
+export type { SshTransportOptions } from './ssh';
+export { mapLimit } from './parallel';
+export type { Settled } from './parallel';
