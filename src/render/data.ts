@@ -6,49 +6,116 @@
  * The derived strings are costly and most templates never read them, so they are computed on
  * first access.
  */
-import { deepClone, mergeInto } from '../tree/attributes';
-import { goJsonMarshal } from '../template/funcs/gojson';
-import { GoMap, GoStringSlice, GoValue } from '../template/values';
+import { isMapValue } from '../tree/yaml';
+import { goJsonMarshalCached, goJsonQuote } from '../template/funcs/gojson';
+import { sortedKeys } from '../template/funcs/goutil';
+import { GoMap, GoStringSlice } from '../template/values';
 import { environmentLines } from './chunks';
 
-export interface UnitDataInput {
+/**
+ * What every unit of a service shares. Attribute maps are never mutated once loaded, so unit data
+ * shares them (only the paths a node overrides are copied) and their JSON is cached by identity.
+ */
+export interface ServiceDataContext {
   serviceAttributes: GoMap;
-  node: GoMap;
-  aciList: string[];
+  aciList: GoStringSlice;
+  acis: string;
   /** All nodes of the service (after '*' expansion), when exposeNodesInUnitEnv is set. */
   serviceNodes?: GoMap[];
+  jsonCache: WeakMap<object, string>;
 }
 
-export function buildUnitData(input: UnitDataInput): GoMap {
-  const base = deepClone(input.serviceAttributes) as GoMap;
-  mergeInto(base, input.node);
-  base.aciList = GoStringSlice.fromStrings(input.aciList);
-  base.acis = input.aciList.map((a) => a + ' ').join('');
-  if (input.serviceNodes) base.service_nodes = input.serviceNodes.map((n) => deepClone(n));
-  // The six derived keys are not part of the JSON: marshal `base`, expose `data` (base + keys).
-  const data: GoMap = Object.assign(Object.create(null) as GoMap, base);
-
-  let json: string | undefined;
-  const rawJson = () => (json ??= goJsonMarshal(base));
-  let env: ReturnType<typeof environmentLines> | undefined;
-  let env64: ReturnType<typeof environmentLines> | undefined;
-  const attributes = () => escapeForUnit(rawJson());
-  const attributesBase64 = () => 'base64,' + Buffer.from(rawJson(), 'utf8').toString('base64');
-  const derived: Record<string, () => GoValue> = {
-    attributes,
-    attributesBase64,
-    environmentAttributes: () => (env ??= environmentLines(attributes(), 'ATTR_')).lines,
-    environmentAttributesVars: () => (env ??= environmentLines(attributes(), 'ATTR_')).vars,
-    environmentAttributesBase64: () => (env64 ??= environmentLines(attributesBase64(), 'ATTR_BASE64_')).lines,
-    environmentAttributesVarsBase64: () => (env64 ??= environmentLines(attributesBase64(), 'ATTR_BASE64_')).vars,
+export function serviceDataContext(serviceAttributes: GoMap, aciList: string[], serviceNodes?: GoMap[]): ServiceDataContext {
+  return {
+    serviceAttributes,
+    aciList: GoStringSlice.fromStrings(aciList),
+    acis: aciList.map((a) => a + ' ').join(''),
+    serviceNodes,
+    jsonCache: new WeakMap(),
   };
-  for (const [key, compute] of Object.entries(derived)) {
-    let cached: GoValue | undefined;
-    Object.defineProperty(data, key, {
-      enumerable: true,
-      configurable: true,
-      get: () => (cached ??= compute()),
-    });
+}
+
+/** `base` with `over` deep-merged on top, copying only the maps on the paths `over` touches. */
+export function overlay(base: GoMap, over: GoMap): GoMap {
+  const out = Object.assign(Object.create(null) as GoMap, base);
+  for (const k in over) {
+    const o = over[k];
+    const b = base[k];
+    out[k] = isMapValue(o) && b !== undefined && isMapValue(b) ? overlay(b, o) : o;
+  }
+  return out;
+}
+
+const DERIVED = [
+  'attributes',
+  'attributesBase64',
+  'environmentAttributes',
+  'environmentAttributesVars',
+  'environmentAttributesBase64',
+  'environmentAttributesVarsBase64',
+] as const;
+type Derived = (typeof DERIVED)[number];
+
+/** Per unit: the JSON and the derived strings, computed on first access. */
+class DerivedValues {
+  private json?: string;
+  private env?: { lines: string; vars: string };
+  private env64?: { lines: string; vars: string };
+  private escaped?: string;
+  private b64?: string;
+
+  constructor(
+    private readonly data: GoMap,
+    /** User attributes that had one of the derived names: they stay in the JSON, as in GGN. */
+    private readonly shadowed: GoMap | undefined,
+    private readonly cache: WeakMap<object, string>,
+  ) {}
+
+  private rawJson(): string {
+    if (this.json !== undefined) return this.json;
+    const m = this.data;
+    const keys = sortedKeys(m).filter((k) => !IS_DERIVED.has(k) || (this.shadowed !== undefined && k in this.shadowed));
+    let out = '{';
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      const v = this.shadowed !== undefined && k in this.shadowed ? this.shadowed[k] : m[k];
+      out += (i > 0 ? ',' : '') + goJsonQuote(k) + ':' + goJsonMarshalCached(v, this.cache);
+    }
+    return (this.json = out + '}');
+  }
+
+  get(key: Derived): string {
+    switch (key) {
+      case 'attributes':
+        return (this.escaped ??= escapeForUnit(this.rawJson()));
+      case 'attributesBase64':
+        return (this.b64 ??= 'base64,' + Buffer.from(this.rawJson(), 'utf8').toString('base64'));
+      case 'environmentAttributes':
+        return (this.env ??= environmentLines(this.get('attributes'), 'ATTR_')).lines;
+      case 'environmentAttributesVars':
+        return (this.env ??= environmentLines(this.get('attributes'), 'ATTR_')).vars;
+      case 'environmentAttributesBase64':
+        return (this.env64 ??= environmentLines(this.get('attributesBase64'), 'ATTR_BASE64_')).lines;
+      case 'environmentAttributesVarsBase64':
+        return (this.env64 ??= environmentLines(this.get('attributesBase64'), 'ATTR_BASE64_')).vars;
+    }
+  }
+}
+
+const IS_DERIVED = new Set<string>(DERIVED);
+
+export function buildUnitData(svc: ServiceDataContext, node: GoMap): GoMap {
+  const data = overlay(svc.serviceAttributes, node);
+  data.aciList = svc.aciList;
+  data.acis = svc.acis;
+  if (svc.serviceNodes) data.service_nodes = svc.serviceNodes;
+  let shadowed: GoMap | undefined;
+  for (const k of DERIVED) {
+    if (k in data) (shadowed ??= Object.create(null) as GoMap)[k] = data[k];
+  }
+  const derived = new DerivedValues(data, shadowed, svc.jsonCache);
+  for (const key of DERIVED) {
+    Object.defineProperty(data, key, { enumerable: true, configurable: true, get: () => derived.get(key) });
   }
   return data;
 }

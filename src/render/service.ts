@@ -13,7 +13,7 @@ import { Template } from '../template';
 import { GoMap } from '../template/values';
 import { compileTemplate, executeTemplate } from './compile';
 import { LocalManifests, resolveContainers } from './containers';
-import { buildUnitData } from './data';
+import { buildUnitData, serviceDataContext } from './data';
 import { loadManifest, ServiceManifest } from './manifest';
 import { checkNamePart, UnitKind, unitFileName } from './names';
 
@@ -111,17 +111,18 @@ function expandNodes(manifest: ServiceManifest, env: Env, names: (env: Env) => s
 export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) => boolean): RenderResult {
   const env = svc.source.env;
   const result: RenderResult = { units: [], errors: [] };
-  const serviceNodes = svc.manifest.exposeNodesInUnitEnv ? svc.nodes : undefined;
+  const shared = serviceDataContext(svc.source.attributes, svc.aciList, svc.manifest.exposeNodesInUnitEnv ? svc.nodes : undefined);
+  const unitsDir = svc.unitsDir + path.sep;
   for (const node of svc.nodes) {
     const hostname = node.hostname as string;
     let data: GoMap | undefined;
     for (const t of svc.templates) {
       const name = unitFileName(env.name, svc.source.name, hostname, t.kind);
       if (onlyUnit && !onlyUnit(name)) continue;
-      data ??= buildUnitData({ serviceAttributes: svc.source.attributes, node, aciList: svc.aciList, serviceNodes });
+      data ??= buildUnitData(shared, node);
       try {
         const content = executeTemplate(t.template, data, { file: t.file, env: env.dir, service: svc.source.name, unit: name });
-        result.units.push({ name, kind: t.kind, hostname, service: svc.source.name, node, content, localPath: path.join(svc.unitsDir, name) });
+        result.units.push({ name, kind: t.kind, hostname, service: svc.source.name, node, content, localPath: unitsDir + name });
       } catch (e) {
         result.errors.push(toGgnError(e, { env: env.dir, service: svc.source.name, unit: name }));
       }

@@ -15,14 +15,17 @@ export interface WriteResult {
 
 export function writeUnits(units: RenderedUnit[]): WriteResult {
   const res: WriteResult = { written: [], unchanged: [] };
-  const dirs = new Set<string>();
+  // One listing per directory tells which files exist, so new files cost no failed read.
+  const existing = new Map<string, Set<string>>();
   for (const u of units) {
     const dir = path.dirname(u.localPath);
-    if (!dirs.has(dir)) {
+    let names = existing.get(dir);
+    if (!names) {
       fs.mkdirSync(dir, { recursive: true });
-      dirs.add(dir);
+      names = new Set(fs.readdirSync(dir));
+      existing.set(dir, names);
     }
-    if (sameContent(u.localPath, u.content)) {
+    if (names.has(path.basename(u.localPath)) && sameContent(u.localPath, u.content)) {
       res.unchanged.push(u.localPath);
       continue;
     }

@@ -506,6 +506,8 @@ export class ExecState {
       v = fn.fn.apply(null, argv);
     } catch (e) {
       if (e instanceof TemplateExecError) throw e;
+      // A JS stack overflow is the engine's recursion limit, not the function's error.
+      if (e instanceof RangeError && /call stack/i.test(e.message)) throw e;
       this.node = node;
       this.errorf(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -14,13 +14,11 @@
  * one is empty. `addParseTree(name, text)` adds another text to the set afterwards (Go's
  * t.New(name).Parse(text)).
  */
-import type { Tree } from './ast';
-import type { EngineFunc } from './ast';
+import { isEmptyTree, type EngineFunc, type Tree } from './ast';
 import { builtins } from './builtins';
 import { ExecState, TemplateExecError } from './exec';
 import type { FuncMap } from './funcs/types';
-import { isEmptyTree } from './ast';
-import { parseTrees, TemplateParseError, type FuncResolver } from './parser';
+import { parseTrees, type FuncResolver } from './parser';
 import type { GoValue } from './values';
 
 export { TemplateExecError } from './exec';
@@ -104,6 +102,3 @@ export class Template {
     return state.run(tree, value);
   }
 }
-
-// Keep the error class names reachable for instanceof checks by callers.
-export type { TemplateParseError as ParseError };

@@ -4,6 +4,7 @@
  * stops at the first error; so does this one: an error token is the last token).
  * Positions are JS string indices; `line` is 1 + the number of newlines before the token.
  */
+import { goQuote } from './fmt';
 
 export const enum Item {
   Error,
@@ -50,8 +51,6 @@ export interface Token {
   val: string;
   line: number;
 }
-
-import { goQuote } from './fmt';
 
 const keywords: { [word: string]: Item } = Object.assign(Object.create(null), {
   '.': Item.Dot,

@@ -4,11 +4,12 @@
  *
  *   1. the machine's own setting (address, port, user, identityFile),
  *   2. the env config (`envSsh`),
- *   3. ~/.ssh/config, looked up FIRST with the machine's address as the Host alias (exactly what
- *      `ssh <address>` would do), THEN with the machine name as alias for whatever is still
- *      unset. HostName is taken only from the address lookup (it replaces the address, like an
- *      ssh alias); a HostName from the name lookup is ignored, since the machine's address is
- *      explicit. IdentityFile comes from the address lookup when it has any, else the name's.
+ *   3. ~/.ssh/config, with BOTH the machine's address and its name as Host aliases: a block
+ *      applies when either matches (`Host web1` and `Host 10.0.0.*` both work), and the usual
+ *      first-value-wins order of the file decides. Exception: HostName is only taken from
+ *      blocks that match the address (then it replaces the address, exactly what
+ *      `ssh <address>` would do); a HostName in a block matching only the machine name is
+ *      ignored, because the machine's address is explicit.
  *   4. defaults: port 22, the current OS user, ~/.ssh/known_hosts, strict host key checking,
  *      10 s connect timeout, identities ~/.ssh/id_ed25519, id_ecdsa, id_rsa (those that exist).
  *
@@ -67,10 +68,9 @@ export function resolveHosts(envSsh: EnvSshConfig, machines: MachineSpec[], opts
 export function resolveHost(envSsh: EnvSshConfig, m: MachineSpec, opts: ResolveOptions): HostSpec {
   const ctx = { host: m.name };
   if (!m.address) throw new GgnError(`machine ${m.name} has no address`, ctx);
-  const fromAddr = opts.sshConfig ? lookup(opts.sshConfig, m.address) : {};
-  const fromName = opts.sshConfig && m.name !== m.address ? lookup(opts.sshConfig, m.name) : {};
-  const sc: Partial<SshHostConfig> = { ...stripHostName(fromName), ...definedOnly(fromAddr) };
-  const spec = build(envSsh, { address: fromAddr.hostName ?? m.address, port: m.port, user: m.user, identityFile: m.identityFile }, sc, opts, m.name);
+  const hostName = opts.sshConfig ? lookup(opts.sshConfig, m.address).hostName : undefined;
+  const sc: Partial<SshHostConfig> = opts.sshConfig ? lookup(opts.sshConfig, m.name !== m.address ? [m.address, m.name] : [m.address]) : {};
+  const spec = build(envSsh, { address: hostName ?? m.address, port: m.port, user: m.user, identityFile: m.identityFile }, sc, opts, m.name);
   const jumpValue = envSsh.jumpHost ?? sc.proxyJump;
   if (jumpValue !== undefined) {
     let hops: JumpHop[];
@@ -165,17 +165,6 @@ function parseStrict(v: boolean | string | undefined, name: string): boolean {
     default:
       throw new GgnError(`invalid strictHostKeyChecking ${JSON.stringify(v)} (yes, no, accept-new)`, { host: name });
   }
-}
-
-function stripHostName(c: Partial<SshHostConfig>): Partial<SshHostConfig> {
-  const { hostName: _ignored, ...rest } = c;
-  return rest;
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }
 
 function currentUser(): string {

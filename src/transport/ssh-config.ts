@@ -216,16 +216,22 @@ function splitArgs(s: string): { args: string[] } | { error: string } {
 }
 
 /**
- * The options that apply to `hostAlias`, first value wins (IdentityFile accumulates). Paths are
+ * The options that apply to a host, first value wins (IdentityFile accumulates). Paths are
  * expanded (`~`, `%d`, `%u`, `%h`, `%r`, `%p`, `%n`, `%l`, `%%`); `%h` in HostName is the alias.
+ * With several aliases, a block applies when ANY alias matches it (one pass in file order, so
+ * first-value-wins still holds across them); tokens use the first alias.
  */
-export function lookup(config: ParsedSshConfig, hostAlias: string): Partial<SshHostConfig> {
+export function lookup(config: ParsedSshConfig, alias: string | string[]): Partial<SshHostConfig> {
+  const aliases = typeof alias === 'string' ? [alias] : alias;
+  if (aliases.length === 0) throw new Error('lookup: no host alias');
+  const hostAlias = aliases[0];
   const out: Partial<SshHostConfig> = {};
   const identity: string[] = [];
   let rawKnownHosts: string[] | undefined;
   for (const o of config.options) {
     if (o.when === null) continue;
-    if (!o.when.every((pats) => matchPatternList(pats, hostAlias))) continue;
+    const when = o.when;
+    if (!aliases.some((a) => when.every((pats) => matchPatternList(pats, a)))) continue;
     const a0 = o.args[0];
     if (a0 === undefined) continue;
     switch (o.key) {

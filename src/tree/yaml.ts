@@ -7,6 +7,7 @@
 import * as YAML from 'yaml';
 import { GgnError } from '../errors';
 import { GoMap, GoValue, newMap } from '../template/values';
+import { parseYamlFast } from './yaml-fast';
 
 const DROPPED_FORMATS = new Set(['TIME']);
 const OPTIONS: YAML.ParseOptions & YAML.DocumentOptions & YAML.SchemaOptions = {
@@ -24,6 +25,13 @@ const OPTIONS: YAML.ParseOptions & YAML.DocumentOptions & YAML.SchemaOptions = {
 
 /** Parses YAML text into Go-like values. Errors carry file, line and column. */
 export function parseYaml(text: string, file: string): GoValue {
+  const fast = parseYamlFast(text);
+  if (fast !== undefined) return fast;
+  return parseYamlFull(text, file);
+}
+
+/** The full `yaml` package: every construct, and the error messages. */
+export function parseYamlFull(text: string, file: string): GoValue {
   const lineCounter = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { ...OPTIONS, lineCounter });
   if (doc.errors.length > 0) {

@@ -45,7 +45,15 @@ describe('resolveHosts', () => {
     assert.deepEqual(hosts[1].identityFiles, ['/abs/key']);
   });
 
-  it('ssh config fills the gaps: address lookup first (with HostName), then the machine name', () => {
+  it('ssh config blocks apply when the address OR the machine name matches, first value wins in file order', () => {
+    const sshConfig = parseSshConfig(['Host 10.0.0.*', '  Port 2200', 'Host web1', '  User by-name', '  Port 2300', 'Host *', '  User everyone'].join('\n'), { home: HOME });
+    const [a, b] = resolveHosts({}, [{ name: 'web1', address: '10.0.0.1' }, { name: 'web2', address: '10.0.0.2' }], { ...base, sshConfig });
+    assert.equal(a.user, 'by-name');
+    assert.equal(a.port, 2200);
+    assert.equal(b.user, 'everyone');
+  });
+
+  it('ssh config fills the gaps; HostName only from blocks matching the address', () => {
     const sshConfig = parseSshConfig(
       [
         'Host web1',

@@ -92,7 +92,12 @@ function rfc3339Nano(d: Date): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${frac}${tz}`;
 }
 
-function marshalCompact(v: GoValue): string {
+/**
+ * `cache` (optional) memoises the JSON of maps and lists by identity, for callers that marshal
+ * many values sharing immutable subtrees (the renderer: every unit of a service shares most of
+ * its attributes).
+ */
+function marshalCompact(v: GoValue, cache?: WeakMap<object, string>): string {
   if (v === null || v === undefined) return 'null';
   switch (typeof v) {
     case 'string': return goJsonQuote(v);
@@ -100,12 +105,18 @@ function marshalCompact(v: GoValue): string {
     case 'number': return goJsonFloat(v);
     case 'boolean': return v ? 'true' : 'false';
   }
+  if (cache !== undefined) {
+    const hit = cache.get(v as object);
+    if (hit !== undefined) return hit;
+  }
   if (Array.isArray(v)) {
     const n = v.length;
     if (n === 0) return '[]';
-    let out = '[' + marshalCompact(v[0]);
-    for (let i = 1; i < n; i++) out += ',' + marshalCompact(v[i]);
-    return out + ']';
+    let out = '[' + marshalCompact(v[0], cache);
+    for (let i = 1; i < n; i++) out += ',' + marshalCompact(v[i], cache);
+    out += ']';
+    if (cache !== undefined) cache.set(v, out);
+    return out;
   }
   const o = v as any;
   if (o.__goOpaque) return marshalOpaque(o, undefined, '');
@@ -117,9 +128,11 @@ function marshalCompact(v: GoValue): string {
   for (let i = 0; i < n; i++) {
     const k = keys[i];
     if (i > 0) out += ',';
-    out += goJsonQuote(k) + ':' + marshalCompact((v as GoMap)[k]);
+    out += goJsonQuote(k) + ':' + marshalCompact((v as GoMap)[k], cache);
   }
-  return out + '}';
+  out += '}';
+  if (cache !== undefined) cache.set(v as object, out);
+  return out;
 }
 
 function marshalIndent(v: GoValue, indent: string, prefix: string): string {
@@ -155,6 +168,11 @@ function marshalIndent(v: GoValue, indent: string, prefix: string): string {
  */
 export function goJsonMarshal(v: GoValue, indent?: string): string {
   return indent === undefined ? marshalCompact(v) : marshalIndent(v, indent, '');
+}
+
+/** Compact json.Marshal with an identity cache for subtrees that never change (see marshalCompact). */
+export function goJsonMarshalCached(v: GoValue, cache: WeakMap<object, string>): string {
+  return marshalCompact(v, cache);
 }
 
 // ---------------------------------------------------------------------------------------------
