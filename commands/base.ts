@@ -1,9 +1,11 @@
 /**
- * The base of every ggn command: an oclif Command that knows its target (env, service, unit),
- * the workspace, and the global flags. Commands are thin: they parse their own flags, call
- * `src/`, print, and return an exit code.
+ * The base of every ggn command. Flags are declared with oclif's `Flags` and parsed by oclif's
+ * parser (validation, `--flag=value`, `-abc`, "did you mean" for flags). ggn does not use
+ * oclif's Command/Config classes: GGN's positional grammar (`<env> <service> <unit> <verb>`)
+ * needs its own router anyway, and loading them costs ~0.1 s at every start.
+ * Commands are thin: parse flags, call `src/`, print, return an exit code.
  */
-import { Command } from '@oclif/core';
+import { parse as parseFlags, FlagInput } from '@oclif/core/parser';
 import { Workspace } from '../src/workspace';
 import { GlobalFlags } from './globals';
 
@@ -24,20 +26,31 @@ export interface CommandContext {
   err: NodeJS.WritableStream;
 }
 
-export abstract class GgnCommand extends Command {
-  ctx!: CommandContext;
+export abstract class GgnCommand {
   /** Levels this command exists at. */
   static levels: Level[] = [];
   /** One line for the command lists in help. */
-  static override summary = '';
+  static summary = '';
+  static description = '';
+  static examples: string[] = [];
+  static flags: FlagInput = {};
 
-  abstract execute(): Promise<number>;
+  constructor(
+    readonly argv: string[],
+    readonly ctx: CommandContext,
+  ) {}
 
-  override async run(): Promise<number> {
-    return this.execute();
+  abstract run(): Promise<number>;
+
+  /** Parses this command's flags (strict: unknown flags and stray arguments are errors). */
+  protected async flags<F extends FlagInput>(def: F): Promise<{ [K in keyof F]: any }> {
+    const out = await parseFlags(this.argv, { flags: def, strict: true, args: {} });
+    return out.flags as { [K in keyof F]: any };
   }
 
   protected print(line: string): void {
     this.ctx.out.write(line + '\n');
   }
 }
+
+export type CommandClass = Omit<typeof GgnCommand, "prototype"> & { new (argv: string[], ctx: CommandContext): GgnCommand };

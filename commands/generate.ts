@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { generate } from '../src/render/generate';
 import { GgnCommand, Level } from './base';
 import { reportError } from './errors';
@@ -15,10 +15,10 @@ A unit whose template fails is not written; other services and units still are; 
     quiet: Flags.boolean({ char: 'q', description: 'print only errors' }),
   };
 
-  async execute(): Promise<number> {
-    const { flags } = await this.parse(Generate);
+  async run(): Promise<number> {
+    const flags = await this.flags(Generate.flags);
     const { ws, target } = this.ctx;
-    const outcomes = generate(ws, { env: target.env, service: target.service, unit: target.unit });
+    const outcomes = await generate(ws, { env: target.env, service: target.service, unit: target.unit });
     const rel = (p: string) => path.relative(ws.home.workPath, p);
     let failed = 0;
     let written = 0;

@@ -3,7 +3,6 @@
  * exit codes and prints errors; `src/` returns errors that say where and what.
  */
 import * as path from 'node:path';
-import { Config } from '@oclif/core';
 import { Workspace } from '../src/workspace';
 import { CommandContext } from './base';
 import { complete, completionScript } from './completion';
@@ -54,11 +53,8 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
       return 0;
     }
     const Cls = loadVerb(r.verb)!;
-    const config = await Config.load({ root: ROOT });
-    const cmd = new Cls(r.args, config);
     const ctx: CommandContext = { ws, globals, out: io.out, err: io.err, target: { level: r.level, env: r.env, service: r.service, unit: r.unit } };
-    cmd.ctx = ctx;
-    return await cmd.run();
+    return await new Cls(r.args, ctx).run();
   } catch (e) {
     if (e instanceof UsageError || isOclifParseError(e)) {
       io.err.write(`error: ${(e as Error).message.split('\n')[0]}\nSee: ggn --help\n`);
@@ -69,6 +65,7 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
   }
 }
 
+/** oclif's parser errors (unknown flag, missing value, ...) are usage errors. */
 function isOclifParseError(e: unknown): boolean {
-  return e instanceof Error && (e.constructor.name.endsWith('Error') && 'parse' in e || /Nonexistent flag|Unexpected argument|expects a value/.test(e.message));
+  return e instanceof Error && 'parse' in e && typeof (e as { parse?: unknown }).parse === 'object';
 }

@@ -1,7 +1,5 @@
 /** Every verb ggn knows, with the levels it exists at. Add new commands here. */
-import type { GgnCommand, Level } from './base';
-
-type CommandClass = Omit<typeof GgnCommand, 'prototype'> & { new (argv: string[], config: any): GgnCommand };
+import type { CommandClass, Level } from './base';
 
 const LOADERS: Record<string, () => CommandClass> = {
   generate: () => require('./generate').default,

@@ -8,7 +8,7 @@
  */
 import { isMapValue } from '../tree/yaml';
 import { goJsonMarshalCached, goJsonQuote } from '../template/funcs/gojson';
-import { sortedKeys } from '../template/funcs/goutil';
+import { goStringCompare, sortedKeys } from '../template/funcs/goutil';
 import { GoMap, GoStringSlice } from '../template/values';
 import { environmentLines } from './chunks';
 
@@ -23,6 +23,12 @@ export interface ServiceDataContext {
   /** All nodes of the service (after '*' expansion), when exposeNodesInUnitEnv is set. */
   serviceNodes?: GoMap[];
   jsonCache: WeakMap<object, string>;
+  /** Keys of serviceAttributes, for fast copies. */
+  keys: string[];
+  /** `"key":<json>` of each shared top-level value, computed on first use. */
+  fragments: Map<string, string>;
+  /** Top-level keys every unit has, in Go's JSON order (computed on first use). */
+  sortedShared?: string[];
 }
 
 export function serviceDataContext(serviceAttributes: GoMap, aciList: string[], serviceNodes?: GoMap[]): ServiceDataContext {
@@ -32,12 +38,18 @@ export function serviceDataContext(serviceAttributes: GoMap, aciList: string[], 
     acis: aciList.map((a) => a + ' ').join(''),
     serviceNodes,
     jsonCache: new WeakMap(),
+    keys: Object.keys(serviceAttributes),
+    fragments: new Map(),
   };
 }
 
-/** `base` with `over` deep-merged on top, copying only the maps on the paths `over` touches. */
-export function overlay(base: GoMap, over: GoMap): GoMap {
-  const out = Object.assign(Object.create(null) as GoMap, base);
+/**
+ * `base` with `over` deep-merged on top, copying only the maps on the paths `over` touches.
+ * (A loop over known keys copies a null-prototype map about 4x faster than Object.assign.)
+ */
+export function overlay(base: GoMap, over: GoMap, baseKeys: string[] = Object.keys(base)): GoMap {
+  const out = Object.create(null) as GoMap;
+  for (let i = 0; i < baseKeys.length; i++) out[baseKeys[i]] = base[baseKeys[i]];
   for (const k in over) {
     const o = over[k];
     const b = base[k];
@@ -68,20 +80,67 @@ class DerivedValues {
     private readonly data: GoMap,
     /** User attributes that had one of the derived names: they stay in the JSON, as in GGN. */
     private readonly shadowed: GoMap | undefined,
-    private readonly cache: WeakMap<object, string>,
+    private readonly svc: ServiceDataContext,
+    /** Top-level keys whose value differs from the shared one (the node's keys). */
+    private readonly own: string[],
   ) {}
 
   private rawJson(): string {
     if (this.json !== undefined) return this.json;
+    if (this.shadowed === undefined) return (this.json = this.jsonFromFragments());
+    const cache = this.svc.jsonCache;
     const m = this.data;
     const keys = sortedKeys(m).filter((k) => !IS_DERIVED.has(k) || (this.shadowed !== undefined && k in this.shadowed));
     let out = '{';
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
       const v = this.shadowed !== undefined && k in this.shadowed ? this.shadowed[k] : m[k];
-      out += (i > 0 ? ',' : '') + goJsonQuote(k) + ':' + goJsonMarshalCached(v, this.cache);
+      out += (i > 0 ? ',' : '') + goJsonQuote(k) + ':' + goJsonMarshalCached(v, cache);
     }
     return (this.json = out + '}');
+  }
+
+  /**
+   * The same JSON, built from the service's cached `"key":value` fragments for every top-level
+   * value the unit shares, and fresh ones only for the node's own keys.
+   */
+  private jsonFromFragments(): string {
+    const m = this.data;
+    const svc = this.svc;
+    const cache = svc.jsonCache;
+    let out = '{';
+    let first = true;
+    for (const k of this.jsonKeys()) {
+      let frag: string | undefined;
+      if (!this.own.includes(k)) frag = svc.fragments.get(k);
+      if (frag === undefined) {
+        frag = goJsonQuote(k) + ':' + goJsonMarshalCached(m[k], cache);
+        if (!this.own.includes(k)) svc.fragments.set(k, frag);
+      }
+      out += first ? frag : ',' + frag;
+      first = false;
+    }
+    return out + '}';
+  }
+
+  /** Sorted top-level keys without the derived ones: the service's shared keys merged with the node's. */
+  private jsonKeys(): string[] {
+    const svc = this.svc;
+    if (!svc.sortedShared) {
+      const shared = [...svc.keys, 'aciList', 'acis', ...(svc.serviceNodes ? ['service_nodes'] : [])];
+      svc.sortedShared = [...new Set(shared)].filter((k) => !IS_DERIVED.has(k)).sort(goStringCompare);
+    }
+    const own = this.own.filter((k) => !IS_DERIVED.has(k) && !svc.keys.includes(k)).sort(goStringCompare);
+    if (own.length === 0) return svc.sortedShared;
+    const out: string[] = [];
+    let i = 0;
+    let j = 0;
+    const a = svc.sortedShared;
+    while (i < a.length || j < own.length) {
+      if (j >= own.length || (i < a.length && goStringCompare(a[i], own[j]) < 0)) out.push(a[i++]);
+      else out.push(own[j++]);
+    }
+    return out;
   }
 
   get(key: Derived): string {
@@ -105,7 +164,7 @@ class DerivedValues {
 const IS_DERIVED = new Set<string>(DERIVED);
 
 export function buildUnitData(svc: ServiceDataContext, node: GoMap): GoMap {
-  const data = overlay(svc.serviceAttributes, node);
+  const data = overlay(svc.serviceAttributes, node, svc.keys);
   data.aciList = svc.aciList;
   data.acis = svc.acis;
   if (svc.serviceNodes) data.service_nodes = svc.serviceNodes;
@@ -113,7 +172,7 @@ export function buildUnitData(svc: ServiceDataContext, node: GoMap): GoMap {
   for (const k of DERIVED) {
     if (k in data) (shadowed ??= Object.create(null) as GoMap)[k] = data[k];
   }
-  const derived = new DerivedValues(data, shadowed, svc.jsonCache);
+  const derived = new DerivedValues(data, shadowed, svc, Object.keys(node));
   for (const key of DERIVED) {
     Object.defineProperty(data, key, { enumerable: true, configurable: true, get: () => derived.get(key) });
   }

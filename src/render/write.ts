@@ -44,7 +44,8 @@ function sameContent(file: string, content: string): boolean {
 }
 
 export function atomicWrite(file: string, content: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  const slash = file.lastIndexOf(path.sep);
+  const tmp = `${file.slice(0, slash + 1)}.${file.slice(slash + 1)}.${process.pid}.tmp`;
   try {
     fs.writeFileSync(tmp, content, { mode: 0o644 });
     fs.renameSync(tmp, file);

@@ -4,13 +4,18 @@
  * unquoted dates and sexagesimal numbers (12:30) stay strings, and map keys must be strings or
  * integers (integers become strings).
  */
-import * as YAML from 'yaml';
+import type * as YAMLTypes from 'yaml';
 import { GgnError } from '../errors';
 import { GoMap, GoValue, newMap } from '../template/values';
 import { parseYamlFast } from './yaml-fast';
 
 const DROPPED_FORMATS = new Set(['TIME']);
-const OPTIONS: YAML.ParseOptions & YAML.DocumentOptions & YAML.SchemaOptions = {
+
+// Loaded only when the fast reader gives up: most trees never need it, and it costs ~50 ms to load.
+let yamlModule: typeof YAMLTypes | undefined;
+const yamlLib = (): typeof YAMLTypes => (yamlModule ??= require('yaml') as typeof YAMLTypes);
+
+const OPTIONS: YAMLTypes.ParseOptions & YAMLTypes.DocumentOptions & YAMLTypes.SchemaOptions = {
   version: '1.1',
   intAsBigInt: true,
   merge: true,
@@ -18,7 +23,7 @@ const OPTIONS: YAML.ParseOptions & YAML.DocumentOptions & YAML.SchemaOptions = {
   prettyErrors: true,
   customTags: (tags) =>
     tags.filter((t) => {
-      const tag = t as YAML.ScalarTag;
+      const tag = t as YAMLTypes.ScalarTag;
       return tag.tag !== 'tag:yaml.org,2002:timestamp' && !DROPPED_FORMATS.has(tag.format ?? '');
     }),
 };
@@ -32,6 +37,7 @@ export function parseYaml(text: string, file: string): GoValue {
 
 /** The full `yaml` package: every construct, and the error messages. */
 export function parseYamlFull(text: string, file: string): GoValue {
+  const YAML = yamlLib();
   const lineCounter = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { ...OPTIONS, lineCounter });
   if (doc.errors.length > 0) {
@@ -43,7 +49,7 @@ export function parseYamlFull(text: string, file: string): GoValue {
   return convert(doc.toJS({ mapAsMap: true, maxAliasCount: 10000 }), file, doc, lineCounter);
 }
 
-function convert(v: unknown, file: string, doc: YAML.Document, lc: YAML.LineCounter): GoValue {
+function convert(v: unknown, file: string, doc: YAMLTypes.Document, lc: YAMLTypes.LineCounter): GoValue {
   if (v === null || v === undefined) return null;
   switch (typeof v) {
     case 'string':
@@ -65,7 +71,7 @@ function convert(v: unknown, file: string, doc: YAML.Document, lc: YAML.LineCoun
   throw new GgnError(`unsupported YAML value of type ${Object.prototype.toString.call(v)}`, { file });
 }
 
-function mapKey(k: unknown, file: string, doc: YAML.Document, lc: YAML.LineCounter): string {
+function mapKey(k: unknown, file: string, doc: YAMLTypes.Document, lc: YAMLTypes.LineCounter): string {
   if (typeof k === 'string') return k;
   if (typeof k === 'bigint') return k.toString();
   const goType = k === null ? 'nil' : typeof k === 'boolean' ? 'bool' : typeof k === 'number' ? 'float64' : 'map';
@@ -78,11 +84,12 @@ function mapKey(k: unknown, file: string, doc: YAML.Document, lc: YAML.LineCount
 }
 
 /** Best effort: the line of the first key node whose value is `k`, for the error message. */
-function findKeyLine(doc: YAML.Document, k: unknown, lc: YAML.LineCounter): number | undefined {
+function findKeyLine(doc: YAMLTypes.Document, k: unknown, lc: YAMLTypes.LineCounter): number | undefined {
+  const YAML = yamlLib();
   let found: number | undefined;
   YAML.visit(doc, {
     Pair(_, pair) {
-      const key = pair.key as YAML.Scalar | null;
+      const key = pair.key as YAMLTypes.Scalar | null;
       if (found === undefined && key && YAML.isScalar(key) && key.value === k && key.range) {
         found = lc.linePos(key.range[0]).line;
         return YAML.visit.BREAK;
