@@ -40,7 +40,7 @@ export function resolve(ws: Workspace, argv: string[], help: boolean): Resolved 
   if (w.length === 1) return { kind: 'help', level: 'env', env };
 
   const envVerbs = verbsAt('env').map((v) => v.name);
-  if (envVerbs.includes(w[1])) return help ? { kind: 'help', level: 'env', env } : command('env', env, undefined, undefined, w[1], argv.slice(i + 1));
+  if (envVerbs.includes(w[1])) return command('env', env, undefined, undefined, w[1], argv.slice(i + 1));
 
   const envObj = ws.env(env);
   const services = ws.serviceNames(envObj);
@@ -48,25 +48,25 @@ export function resolve(ws: Workspace, argv: string[], help: boolean): Resolved 
     const service = w[1];
     if (w.length === 2) return { kind: 'help', level: 'service', env, service };
     const svcVerbs = verbsAt('service').map((v) => v.name);
-    if (svcVerbs.includes(w[2])) return help ? { kind: 'help', level: 'service', env, service } : command('service', env, service, undefined, w[2], argv.slice(i + 1));
+    if (svcVerbs.includes(w[2])) return command('service', env, service, undefined, w[2], argv.slice(i + 1));
     const units = unitNamesOf(ws, env, service);
     if (!units.includes(w[2])) {
       throw new GgnError(`unknown command or unit "${w[2]}" for service ${service}${didYouMean(w[2], [...svcVerbs, ...units])}`, { env, service });
     }
-    return unitLevel(env, service, w[2], w[3], help, argv.slice(i + 1));
+    return unitLevel(env, service, w[2], w[3], argv.slice(i + 1));
   }
 
   // `ggn <env> <unit> <command>`: the unit must be unique in the env.
   const owners = services.filter((s) => safeUnitNames(ws, env, s).includes(w[1]));
-  if (owners.length === 1) return unitLevel(env, owners[0], w[1], w[2], help, argv.slice(i + 1));
+  if (owners.length === 1) return unitLevel(env, owners[0], w[1], w[2], argv.slice(i + 1));
   if (owners.length > 1) {
     throw new GgnError(`unit "${w[1]}" exists in services ${owners.join(', ')}: name the service, e.g. ggn ${env} ${owners[0]} ${w[1]} ...`, { env });
   }
   throw new GgnError(`unknown command, service or unit "${w[1]}" in env ${env}${didYouMean(w[1], [...envVerbs, ...services])}`, { env });
 }
 
-function unitLevel(env: string, service: string, unit: string, verb: string | undefined, help: boolean, args: string[]): Resolved {
-  if (!verb || help) return { kind: 'help', level: 'unit', env, service, unit };
+function unitLevel(env: string, service: string, unit: string, verb: string | undefined, args: string[]): Resolved {
+  if (!verb) return { kind: 'help', level: 'unit', env, service, unit };
   const unitVerbs = verbsAt('unit').map((v) => v.name);
   if (!unitVerbs.includes(verb)) {
     throw new GgnError(`unknown command "${verb}" for unit ${unit}${didYouMean(verb, unitVerbs)}`, { env, service, unit });
