@@ -3,6 +3,10 @@ import type { CommandClass, Level } from './base';
 
 const LOADERS: Record<string, () => CommandClass> = {
   generate: () => require('./generate').default,
+  diff: () => require('./diff').default,
+  check: () => require('./check').default,
+  'list-units': () => require('./list-units').default,
+  'list-machines': () => require('./list-machines').default,
 };
 
 export function verbNames(): string[] {

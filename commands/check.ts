@@ -1,0 +1,63 @@
+import { buildPlan } from '../src/plan/build';
+import { UnitChange } from '../src/plan/diff';
+import { table } from '../src/report/table';
+import { GgnCommand, Level } from './base';
+import { jsonFlag, parallelFlag, reportAll, withDriver } from './live';
+
+/** What is wrong with a unit on its host, or undefined when it is present, current and running. */
+export function problemOf(c: UnitChange, hasTimer: boolean): string | undefined {
+  switch (c.kind) {
+    case 'new':
+      return 'missing on the host';
+    case 'changed':
+      return 'outdated (differs from the tree)';
+    case 'orphan':
+      return 'orphan (no longer in the tree)';
+  }
+  const s = c.state;
+  if (!s || s.loadState !== 'loaded') return `not loaded (${s?.loadState || 'unknown'})`;
+  if (c.unit.endsWith('.timer')) return s.activeState === 'active' ? undefined : `timer ${s.activeState}/${s.subState}`;
+  if (hasTimer) return s.activeState === 'failed' ? `failed (${s.result})` : undefined;
+  if (s.activeState === 'active' && ['running', 'exited', 'listening', 'waiting'].includes(s.subState)) return undefined;
+  return `${s.activeState}/${s.subState}` + (s.result && s.result !== 'success' ? ` (${s.result})` : '');
+}
+
+export default class Check extends GgnCommand {
+  static override levels: Level[] = ['env', 'service', 'unit'];
+  static override summary = 'verify every unit is on its host, up to date, and active/running';
+  static override description = `Exit 0 when every unit in scope is present on its machine, identical to the tree and
+active (running, or waiting for a timer); exit 2 with a table of what is wrong otherwise; exit 1 when
+a host could not be checked.`;
+  static override examples = ['ggn prod check', 'ggn prod cassandra check --json'];
+  static override flags = { json: jsonFlag, parallel: parallelFlag };
+
+  async run(): Promise<number> {
+    const flags = await this.flags(Check.flags);
+    const { ctx } = this;
+    const plan = await withDriver(ctx, flags.parallel, (d) => buildPlan(ctx.ws, d, ctx.target));
+    const timers = new Set(plan.rendered.filter((u) => u.kind === 'timer').map((u) => u.name.replace(/\.timer$/, '.service')));
+    const problems = plan.changes
+      .map((c) => ({ c, problem: problemOf(c, timers.has(c.unit)) }))
+      .filter((p): p is { c: UnitChange; problem: string } => p.problem !== undefined);
+    if (flags.json) {
+      this.print(
+        JSON.stringify(
+          {
+            ok: problems.length === 0 && plan.errors.length === 0,
+            checked: plan.changes.length,
+            problems: problems.map(({ c, problem }) => ({ unit: c.unit, machine: c.machine, problem })),
+            errors: plan.errors.map((e) => ({ message: e.message, ...e.ctx })),
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      if (problems.length) ctx.out.write(table(['UNIT', 'MACHINE', 'PROBLEM'], problems.map(({ c, problem }) => [c.unit, c.machine, problem])));
+      reportAll(ctx, plan.errors);
+      this.print(`${plan.changes.length - problems.length} of ${plan.changes.length} units ok` + (problems.length ? `, ${problems.length} with problems` : '') + (plan.errors.length ? `, ${plan.errors.length} error(s)` : ''));
+    }
+    if (plan.errors.length) return 1;
+    return problems.length ? 2 : 0;
+  }
+}

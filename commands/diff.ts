@@ -1,0 +1,35 @@
+import * as Flags from '@oclif/core/flags';
+import { buildPlan } from '../src/plan/build';
+import { planJson, renderDiff, summaryLine } from '../src/report/diff';
+import { GgnCommand, Level } from './base';
+import { colorsFor, jsonFlag, parallelFlag, reportAll, withDriver } from './live';
+
+export default class Diff extends GgnCommand {
+  static override levels: Level[] = ['env', 'service', 'unit'];
+  static override summary = 'show what would change on the hosts, unit by unit and host by host';
+  static override description = `Renders the units, reads what is live on every machine (one round trip per host),
+places the units ([X-Fleet] rules) and prints a unified diff per unit and host: new units, changed
+units, and orphans (units of this env on a host that the tree no longer puts there).
+Exit codes with --exit-code: 0 nothing to do, 2 changes, 1 error (Terraform's convention).`;
+  static override examples = ['ggn prod cassandra diff', 'ggn prod diff --exit-code', 'ggn prod cassandra cass1 diff --json'];
+  static override flags = {
+    'exit-code': Flags.boolean({ description: 'exit 2 when there are changes, 0 when none, 1 on error' }),
+    json: jsonFlag,
+    parallel: parallelFlag,
+  };
+
+  async run(): Promise<number> {
+    const flags = await this.flags(Diff.flags);
+    const { ctx } = this;
+    const plan = await withDriver(ctx, flags.parallel, (d) => buildPlan(ctx.ws, d, ctx.target));
+    const changed = plan.changes.some((c) => c.kind !== 'unchanged');
+    if (flags.json) this.print(JSON.stringify(planJson(plan.changes, plan.errors), null, 2));
+    else {
+      ctx.out.write(renderDiff(plan.changes, colorsFor(ctx.out)));
+      reportAll(ctx, plan.errors);
+      this.print(summaryLine(plan.changes) + (plan.errors.length ? `, ${plan.errors.length} error(s)` : ''));
+    }
+    if (plan.errors.length) return 1;
+    return flags['exit-code'] && changed ? 2 : 0;
+  }
+}

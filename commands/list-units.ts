@@ -1,0 +1,31 @@
+import { buildPlan } from '../src/plan/build';
+import { table } from '../src/report/table';
+import { GgnCommand, Level } from './base';
+import { jsonFlag, parallelFlag, reportAll, withDriver } from './live';
+
+export default class ListUnits extends GgnCommand {
+  static override levels: Level[] = ['env', 'service'];
+  static override summary = 'list the units with their machine, diff status and systemd state';
+  static override examples = ['ggn prod list-units', 'ggn prod cassandra list-units --json'];
+  static override flags = { json: jsonFlag, parallel: parallelFlag };
+
+  async run(): Promise<number> {
+    const flags = await this.flags(ListUnits.flags);
+    const { ctx } = this;
+    const plan = await withDriver(ctx, flags.parallel, (d) => buildPlan(ctx.ws, d, ctx.target));
+    const rows = plan.changes.map((c) => ({
+      unit: c.unit,
+      machine: c.machine,
+      status: c.kind,
+      load: c.state?.loadState ?? '-',
+      active: c.state?.activeState ?? '-',
+      sub: c.state?.subState ?? '-',
+    }));
+    if (flags.json) this.print(JSON.stringify({ units: rows, errors: plan.errors.map((e) => ({ message: e.message, ...e.ctx })) }, null, 2));
+    else {
+      ctx.out.write(table(['UNIT', 'MACHINE', 'TREE', 'LOAD', 'ACTIVE', 'SUB'], rows.map((r) => [r.unit, r.machine, r.status, r.load, r.active, r.sub])));
+      reportAll(ctx, plan.errors);
+    }
+    return plan.errors.length ? 1 : 0;
+  }
+}

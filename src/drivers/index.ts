@@ -1,0 +1,42 @@
+/**
+ * Builds the driver an env's config asks for. Today: ssh (plain systemd over SSH).
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { Env } from '../tree/env';
+import { resolveHosts } from '../transport/resolve';
+import { loadSshConfig } from '../transport/ssh-config';
+import { SshTransport } from '../transport/ssh';
+import { Transport } from '../transport/types';
+import { readDriverConfig } from './config';
+import { SshSystemdDriver } from './systemd/driver';
+import { GgnError } from '../errors';
+
+export interface DriverOptions {
+  /** Hosts contacted at once (default 20). */
+  parallel?: number;
+  /** For tests: another transport. */
+  transport?: Transport;
+}
+
+export function createDriver(env: Env, opts: DriverOptions = {}): SshSystemdDriver {
+  const cfg = readDriverConfig(env);
+  if (cfg.machines.length === 0) {
+    throw new GgnError('the env has no `machines:` to connect to (add them to its config.yml)', { file: env.configFile, env: env.dir });
+  }
+  const home = os.homedir();
+  const sshConfigFile = path.join(home, '.ssh', 'config');
+  const hosts = resolveHosts(cfg.ssh, cfg.machines, {
+    configDir: cfg.configDir,
+    home,
+    sshConfig: fs.existsSync(sshConfigFile) ? loadSshConfig(sshConfigFile) : undefined,
+  });
+  return new SshSystemdDriver({
+    target: { scope: cfg.ssh.scope, sudo: cfg.ssh.sudo },
+    machines: cfg.machines,
+    hosts,
+    transport: opts.transport ?? new SshTransport(),
+    parallel: opts.parallel ?? 20,
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * Turning a plan into what people and scripts read: unified diffs per unit and host, a summary
+ * line, and one JSON document.
+ */
+import { createTwoFilesPatch } from 'diff';
+import { GgnError } from '../errors';
+import { summarize, UnitChange } from '../plan/diff';
+
+export interface Colors {
+  red(s: string): string;
+  green(s: string): string;
+  cyan(s: string): string;
+  bold(s: string): string;
+  dim(s: string): string;
+}
+
+const esc = (code: string) => (s: string) => `\x1b[${code}m${s}\x1b[0m`;
+export const ANSI: Colors = { red: esc('31'), green: esc('32'), cyan: esc('36'), bold: esc('1'), dim: esc('2') };
+export const PLAIN: Colors = { red: (s) => s, green: (s) => s, cyan: (s) => s, bold: (s) => s, dim: (s) => s };
+
+export function unifiedDiff(c: UnitChange, colors: Colors): string {
+  const live = c.live ?? '';
+  const desired = c.kind === 'orphan' ? '' : (c.desired ?? '');
+  const patch = createTwoFilesPatch(`${c.unit} (on ${c.machine})`, `${c.unit} (from the tree)`, live, desired, undefined, undefined, { context: 3 });
+  const lines = patch.split('\n');
+  // Drop the "=====" banner createTwoFilesPatch starts with.
+  const body = lines[0].startsWith('====') ? lines.slice(1) : lines;
+  return body
+    .map((l) => {
+      if (l.startsWith('+++') || l.startsWith('---')) return colors.bold(l);
+      if (l.startsWith('+')) return colors.green(l);
+      if (l.startsWith('-')) return colors.red(l);
+      if (l.startsWith('@@')) return colors.cyan(l);
+      return l;
+    })
+    .join('\n')
+    .replace(/\n+$/, '\n');
+}
+
+const TITLES: Record<UnitChange['kind'], string> = {
+  new: 'new: not on the host yet',
+  changed: 'changed',
+  unchanged: 'unchanged',
+  orphan: 'orphan: on the host but no longer in the tree (removed only with --prune)',
+};
+
+export function renderDiff(changes: UnitChange[], colors: Colors): string {
+  let out = '';
+  for (const c of changes) {
+    if (c.kind === 'unchanged') continue;
+    out += colors.bold(`# ${c.unit} on ${c.machine}: ${TITLES[c.kind]}`) + '\n';
+    out += unifiedDiff(c, colors) + '\n';
+  }
+  return out;
+}
+
+export function summaryLine(changes: UnitChange[]): string {
+  const s = summarize(changes);
+  return `${s.changed} changed, ${s.new} new, ${s.orphan} orphaned, ${s.unchanged} unchanged`;
+}
+
+export function planJson(changes: UnitChange[], errors: GgnError[]): object {
+  return {
+    summary: summarize(changes),
+    changes: changes.map((c) => ({
+      kind: c.kind,
+      unit: c.unit,
+      service: c.service,
+      machine: c.machine,
+      state: c.state ? { active: c.state.activeState, sub: c.state.subState, load: c.state.loadState } : null,
+      diff: c.kind === 'unchanged' ? null : unifiedDiff(c, PLAIN),
+    })),
+    errors: errors.map((e) => ({ message: e.message, ...e.ctx })),
+  };
+}
