@@ -40,7 +40,8 @@ export class GgnError extends Error {
     const about: string[] = [];
     if (c.unit) about.push(`unit ${c.unit}`);
     else if (c.service) about.push(`service ${c.service}`);
-    if (c.host) about.push(`host ${c.host}`);
+    // Transport messages already start with `host X (address:port)`; don't say it twice.
+    if (c.host && !this.message.startsWith(`host ${c.host}`)) about.push(`host ${c.host}`);
     return where + (about.length ? `${about.join(', ')}: ` : '') + this.message;
   }
 }

@@ -72,3 +72,11 @@ describe('unit data helpers', () => {
     assert.throws(() => resolveContainers(['r/nover'], local, 'f'), /has no version/);
   });
 });
+
+describe('error lines', () => {
+  it('name file, line, unit and host once', () => {
+    const { GgnError } = require('../../src/errors');
+    assert.equal(new GgnError('boom', { file: 'a.yml', line: 3, col: 2, unit: 'u.service', host: 'h1' }).oneLine(), 'a.yml:3:2: unit u.service, host h1: boom');
+    assert.equal(new GgnError('host h1 (1.2.3.4:22): refused', { host: 'h1' }).oneLine(), 'host h1 (1.2.3.4:22): refused');
+  });
+});

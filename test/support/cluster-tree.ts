@@ -1,0 +1,58 @@
+/** A work tree whose env `prod` points at the hosts of a test cluster (scope: user). */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Cluster } from '../harness';
+import { tmpDir } from './cli';
+
+export interface ClusterTree {
+  base: string;
+  work: string;
+  home: string;
+  write(rel: string, content: string): void;
+}
+
+export function envConfigFor(cluster: Cluster, opts: { knownHostsFile?: string; connectTimeout?: number; extra?: string } = {}): string {
+  const lines = [
+    'ssh:',
+    '  scope: user',
+    `  identityFile: ${cluster.clientKeyPath}`,
+    `  knownHostsFile: ${opts.knownHostsFile ?? cluster.knownHostsPath}`,
+    `  connectTimeout: ${opts.connectTimeout ?? 3}`,
+    'machines:',
+    ...cluster.hosts.flatMap((h, i) => [
+      `  - name: ${h.name}`,
+      `    address: ${h.address}`,
+      `    port: ${h.port}`,
+      `    user: ${h.user}`,
+      `    metadata: {rack: r${(i % 2) + 1}}`,
+    ]),
+  ];
+  return lines.join('\n') + '\n' + (opts.extra ?? '');
+}
+
+export function clusterTree(cluster: Cluster, files: Record<string, string>, configOpts: Parameters<typeof envConfigFor>[1] = {}): ClusterTree {
+  const base = tmpDir('live');
+  const work = path.join(base, 'work');
+  const home = path.join(base, 'home');
+  const write = (rel: string, content: string) => {
+    const f = path.join(work, rel);
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, content);
+  };
+  write('env/prod/config.yml', envConfigFor(cluster, configOpts));
+  for (const [rel, content] of Object.entries(files)) write(rel, content);
+  fs.mkdirSync(home, { recursive: true });
+  fs.writeFileSync(path.join(home, 'config.yml'), `workPath: ${work}\nuser: tester\n`);
+  return { base, work, home, write };
+}
+
+/** A long-running service unit template that records its start in the user's home. */
+export const SLEEPER_UNIT = `[Unit]
+Description=web {{.hostname}} v{{.version}}
+
+[Service]
+ExecStart=/bin/sh -c 'echo started {{.version}} >> %h/{{.hostname}}.log; exec sleep 600'
+
+[X-Fleet]
+MachineID={{.machine_id}}
+`;
