@@ -7,6 +7,15 @@ const LOADERS: Record<string, () => CommandClass> = {
   check: () => require('./check').default,
   'list-units': () => require('./list-units').default,
   'list-machines': () => require('./list-machines').default,
+  status: () => require('./unit-inspect').Status,
+  journal: () => require('./unit-inspect').Journal,
+  ssh: () => require('./unit-inspect').Ssh,
+  load: () => require('./unit-actions').Load,
+  start: () => require('./unit-actions').Start,
+  stop: () => require('./unit-actions').Stop,
+  restart: () => require('./unit-actions').Restart,
+  unload: () => require('./unit-actions').Unload,
+  destroy: () => require('./unit-actions').Destroy,
 };
 
 export function verbNames(): string[] {

@@ -1,0 +1,64 @@
+/** start, stop, restart, load, unload, destroy: one unit (and its timer) on its machine(s). */
+import * as Flags from '@oclif/core/flags';
+import { unitAction, UnitAction } from '../src/apply/unit-actions';
+import { GgnCommand, Level } from './base';
+import { reportError } from './errors';
+import { parallelFlag, reportAll, withDriver } from './live';
+import { confirm, isInteractive } from './prompt';
+
+const SUMMARIES: Record<UnitAction, string> = {
+  load: 'write the unit (and its timer) to its machine where missing or different, then daemon-reload',
+  start: 'start the unit (its timer when it has one), writing it to its machine first if missing',
+  stop: 'stop the unit and its timer',
+  restart: 'restart the unit',
+  unload: 'stop the unit and its timer, keeping the files',
+  destroy: 'stop the unit and remove its files from the machine (asks first on a terminal; -y in scripts)',
+};
+
+const FLAGS = {
+  yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
+  parallel: parallelFlag,
+};
+
+function actionCommand(action: UnitAction) {
+  return class extends GgnCommand {
+    static override levels: Level[] = ['unit'];
+    static override summary = SUMMARIES[action];
+    static override examples = [`ggn prod cassandra cass1 ${action}`];
+    static override flags = FLAGS;
+
+    async run(): Promise<number> {
+      const flags = await this.flags(FLAGS);
+      const { ctx } = this;
+      const scope = { env: ctx.target.env, service: ctx.target.service!, unit: ctx.target.unit! };
+      if (action === 'destroy' && !flags.yes) {
+        if (!isInteractive()) {
+          reportError(ctx, new Error('destroy removes units from hosts: pass -y to confirm when not on a terminal'));
+          return 1;
+        }
+        if (!(await confirm(`Destroy ${scope.unit} of ${scope.service} in ${scope.env} (stop it and remove its files)?`))) {
+          this.print('nothing done');
+          return 1;
+        }
+      }
+      const { plan, outcomes } = await withDriver(ctx, flags.parallel, (d) => unitAction(ctx.ws, d, scope, action));
+      reportAll(ctx, plan.errors);
+      let failed = plan.errors.length;
+      for (const o of outcomes) {
+        if (o.done.length) this.print(`${o.machine}: ${o.done.join(', ')}`);
+        if (o.error) {
+          failed++;
+          reportError(ctx, o.error);
+        }
+      }
+      return failed ? 1 : 0;
+    }
+  };
+}
+
+export const Load = actionCommand('load');
+export const Start = actionCommand('start');
+export const Stop = actionCommand('stop');
+export const Restart = actionCommand('restart');
+export const Unload = actionCommand('unload');
+export const Destroy = actionCommand('destroy');

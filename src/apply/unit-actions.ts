@@ -1,0 +1,113 @@
+/**
+ * One unit's actions on its machine(s): load, start, stop, restart, unload, destroy, status.
+ * A GGN unit name means the service unit and, when the service has one, its timer; `x.timer`
+ * means the timer alone.
+ *   load     write the unit files the tree renders where they are missing or differ; daemon-reload
+ *   start    load what is missing, then start (the timer when there is one, else the service)
+ *   stop     stop the timer, then the service
+ *   restart  restart the service
+ *   unload   stop, keep the files
+ *   destroy  stop, remove the files, daemon-reload, reset-failed
+ */
+import { GgnError, toGgnError } from '../errors';
+import { SshSystemdDriver } from '../drivers/systemd/driver';
+import { buildPlan, LivePlan, PlanScope } from '../plan/build';
+import { UnitChange } from '../plan/diff';
+import { Workspace } from '../workspace';
+
+export type UnitAction = 'load' | 'start' | 'stop' | 'restart' | 'unload' | 'destroy';
+
+export interface ActionOutcome {
+  machine: string;
+  units: string[];
+  done: string[];
+  error?: GgnError;
+}
+
+/** Per machine, the changes of the unit(s) in scope (desired placements and live copies). */
+export function byMachine(plan: LivePlan): Map<string, UnitChange[]> {
+  const out = new Map<string, UnitChange[]>();
+  for (const c of plan.changes) out.set(c.machine, [...(out.get(c.machine) ?? []), c]);
+  return out;
+}
+
+export async function unitAction(ws: Workspace, driver: SshSystemdDriver, scope: Required<PlanScope>, action: UnitAction): Promise<{ plan: LivePlan; outcomes: ActionOutcome[] }> {
+  const plan = await buildPlan(ws, driver, scope);
+  if (plan.errors.length) return { plan, outcomes: [] };
+  if (plan.changes.length === 0) throw new GgnError(`unit ${scope.unit} renders nothing in service ${scope.service}`, { service: scope.service });
+  const outcomes: ActionOutcome[] = [];
+  for (const [machine, changes] of byMachine(plan)) {
+    const units = changes.map((c) => c.unit).sort((a, b) => (a.endsWith('.timer') ? 1 : 0) - (b.endsWith('.timer') ? 1 : 0));
+    const outcome: ActionOutcome = { machine, units, done: [] };
+    outcomes.push(outcome);
+    try {
+      await actOn(driver, machine, changes, action, outcome.done);
+    } catch (e) {
+      outcome.error = toGgnError(e, { host: machine });
+    }
+  }
+  return { plan, outcomes };
+}
+
+async function actOn(d: SshSystemdDriver, machine: string, changes: UnitChange[], action: UnitAction, done: string[]): Promise<void> {
+  const desired = changes.filter((c) => c.kind !== 'orphan');
+  const live = changes.filter((c) => c.kind !== 'new');
+  const service = changes.find((c) => c.unit.endsWith('.service'));
+  const timer = changes.find((c) => c.unit.endsWith('.timer'));
+  const stopOrder = [timer, service].filter((c): c is UnitChange => !!c && c.kind !== 'new').map((c) => c.unit);
+  switch (action) {
+    case 'load': {
+      const toWrite = desired.filter((c) => c.kind === 'new' || c.kind === 'changed');
+      for (const c of toWrite) {
+        await d.writeUnit(machine, c.unit, c.desired!);
+        done.push(`wrote ${c.unit}`);
+      }
+      await d.systemctl(machine, 'daemon-reload');
+      done.push('daemon-reload');
+      return;
+    }
+    case 'start': {
+      const missing = desired.filter((c) => c.kind === 'new');
+      for (const c of missing) {
+        await d.writeUnit(machine, c.unit, c.desired!);
+        done.push(`wrote ${c.unit}`);
+      }
+      if (missing.length) {
+        await d.systemctl(machine, 'daemon-reload');
+        done.push('daemon-reload');
+      }
+      const target = (timer ?? service)!.unit;
+      await d.systemctl(machine, 'start', [target]);
+      done.push(`started ${target}`);
+      return;
+    }
+    case 'stop':
+    case 'unload':
+      if (stopOrder.length) {
+        await d.systemctl(machine, 'stop', stopOrder);
+        done.push(`stopped ${stopOrder.join(' ')}`);
+      }
+      return;
+    case 'restart': {
+      if (!service || service.kind === 'new') throw new GgnError(`${service?.unit ?? 'the unit'} is not on this host: load or start it first`, { host: machine });
+      await d.systemctl(machine, 'restart', [service.unit]);
+      done.push(`restarted ${service.unit}`);
+      return;
+    }
+    case 'destroy': {
+      if (stopOrder.length) {
+        await d.systemctl(machine, 'stop', stopOrder);
+        done.push(`stopped ${stopOrder.join(' ')}`);
+      }
+      const files = live.map((c) => c.unit);
+      if (files.length) {
+        await d.removeUnits(machine, files);
+        done.push(`removed ${files.join(' ')}`);
+        await d.systemctl(machine, 'daemon-reload');
+        await d.systemctl(machine, 'reset-failed', files, { allowCodes: [1, 5] });
+        done.push('daemon-reload');
+      }
+      return;
+    }
+  }
+}
