@@ -2,6 +2,7 @@
  * `npm run bench`: prints wall time and peak memory of ggn's hot paths against their targets.
  *   render   `ggn bench generate` of 10,000 units (40 services x 250 nodes), target <= 1.5 s, 250 MiB
  *   startup  `ggn version` vs `node -e 0`, target <= 2x
+ *   diff     `ggn prod web diff` of 5 units on each of 30 test hosts vs 30 parallel `ssh cat`, target <= 1.5x
  * Numbers are medians of several runs; the targets are printed, not asserted.
  */
 import { spawnSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateBenchTree } from './gen-tree';
+import { benchDiff } from './diff';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MEASURED = path.join(ROOT, 'bench', 'measured-ggn.js');
@@ -100,6 +102,14 @@ function benchStartup(): void {
   row('  ggn version', `${b.toFixed(1)} ms (${(b / a).toFixed(2)}x)`, '<= 2x', b <= 2 * a);
 }
 
-const only = process.argv[2];
-if (!only || only === 'render') benchRender();
-if (!only || only === 'startup') benchStartup();
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  if (!only || only === 'render') benchRender();
+  if (!only || only === 'startup') benchStartup();
+  if (!only || only === 'diff') await benchDiff();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
