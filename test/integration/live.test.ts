@@ -110,6 +110,22 @@ describe('diff / check / list-units on a live cluster', { skip, timeout: 120_000
     tree.write('env/prod/config.yml', fs.readFileSync(path.join(tree.work, 'env/prod/config.yml'), 'utf8').replace(wrong, cluster.knownHostsPath));
   });
 
+  it('an identity the hosts do not accept is an authentication error naming host and user', () => {
+    const config = path.join(tree.work, 'env/prod/config.yml');
+    const good = fs.readFileSync(config, 'utf8');
+    const badKey = path.join(tree.base, 'other_key');
+    // A valid key that no host authorises: the host key pair of host1 is not a client key.
+    fs.copyFileSync(path.join(cluster.dir, 'hosts', h[0].name, 'ssh_host_ed25519_key'), badKey);
+    tree.write('env/prod/config.yml', good.replace(cluster.clientKeyPath, badKey));
+    try {
+      const r = run('prod', 'web', 'diff');
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`host ${h[0].name}: authentication failed for user ${h[0].user}`));
+    } finally {
+      tree.write('env/prod/config.yml', good);
+    }
+  });
+
   it('a dead host fails fast with its name; the others are still diffed', async () => {
     await cluster.kill(h[2]);
     try {

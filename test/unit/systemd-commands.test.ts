@@ -61,3 +61,13 @@ describe('systemd driver commands', () => {
     assert.ok(!fs.existsSync(path.join(dir, 'p_web_a.service')));
   });
 });
+
+describe('remote errors', () => {
+  it('say that sudo needs a password, or quote systemctl', () => {
+    const { remoteError } = require('../../src/drivers/systemd/driver');
+    const sudo = remoteError('m1', 'systemctl restart x.service', { code: 1, stdout: '', stderr: 'sudo: a password is required\n' });
+    assert.equal(sudo.oneLine(), 'host m1: systemctl restart x.service: sudo needs a password (configure NOPASSWD for this user, or use ssh.scope: user)');
+    const sc = remoteError('m1', 'systemctl start x.service', { code: 1, stdout: '', stderr: 'Job for x.service failed.\nSee "systemctl status x.service" for details.\n' });
+    assert.equal(sc.oneLine(), 'host m1: systemctl start x.service failed: Job for x.service failed. | See "systemctl status x.service" for details.');
+  });
+});
