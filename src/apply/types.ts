@@ -1,0 +1,58 @@
+/**
+ * Contracts shared by the rollout pieces (engine, locks, hooks, health gates, reporters).
+ * Clocks and sleeps are injected so retry, wait and health loops are testable without waiting.
+ */
+import { ExecResult } from '../transport/types';
+
+export interface Clock {
+  now(): number;
+  /** Resolves after ms, or rejects with an AbortError-like error when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(new Error('aborted'));
+      const t = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(t);
+        reject(new Error('aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};
+
+/** Runs argv on a machine (already connected, quoted by the transport); non-zero exits are returned, not thrown. */
+export type RemoteExec = (machine: string, argv: string[], opts?: { stdin?: string; timeoutMs?: number }) => Promise<ExecResult>;
+
+/** The steps of one unit's update, in order. */
+export type RolloutStep = 'pending' | 'hooks-early' | 'write' | 'daemon-reload' | 'restart' | 'wait-active' | 'health' | 'hooks-late' | 'restore' | 'done';
+
+export type RolloutResult = 'started' | 'ok' | 'skipped' | 'failed' | 'restored' | 'restore-failed';
+
+/** One thing that happened, for the reporters (listr2 on a TTY, plain lines, NDJSON with --json). */
+export interface RolloutEvent {
+  time: number;
+  unit: string;
+  host: string;
+  step: RolloutStep;
+  result: RolloutResult;
+  /** ms spent in this step (on 'ok' / 'failed'). */
+  durationMs?: number;
+  /** Human detail: the hook's or systemctl's output, the health check's answer, ... */
+  message?: string;
+}
+
+export interface Reporter {
+  /** The units the rollout will go through, in order (for a task list). */
+  plan(units: { unit: string; host: string }[]): void;
+  event(e: RolloutEvent): void;
+  /** A line that is not about one unit (lock taken, batch started, summary). */
+  info(message: string): void;
+  close(): Promise<void>;
+}
