@@ -71,3 +71,28 @@ describe('remote errors', () => {
     assert.equal(sc.oneLine(), 'host m1: systemctl start x.service failed: Job for x.service failed. | See "systemctl status x.service" for details.');
   });
 });
+
+describe('revisions and audit log on the host', () => {
+  it('keeps the replaced bytes as revisions (newest 5), restores and drops them', () => {
+    const { writeUnitWithRevisionCommand, readRevisionCommand, parseRevisionOutput, auditAppendCommand, auditReadCommand } = require('../../src/drivers/systemd/commands');
+    const home = tmpDir('rev-home');
+    const w = (content: string, opts: object) => runLocal(writeUnitWithRevisionCommand(user, 'p_web_a.service', opts), home, content);
+    assert.equal(w('v1', { save: true }).stdout, '', 'nothing to keep the first time');
+    assert.equal(w('v2', { save: true }).stdout, 'revision 1\n');
+    assert.equal(w('v2', { save: true }).stdout, '', 'same bytes: no revision');
+    for (let i = 3; i <= 8; i++) w(`v${i}`, { save: true });
+    const revDir = path.join(home, '.local/state/ggn/revisions/p_web_a.service');
+    assert.deepEqual(fs.readdirSync(revDir).sort((a, b) => Number(a) - Number(b)), ['3', '4', '5', '6', '7']);
+    assert.equal(fs.readFileSync(path.join(home, '.config/systemd/user/p_web_a.service'), 'utf8'), 'v8');
+    const newest = parseRevisionOutput(runLocal(readRevisionCommand(user, 'p_web_a.service'), home).stdout);
+    assert.deepEqual(newest, { revision: '7', content: 'v7' });
+    // A restore puts v7 back without keeping v8, and drops revision 7.
+    assert.equal(w('v7', { save: false, dropRevision: '7' }).code, 0);
+    assert.deepEqual(fs.readdirSync(revDir).sort(), ['3', '4', '5', '6']);
+    assert.equal(fs.readFileSync(path.join(home, '.config/systemd/user/p_web_a.service'), 'utf8'), 'v7');
+    assert.equal(parseRevisionOutput(runLocal(readRevisionCommand(user, 'p_other.service'), home).stdout), undefined);
+    assert.equal(runLocal(auditAppendCommand(user, ['t1', 'a@b', 'prod', 'web', 'p_web_a.service', 'update', 'h1', 'h2', 'ok\twith\ttabs']), home).code, 0);
+    assert.equal(runLocal(auditReadCommand(user), home).stdout, 't1\ta@b\tprod\tweb\tp_web_a.service\tupdate\th1\th2\tok with tabs\n');
+    assert.ok(!fs.readdirSync(path.join(home, '.config/systemd/user')).some((f) => f !== 'p_web_a.service'), 'the unit directory holds only unit files');
+  });
+});

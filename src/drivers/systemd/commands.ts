@@ -14,14 +14,19 @@ export interface CommandTarget {
   sudo: boolean;
 }
 
-/** Common prelude: `$dir` is the unit directory and `sc` the systemctl of the scope. */
+/**
+ * Common prelude: `$dir` is the unit directory, `sc` the systemctl of the scope, and `$state`
+ * ggn's state directory (revisions, audit log, locks), never the unit directory.
+ */
 const PRELUDE = `set -u
 scope=$1; shift
 if [ "$scope" = user ]; then
   dir=\${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user
+  state=\${XDG_STATE_HOME:-$HOME/.local/state}/ggn
   sc() { systemctl --user "$@"; }
 else
   dir=/etc/systemd/system
+  state=/var/lib/ggn
   sc() { systemctl "$@"; }
 fi
 `;
@@ -70,6 +75,61 @@ rm -f "$tmp"
 exit 1
 `;
 
+/** How many previous versions of each unit ggn keeps on the host. */
+export const KEEP_REVISIONS = 5;
+
+/**
+ * Writes stdin as the unit atomically. With save=1 it first keeps the bytes it replaces as a
+ * revision (`$state/revisions/<unit>/<seq>`, the newest KEEP_REVISIONS kept) and prints
+ * `revision <seq>`. `drop`: a revision to delete in the same step (a restore after a failed
+ * update drops the revision that update made; a rollback drops the revision it put back).
+ */
+export const WRITE_REVISION_SCRIPT =
+  PRELUDE +
+  `name=$1; keep=$2; save=$3; drop=\${4:-}
+rev="$state/revisions/$name"
+mkdir -p "$dir" "$rev"
+tmp="$dir/.$name.ggn-tmp.$$"
+cat > "$tmp" || { rm -f "$tmp"; exit 1; }
+if [ "$save" = 1 ] && [ -f "$dir/$name" ] && ! cmp -s "$tmp" "$dir/$name"; then
+  last=$(ls -1 "$rev" | sort -n | tail -n 1)
+  seq=$(( \${last:-0} + 1 ))
+  cp "$dir/$name" "$rev/.$seq.tmp" && mv -f "$rev/.$seq.tmp" "$rev/$seq" || { rm -f "$tmp"; exit 1; }
+  printf 'revision %s\\n' "$seq"
+fi
+mv -f "$tmp" "$dir/$name" || { rm -f "$tmp"; exit 1; }
+if [ -n "$drop" ]; then rm -f "$rev/$drop"; fi
+ls -1 "$rev" | sort -n | head -n -"$keep" | while read -r old; do rm -f "$rev/$old"; done
+exit 0
+`;
+
+/** Prints the newest revision of a unit (`R <seq>` then its bytes, base64), or nothing. */
+export const READ_REVISION_SCRIPT =
+  PRELUDE +
+  `name=$1
+rev="$state/revisions/$name"
+[ -d "$rev" ] || exit 0
+last=$(ls -1 "$rev" | sort -n | tail -n 1)
+[ -n "$last" ] || exit 0
+printf 'R %s\\n' "$last"
+base64 < "$rev/$last" | tr -d '\\n'
+`;
+
+/** Deletes one revision (after a rollback has put it back in place). */
+export const DROP_REVISION_SCRIPT = PRELUDE + `rm -f "$state/revisions/$1/$2"\n`;
+
+/** Appends one line to the audit log; the fields arrive as arguments and are joined by tabs. */
+export const AUDIT_APPEND_SCRIPT =
+  PRELUDE +
+  `mkdir -p "$state"
+line=$1; shift
+for f in "$@"; do line="$line	$f"; done
+printf '%s\\n' "$line" >> "$state/audit.log"
+`;
+
+/** Prints the audit log (empty when there is none). */
+export const AUDIT_READ_SCRIPT = PRELUDE + `[ -f "$state/audit.log" ] && cat "$state/audit.log"; exit 0\n`;
+
 /** Removes unit files (not an error when absent). */
 export const REMOVE_SCRIPT =
   PRELUDE +
@@ -102,12 +162,44 @@ export function writeUnitCommand(t: CommandTarget, unit: string): string[] {
   return wrap(t, WRITE_SCRIPT, [unit]);
 }
 
+export function writeUnitWithRevisionCommand(t: CommandTarget, unit: string, opts: { save: boolean; dropRevision?: string }): string[] {
+  checkUnits([unit]);
+  const drop = opts.dropRevision;
+  if (drop !== undefined && !/^\d+$/.test(drop)) throw new Error(`refusing revision ${JSON.stringify(drop)}`);
+  return wrap(t, WRITE_REVISION_SCRIPT, [unit, String(KEEP_REVISIONS), opts.save ? '1' : '0', ...(drop ? [drop] : [])]);
+}
+
+export function readRevisionCommand(t: CommandTarget, unit: string): string[] {
+  checkUnits([unit]);
+  return wrap(t, READ_REVISION_SCRIPT, [unit]);
+}
+
+export function dropRevisionCommand(t: CommandTarget, unit: string, revision: string): string[] {
+  checkUnits([unit]);
+  if (!/^\d+$/.test(revision)) throw new Error(`refusing revision ${JSON.stringify(revision)}`);
+  return wrap(t, DROP_REVISION_SCRIPT, [unit, revision]);
+}
+
+/** Audit fields are free text: tabs and newlines become spaces so a line stays a line. */
+export function auditAppendCommand(t: CommandTarget, fields: string[]): string[] {
+  return wrap(t, AUDIT_APPEND_SCRIPT, fields.map((f) => f.replace(/[\t\r\n]+/g, ' ')));
+}
+
+export function auditReadCommand(t: CommandTarget): string[] {
+  return wrap(t, AUDIT_READ_SCRIPT, []);
+}
+
+export function parseRevisionOutput(stdout: string): { revision: string; content: string } | undefined {
+  const m = /^R (\d+)\n([A-Za-z0-9+/=]*)$/.exec(stdout.trim() === '' ? '' : stdout.replace(/\n$/, ''));
+  return m ? { revision: m[1], content: Buffer.from(m[2], 'base64').toString('utf8') } : undefined;
+}
+
 export function removeUnitsCommand(t: CommandTarget, units: string[]): string[] {
   checkUnits(units);
   return wrap(t, REMOVE_SCRIPT, units);
 }
 
-export type SystemctlVerb = 'start' | 'stop' | 'restart' | 'daemon-reload' | 'reset-failed' | 'status' | 'is-active' | 'show' | 'enable' | 'disable';
+export type SystemctlVerb = 'start' | 'stop' | 'restart' | 'daemon-reload' | 'reset-failed' | 'status' | 'is-active' | 'show' | 'enable' | 'disable' | 'reload-or-restart';
 
 export function systemctlCommand(t: CommandTarget, verb: SystemctlVerb, units: string[] = [], extra: string[] = []): string[] {
   checkUnits(units);

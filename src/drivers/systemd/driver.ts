@@ -8,8 +8,14 @@ import { mapLimit } from '../../transport/parallel';
 import { Connection, ExecResult, HostSpec, Transport } from '../../transport/types';
 import { Driver, HostSnapshot, LiveUnit, UnitState } from '../types';
 import {
+  auditAppendCommand,
+  auditReadCommand,
   CommandTarget,
+  dropRevisionCommand,
   journalCommand,
+  parseRevisionOutput,
+  readRevisionCommand,
+  writeUnitWithRevisionCommand,
   parseReadOutput,
   readUnitsCommand,
   removeUnitsCommand,
@@ -77,6 +83,47 @@ export class SshSystemdDriver implements Driver {
 
   async writeUnit(machine: string, unit: string, content: string): Promise<void> {
     await this.run(machine, writeUnitCommand(this.opts.target, unit), `writing ${unit}`, { stdin: content });
+  }
+
+  /** Atomic write; with save, the replaced bytes become a revision (returned). */
+  async writeUnitRevision(machine: string, unit: string, content: string, opts: { save: boolean; dropRevision?: string }): Promise<{ revision?: string }> {
+    const r = await this.run(machine, writeUnitWithRevisionCommand(this.opts.target, unit, opts), `writing ${unit}`, { stdin: content });
+    const m = /^revision (\d+)$/m.exec(r.stdout);
+    return { revision: m?.[1] };
+  }
+
+  async readRevision(machine: string, unit: string): Promise<{ revision: string; content: string } | undefined> {
+    const r = await this.run(machine, readRevisionCommand(this.opts.target, unit), `reading revisions of ${unit}`);
+    return parseRevisionOutput(r.stdout);
+  }
+
+  async dropRevision(machine: string, unit: string, revision: string): Promise<void> {
+    await this.run(machine, dropRevisionCommand(this.opts.target, unit, revision), `dropping revision ${revision} of ${unit}`);
+  }
+
+  async appendAudit(machine: string, fields: string[]): Promise<void> {
+    await this.run(machine, auditAppendCommand(this.opts.target, fields), 'writing the audit log');
+  }
+
+  async readAudit(machine: string): Promise<string> {
+    return (await this.run(machine, auditReadCommand(this.opts.target), 'reading the audit log')).stdout;
+  }
+
+  /** systemd's view of units right now (one round trip). */
+  async unitStates(machine: string, units: string[]): Promise<Map<string, UnitState>> {
+    const r = await this.systemctl(machine, 'show', units, {
+      extra: ['--no-pager', '--property=Id,LoadState,ActiveState,SubState,UnitFileState,Result,MainPID,NRestarts,ActiveEnterTimestamp'],
+    });
+    const out = new Map<string, UnitState>();
+    for (const block of r.stdout.split('\n\n')) {
+      const fields: Record<string, string> = {};
+      for (const line of block.split('\n')) {
+        const eq = line.indexOf('=');
+        if (eq > 0) fields[line.slice(0, eq)] = line.slice(eq + 1);
+      }
+      if (fields.Id) out.set(fields.Id, toState(fields));
+    }
+    return out;
   }
 
   async removeUnits(machine: string, units: string[]): Promise<void> {
