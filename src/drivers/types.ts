@@ -15,6 +15,8 @@ export interface UnitState {
   mainPid: number;
   nRestarts: number;
   activeEnterTimestamp: string;
+  /** Service Type= (simple, exec, forking, oneshot, notify, ...); '' for other unit kinds. */
+  type: string;
 }
 
 export interface LiveUnit {

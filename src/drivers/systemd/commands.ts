@@ -60,7 +60,7 @@ for p in "$@"; do
 done
 printf 'S\\n'
 if [ -n "$names" ]; then
-  sc show --no-pager -p Id,LoadState,ActiveState,SubState,UnitFileState,Result,MainPID,NRestarts,ActiveEnterTimestamp -- $names
+  sc show --no-pager -p Id,LoadState,ActiveState,SubState,UnitFileState,Result,MainPID,NRestarts,ActiveEnterTimestamp,Type -- $names
 fi
 `;
 

@@ -112,7 +112,7 @@ export class SshSystemdDriver implements Driver {
   /** systemd's view of units right now (one round trip). */
   async unitStates(machine: string, units: string[]): Promise<Map<string, UnitState>> {
     const r = await this.systemctl(machine, 'show', units, {
-      extra: ['--no-pager', '--property=Id,LoadState,ActiveState,SubState,UnitFileState,Result,MainPID,NRestarts,ActiveEnterTimestamp'],
+      extra: ['--no-pager', '--property=Id,LoadState,ActiveState,SubState,UnitFileState,Result,MainPID,NRestarts,ActiveEnterTimestamp,Type'],
     });
     const out = new Map<string, UnitState>();
     for (const block of r.stdout.split('\n\n')) {
@@ -155,6 +155,7 @@ function toState(s: Record<string, string>): UnitState {
     mainPid: Number(s.MainPID ?? 0) || 0,
     nRestarts: Number(s.NRestarts ?? 0) || 0,
     activeEnterTimestamp: s.ActiveEnterTimestamp ?? '',
+    type: s.Type ?? '',
   };
 }
 

@@ -1,0 +1,356 @@
+/**
+ * The rollout: units are updated host by host, each through the same steps, and a unit that
+ * fails any step is put back the way it was.
+ *
+ *   hooks-early -> write (atomic; the replaced bytes become a revision) -> daemon-reload ->
+ *   restart (start; a unit with a timer: restart the timer) -> wait-active -> health -> hooks-late
+ *
+ * On failure: the previous bytes go back (a new unit is removed), daemon-reload, the unit is
+ * restarted if it was running before (and must be active again), and the rollout stops starting
+ * new units; units in flight finish their own steps or restore. `maxFail` lets it go on past
+ * that many failed units. An abort (Ctrl-C) also stops new units and lets in-flight ones finish.
+ *
+ * Every dependency (driver calls, clock, hooks, health gate, prompt) is injected.
+ */
+import * as crypto from 'node:crypto';
+import { GgnError } from '../errors';
+import { UnitState } from '../drivers/types';
+import { UnitChange } from '../plan/diff';
+import { Clock, Reporter, RolloutStep } from './types';
+
+/** A service unit and its timer on one machine: updated together. */
+export interface RolloutItem {
+  id: string;
+  machine: string;
+  service: string;
+  /** The .service (or the lone .timer). */
+  main: string;
+  timer?: string;
+  files: { unit: string; desired: string; previous: string | null; changed: boolean }[];
+  /** Whether the main unit (or its timer) was active before: a restore restarts only then. */
+  wasActive: boolean;
+  /** What the diff said: new, changed, or unchanged (touched because not running, --all, --force). */
+  reason: string;
+}
+
+export interface RolloutDriver {
+  writeUnitRevision(machine: string, unit: string, content: string, opts: { save: boolean; dropRevision?: string }): Promise<{ revision?: string }>;
+  removeUnits(machine: string, units: string[]): Promise<void>;
+  systemctl(machine: string, verb: 'daemon-reload' | 'restart' | 'start' | 'stop' | 'reset-failed', units?: string[], opts?: { allowCodes?: number[] }): Promise<unknown>;
+  unitStates(machine: string, units: string[]): Promise<Map<string, UnitState>>;
+  appendAudit(machine: string, fields: string[]): Promise<void>;
+}
+
+export type PromptAnswer = 'yes' | 'skip' | 'quit';
+
+export interface RolloutDeps {
+  driver: RolloutDriver;
+  clock: Clock;
+  reporter: Reporter;
+  /** Unit-level hooks; an early hook that throws fails the unit before any change. */
+  hooks?: { early(item: RolloutItem): Promise<void>; late(item: RolloutItem): Promise<void> };
+  /** The health gate after the unit is active: isAvailable hooks and the manifest's healthCheck. */
+  health?: (item: RolloutItem, signal: AbortSignal) => Promise<{ ok: boolean; message?: string }>;
+  /** Asked before each unit when set (a TTY without -y). */
+  prompt?: (item: RolloutItem) => Promise<PromptAnswer>;
+  audit: { who: string; env: string; action: string };
+}
+
+export interface RolloutOptions {
+  /** Units at once (sliding window), when no batches are given. */
+  concurrency: number;
+  /** `--batch 1,25%,100%`: sizes of successive batches; the last one repeats. */
+  batches?: BatchSize[];
+  timeoutMs: number;
+  /** After a service is active, how long it must stay up (same PID, no restart) to count. */
+  settleMs: number;
+  pollMs: number;
+  /** Failed units tolerated before the rollout stops (0: stop at the first). */
+  maxFail: number;
+  signal?: AbortSignal;
+}
+
+export type BatchSize = { count: number } | { percent: number };
+
+export interface UnitFailure {
+  unit: string;
+  machine: string;
+  step: RolloutStep;
+  message: string;
+  restored: boolean;
+}
+
+export interface RolloutSummary {
+  ok: string[];
+  skipped: string[];
+  failed: UnitFailure[];
+  /** Units never started because the rollout stopped (failure, quit, Ctrl-C). */
+  notStarted: string[];
+  stopped?: 'failure' | 'quit' | 'interrupted';
+}
+
+class StepError extends Error {
+  constructor(
+    readonly step: RolloutStep,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const sha = (s: string | null) => (s === null ? '-' : crypto.createHash('sha256').update(s).digest('hex').slice(0, 12));
+
+/** Groups the plan's units into rollout items: what to touch, per machine, service with its timer. */
+export function rolloutItems(changes: UnitChange[], opts: { all: boolean; force: boolean }): RolloutItem[] {
+  const groups = new Map<string, UnitChange[]>();
+  for (const c of changes) {
+    if (c.kind === 'orphan') continue;
+    const base = c.unit.replace(/\.(service|timer)$/, '');
+    const key = `${c.machine}\0${base}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  const items: RolloutItem[] = [];
+  for (const cs of groups.values()) {
+    const svc = cs.find((c) => c.unit.endsWith('.service'));
+    const timer = cs.find((c) => c.unit.endsWith('.timer'));
+    const main = svc ?? timer!;
+    const active = (c?: UnitChange) => c?.state?.activeState === 'active';
+    const running = timer ? active(timer) : active(svc);
+    const changed = cs.some((c) => c.kind !== 'unchanged');
+    if (!changed && running && !opts.all && !opts.force) continue;
+    items.push({
+      id: `${main.unit}@${main.machine}`,
+      machine: main.machine,
+      service: main.service,
+      main: main.unit,
+      timer: svc && timer ? timer.unit : undefined,
+      files: cs
+        .sort((a, b) => (a.unit < b.unit ? -1 : 1))
+        .map((c) => ({ unit: c.unit, desired: c.desired!, previous: c.live ?? null, changed: c.kind !== 'unchanged' })),
+      wasActive: running,
+      reason: cs.some((c) => c.kind === 'new') ? 'new' : changed ? 'changed' : running ? 'forced' : 'not running',
+    });
+  }
+  return items.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.main < b.main ? -1 : a.main > b.main ? 1 : a.machine < b.machine ? -1 : 1));
+}
+
+export function parseBatches(spec: string): BatchSize[] {
+  const parts = spec.split(',').map((s) => s.trim());
+  return parts.map((p) => {
+    const pct = /^(\d+(?:\.\d+)?)%$/.exec(p);
+    if (pct && Number(pct[1]) > 0 && Number(pct[1]) <= 100) return { percent: Number(pct[1]) };
+    if (/^\d+$/.test(p) && Number(p) > 0) return { count: Number(p) };
+    throw new GgnError(`--batch: "${p}" is not a count (e.g. 1) or a percentage (e.g. 25%); example: --batch 1,25%,100%`);
+  });
+}
+
+/** Splits `total` items into batches: each size applies in turn, the last one repeats. */
+export function batchSizes(total: number, sizes: BatchSize[]): number[] {
+  const out: number[] = [];
+  let done = 0;
+  let i = 0;
+  while (done < total) {
+    const s = sizes[Math.min(i++, sizes.length - 1)];
+    const n = 'count' in s ? s.count : Math.max(1, Math.floor((total * s.percent) / 100));
+    const take = Math.min(n, total - done);
+    out.push(take);
+    done += take;
+  }
+  return out;
+}
+
+export async function runRollout(items: RolloutItem[], deps: RolloutDeps, opts: RolloutOptions): Promise<RolloutSummary> {
+  const summary: RolloutSummary = { ok: [], skipped: [], failed: [], notStarted: [] };
+  deps.reporter.plan(items.map((i) => ({ unit: i.main, host: i.machine })));
+  const stopAsked = () => summary.stopped !== undefined || opts.signal?.aborted === true;
+  const failedTooMuch = () => summary.failed.length > opts.maxFail;
+  // In-flight units may still need their own restore even after an abort, so they get their
+  // own controller; an abort only stops new units and long waits.
+  const unitAbort = new AbortController();
+
+  const runOne = async (item: RolloutItem) => {
+    if (stopAsked()) {
+      summary.notStarted.push(item.id);
+      return;
+    }
+    if (deps.prompt) {
+      const answer = await deps.prompt(item);
+      if (answer === 'skip') {
+        summary.skipped.push(item.id);
+        deps.reporter.event({ time: deps.clock.now(), unit: item.main, host: item.machine, step: 'pending', result: 'skipped' });
+        return;
+      }
+      if (answer === 'quit') {
+        summary.stopped ??= 'quit';
+        summary.notStarted.push(item.id);
+        return;
+      }
+    }
+    const failure = await updateItem(item, deps, opts, unitAbort.signal);
+    if (failure) {
+      summary.failed.push(failure);
+      if (failedTooMuch()) summary.stopped ??= 'failure';
+    } else summary.ok.push(item.id);
+  };
+
+  const queue = [...items];
+  if (opts.batches && opts.batches.length) {
+    for (const size of batchSizes(items.length, opts.batches)) {
+      const batch = queue.splice(0, size);
+      if (stopAsked()) {
+        summary.notStarted.push(...batch.map((i) => i.id));
+        continue;
+      }
+      deps.reporter.info(`batch of ${batch.length}: ${batch.map((i) => i.id).join(', ')}`);
+      await Promise.all(batch.map(runOne));
+    }
+  } else {
+    // Sequential prompts need one unit at a time; otherwise a sliding window of `concurrency`.
+    const width = deps.prompt ? 1 : Math.max(1, opts.concurrency);
+    await Promise.all(
+      Array.from({ length: Math.min(width, queue.length) }, async () => {
+        for (let next = queue.shift(); next; next = queue.shift()) await runOne(next);
+      }),
+    );
+  }
+  if (opts.signal?.aborted && summary.stopped === undefined && summary.notStarted.length) summary.stopped = 'interrupted';
+  else if (opts.signal?.aborted) summary.stopped ??= 'interrupted';
+  return summary;
+}
+
+async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOptions, signal: AbortSignal): Promise<UnitFailure | undefined> {
+  const { driver, clock, reporter } = deps;
+  const ev = (step: RolloutStep, result: 'started' | 'ok' | 'failed' | 'restored' | 'restore-failed', extra: { durationMs?: number; message?: string } = {}) =>
+    reporter.event({ time: clock.now(), unit: item.main, host: item.machine, step, result, ...extra });
+  const step = async <T>(name: RolloutStep, fn: () => Promise<T>): Promise<T> => {
+    const t0 = clock.now();
+    ev(name, 'started');
+    try {
+      const v = await fn();
+      ev(name, 'ok', { durationMs: clock.now() - t0 });
+      return v;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      ev(name, 'failed', { durationMs: clock.now() - t0, message });
+      throw e instanceof StepError ? e : new StepError(name, message);
+    }
+  };
+  const written: { unit: string; previous: string | null; revision?: string }[] = [];
+  const units = item.files.map((f) => f.unit);
+  const oldHash = sha(item.files.find((f) => f.unit === item.main)?.previous ?? null);
+  const newHash = sha(item.files.find((f) => f.unit === item.main)!.desired);
+  const audit = (result: string) =>
+    driver.appendAudit(item.machine, [new Date(clock.now()).toISOString(), deps.audit.who, deps.audit.env, item.service, item.main, deps.audit.action, oldHash, newHash, result]).catch(() => undefined);
+
+  try {
+    if (deps.hooks) await step('hooks-early', () => deps.hooks!.early(item));
+    await step('write', async () => {
+      for (const f of item.files) {
+        if (!f.changed) continue;
+        const { revision } = await driver.writeUnitRevision(item.machine, f.unit, f.desired, { save: true });
+        written.push({ unit: f.unit, previous: f.previous, revision });
+      }
+    });
+    if (written.length) await step('daemon-reload', () => driver.systemctl(item.machine, 'daemon-reload'));
+    const target = item.timer ?? item.main;
+    await step('restart', () => driver.systemctl(item.machine, 'restart', [target]));
+    await step('wait-active', () => waitActive(item, target, deps, opts, signal));
+    if (deps.health) {
+      await step('health', async () => {
+        const r = await deps.health!(item, signal);
+        if (!r.ok) throw new StepError('health', r.message ?? 'health check failed');
+        return r;
+      });
+    }
+    if (deps.hooks) await step('hooks-late', () => deps.hooks!.late(item));
+    ev('done', 'ok');
+    await audit('ok');
+    return undefined;
+  } catch (e) {
+    const failedStep = e instanceof StepError ? e.step : 'write';
+    const message = e instanceof Error ? e.message : String(e);
+    if (written.length === 0 && failedStep !== 'restart' && failedStep !== 'wait-active') {
+      // Nothing changed on the host (an early hook or the first write failed).
+      await audit(`failed at ${failedStep}`);
+      return { unit: item.main, machine: item.machine, step: failedStep, message, restored: true };
+    }
+    const restored = await restore(item, written, deps, opts, units);
+    await audit(restored ? `failed at ${failedStep}, restored` : `failed at ${failedStep}, RESTORE FAILED`);
+    return { unit: item.main, machine: item.machine, step: failedStep, message, restored };
+  }
+}
+
+/**
+ * Polls systemd until the unit is up: a timer active; a oneshot service finished successfully (or
+ * active/exited); any other service active/running and still so `settleMs` later with the same
+ * PID. It has failed when it is failed, has exited, restarted during the wait, or the deadline
+ * passed.
+ */
+async function waitActive(item: RolloutItem, target: string, deps: RolloutDeps, opts: RolloutOptions, signal: AbortSignal): Promise<void> {
+  const { driver, clock } = deps;
+  const deadline = clock.now() + opts.timeoutMs;
+  const isTimer = target.endsWith('.timer');
+  let baseline: UnitState | undefined;
+  for (;;) {
+    const s = (await driver.unitStates(item.machine, [target])).get(target);
+    if (!s || s.loadState !== 'loaded') throw new StepError('wait-active', `systemd has not loaded ${target} (${s?.loadState ?? 'unknown'})`);
+    baseline ??= s;
+    if (s.activeState === 'failed') throw new StepError('wait-active', `${target} failed (${s.result || s.subState})`);
+    if (isTimer) {
+      if (s.activeState === 'active') return;
+    } else if (s.type === 'oneshot') {
+      if ((s.activeState === 'inactive' && s.result === 'success') || (s.activeState === 'active' && s.subState === 'exited')) return;
+    } else {
+      if (s.nRestarts > baseline.nRestarts) throw new StepError('wait-active', `${target} restarted during the wait (${s.nRestarts - baseline.nRestarts} restart(s))`);
+      if (s.activeState === 'inactive') throw new StepError('wait-active', `${target} exited (${s.result || 'inactive/dead'})`);
+      if (s.activeState === 'active' && s.subState === 'running') {
+        if (opts.settleMs <= 0) return;
+        await clock.sleep(opts.settleMs, signal).catch(() => undefined);
+        const again = (await driver.unitStates(item.machine, [target])).get(target);
+        if (again && again.activeState === 'active' && again.subState === 'running' && again.mainPid === s.mainPid && again.nRestarts === s.nRestarts) return;
+        throw new StepError('wait-active', `${target} did not stay up: ${again ? `${again.activeState}/${again.subState}` : 'gone'}${again && again.nRestarts > s.nRestarts ? ', restarted' : ''}`);
+      }
+    }
+    if (clock.now() >= deadline) throw new StepError('wait-active', `${target} not active after ${Math.round(opts.timeoutMs / 1000)} s (${s.activeState}/${s.subState})`);
+    await clock.sleep(opts.pollMs, signal).catch(() => undefined);
+  }
+}
+
+/** Puts the previous bytes back (a new unit is removed), reloads, restarts what ran before. */
+async function restore(item: RolloutItem, written: { unit: string; previous: string | null; revision?: string }[], deps: RolloutDeps, opts: RolloutOptions, units: string[]): Promise<boolean> {
+  const { driver, clock, reporter } = deps;
+  const t0 = clock.now();
+  reporter.event({ time: t0, unit: item.main, host: item.machine, step: 'restore', result: 'started' });
+  try {
+    const removed = written.filter((w) => w.previous === null).map((w) => w.unit);
+    if (removed.length) {
+      await driver.systemctl(item.machine, 'stop', removed, { allowCodes: [1, 5] });
+      await driver.removeUnits(item.machine, removed);
+    }
+    for (const w of written) {
+      if (w.previous !== null) await driver.writeUnitRevision(item.machine, w.unit, w.previous, { save: false, dropRevision: w.revision });
+    }
+    await driver.systemctl(item.machine, 'daemon-reload');
+    await driver.systemctl(item.machine, 'reset-failed', units, { allowCodes: [1, 5] });
+    const target = item.timer ?? item.main;
+    if (item.wasActive && written.every((w) => w.previous !== null || w.unit !== target)) {
+      await driver.systemctl(item.machine, 'restart', [target]);
+      await waitActive(item, target, deps, { ...opts, timeoutMs: Math.min(opts.timeoutMs, 30_000) }, new AbortController().signal);
+    } else if (!item.wasActive) {
+      await driver.systemctl(item.machine, 'stop', [target], { allowCodes: [1, 5] });
+    }
+    reporter.event({ time: clock.now(), unit: item.main, host: item.machine, step: 'restore', result: 'restored', durationMs: clock.now() - t0 });
+    return true;
+  } catch (e) {
+    reporter.event({
+      time: clock.now(),
+      unit: item.main,
+      host: item.machine,
+      step: 'restore',
+      result: 'restore-failed',
+      durationMs: clock.now() - t0,
+      message: e instanceof Error ? e.message : String(e),
+    });
+    return false;
+  }
+}
