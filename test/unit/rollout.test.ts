@@ -1,0 +1,253 @@
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { batchSizes, parseBatches, RolloutDriver, rolloutItems, runRollout, RolloutItem } from '../../src/apply/rollout';
+import { Clock, Reporter, RolloutEvent } from '../../src/apply/types';
+import { UnitChange } from '../../src/plan/diff';
+import { UnitState } from '../../src/drivers/types';
+
+const st = (active: string, sub: string, extra: Partial<UnitState> = {}): UnitState => ({
+  loadState: 'loaded', activeState: active, subState: sub, unitFileState: '', result: 'success', mainPid: 1, nRestarts: 0, activeEnterTimestamp: '', type: 'simple', ...extra,
+});
+
+/** Hosts in memory: a unit whose content contains FAIL fails to start; CRASH starts then dies. */
+class FakeHosts implements RolloutDriver {
+  files = new Map<string, string>();
+  states = new Map<string, UnitState>();
+  calls: string[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  private pid = 100;
+  constructor(private readonly clock: FakeClock) {}
+  private k = (m: string, u: string) => `${m}/${u}`;
+  async writeUnitRevision(m: string, u: string, c: string, o: { save: boolean; dropRevision?: string }) {
+    this.calls.push(`write ${m} ${u} save=${o.save}${o.dropRevision ? ' drop=' + o.dropRevision : ''}`);
+    const had = this.files.has(this.k(m, u));
+    this.files.set(this.k(m, u), c);
+    return { revision: o.save && had ? '1' : undefined };
+  }
+  async removeUnits(m: string, us: string[]) {
+    for (const u of us) this.files.delete(this.k(m, u));
+    this.calls.push(`remove ${m} ${us.join(' ')}`);
+  }
+  async systemctl(m: string, verb: string, us: string[] = []) {
+    this.calls.push(`${verb} ${m} ${us.join(' ')}`.trim());
+    if (verb === 'restart' || verb === 'start') {
+      this.inFlight++;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      await this.clock.sleep(50);
+      this.inFlight--;
+      for (const u of us) {
+        const c = this.files.get(this.k(m, u)) ?? '';
+        if (c.includes('FAIL')) {
+          this.states.set(this.k(m, u), st('failed', 'failed', { result: 'exit-code' }));
+          throw new Error(`Job for ${u} failed because the control process exited with error code.`);
+        }
+        this.states.set(this.k(m, u), c.includes('CRASH') ? st('active', 'running', { mainPid: ++this.pid, crashAfter: true } as any) : st('active', 'running', { mainPid: ++this.pid }));
+      }
+    }
+    if (verb === 'stop') for (const u of us) this.states.set(this.k(m, u), st('inactive', 'dead'));
+    return {};
+  }
+  async unitStates(m: string, us: string[]) {
+    const out = new Map<string, UnitState>();
+    for (const u of us) {
+      const s = this.states.get(this.k(m, u)) ?? st('inactive', 'dead');
+      if ((s as any).crashAfter) {
+        // The second look finds it restarted by systemd.
+        (s as any).crashAfter = false;
+        out.set(u, s);
+        this.states.set(this.k(m, u), { ...s, mainPid: s.mainPid + 1, nRestarts: s.nRestarts + 1 });
+        continue;
+      }
+      out.set(u, s);
+    }
+    return out;
+  }
+  async appendAudit(m: string, f: string[]) {
+    this.calls.push(`audit ${m} ${f[4]} ${f[5]} ${f[8]}`);
+  }
+}
+
+class FakeClock implements Clock {
+  t = 0;
+  now() {
+    return this.t;
+  }
+  async sleep(ms: number) {
+    this.t += ms;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+class Recorder implements Reporter {
+  events: RolloutEvent[] = [];
+  infos: string[] = [];
+  plan() {}
+  event(e: RolloutEvent) {
+    this.events.push(e);
+  }
+  info(m: string) {
+    this.infos.push(m);
+  }
+  async close() {}
+}
+
+function change(unit: string, machine: string, kind: UnitChange['kind'], desired: string, live?: string, active = true): UnitChange {
+  return { kind, unit, service: 'web', machine, desired, live, state: live ? st(active ? 'active' : 'inactive', active ? 'running' : 'dead') : undefined };
+}
+
+function setup(items: RolloutItem[], seed: (h: FakeHosts) => void = () => undefined) {
+  const clock = new FakeClock();
+  const hosts = new FakeHosts(clock);
+  for (const i of items) for (const f of i.files) if (f.previous !== null) {
+    hosts.files.set(`${i.machine}/${f.unit}`, f.previous);
+    hosts.states.set(`${i.machine}/${f.unit}`, i.wasActive ? st('active', 'running') : st('inactive', 'dead'));
+  }
+  seed(hosts);
+  const reporter = new Recorder();
+  const deps = { driver: hosts, clock, reporter, audit: { who: 'me@box', env: 'prod', action: 'update' } };
+  const opts = { concurrency: 1, timeoutMs: 5000, settleMs: 200, pollMs: 100, maxFail: 0 };
+  return { clock, hosts, reporter, deps, opts };
+}
+
+describe('rollout items', () => {
+  it('touches new, changed and not-running units, groups a timer with its service', () => {
+    const items = rolloutItems(
+      [
+        change('p_web_a.service', 'm1', 'unchanged', 'A', 'A'),
+        change('p_web_b.service', 'm1', 'changed', 'B2', 'B1'),
+        change('p_web_c.service', 'm2', 'new', 'C'),
+        change('p_web_d.service', 'm2', 'unchanged', 'D', 'D', false),
+        change('p_web_t.service', 'm1', 'unchanged', 'T', 'T', false),
+        change('p_web_t.timer', 'm1', 'changed', 'TT2', 'TT1'),
+        { kind: 'orphan', unit: 'p_web_o.service', service: 'web', machine: 'm1', live: 'O' },
+      ],
+      { all: false, force: false },
+    );
+    assert.deepEqual(items.map((i) => `${i.id} ${i.reason}${i.timer ? ' +' + i.timer : ''}`), [
+      'p_web_b.service@m1 changed',
+      'p_web_c.service@m2 new',
+      'p_web_d.service@m2 not running',
+      'p_web_t.service@m1 changed +p_web_t.timer',
+    ]);
+    assert.equal(rolloutItems([change('p_web_a.service', 'm1', 'unchanged', 'A', 'A')], { all: true, force: false }).length, 1);
+  });
+  it('parses --batch and sizes batches, the last size repeating', () => {
+    assert.deepEqual(batchSizes(30, parseBatches('1,25%,100%')), [1, 7, 22]);
+    assert.deepEqual(batchSizes(5, parseBatches('2')), [2, 2, 1]);
+    assert.throws(() => parseBatches('1,abc'), /--batch: "abc"/);
+  });
+});
+
+describe('runRollout', () => {
+  it('updates every unit through the steps, at most `concurrency` at once, and audits', async () => {
+    const items = rolloutItems(['a', 'b', 'c', 'd', 'e'].map((x, i) => change(`p_web_${x}.service`, `m${i % 2}`, 'changed', `${x}2`, `${x}1`)), { all: false, force: false });
+    const { hosts, reporter, deps, opts } = setup(items);
+    const s = await runRollout(items, deps, { ...opts, concurrency: 2 });
+    assert.equal(s.ok.length, 5);
+    assert.equal(s.failed.length, 0);
+    assert.equal(hosts.maxInFlight, 2);
+    assert.equal(hosts.files.get('m0/p_web_a.service'), 'a2');
+    assert.deepEqual(reporter.events.filter((e) => e.unit === 'p_web_a.service' && e.result === 'ok').map((e) => e.step), ['write', 'daemon-reload', 'restart', 'wait-active', 'done']);
+    assert.ok(hosts.calls.includes('audit m0 p_web_a.service update ok'));
+  });
+
+  it('restores a unit that fails to start, then stops the rollout', async () => {
+    const items = rolloutItems(
+      [change('p_web_a.service', 'm1', 'changed', 'FAIL', 'a1'), change('p_web_b.service', 'm1', 'changed', 'b2', 'b1')],
+      { all: false, force: false },
+    );
+    const { hosts, deps, opts } = setup(items);
+    const s = await runRollout(items, deps, opts);
+    assert.equal(s.stopped, 'failure');
+    assert.deepEqual(s.failed.map((f) => [f.unit, f.step, f.restored]), [['p_web_a.service', 'restart', true]]);
+    assert.match(s.failed[0].message, /Job for p_web_a\.service failed/);
+    assert.deepEqual(s.notStarted, ['p_web_b.service@m1']);
+    assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1', 'previous bytes back');
+    assert.equal(hosts.states.get('m1/p_web_a.service')!.activeState, 'active', 'running again');
+    assert.ok(hosts.calls.includes('write m1 p_web_a.service save=false drop=1'), 'restore drops the failed attempt\'s revision');
+    assert.equal(hosts.files.get('m1/p_web_b.service'), 'b1', 'the next unit was not touched');
+    assert.ok(hosts.calls.some((c) => c === 'audit m1 p_web_a.service update failed at restart, restored'));
+  });
+
+  it('a unit that crashes right after starting fails the wait and is restored', async () => {
+    const items = rolloutItems([change('p_web_a.service', 'm1', 'changed', 'CRASH', 'a1')], { all: false, force: false });
+    const { hosts, deps, opts } = setup(items);
+    const s = await runRollout(items, deps, opts);
+    assert.deepEqual(s.failed.map((f) => f.step), ['wait-active']);
+    assert.match(s.failed[0].message, /did not stay up/);
+    assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1');
+  });
+
+  it('a new unit that fails is removed again', async () => {
+    const items = rolloutItems([change('p_web_n.service', 'm1', 'new', 'FAIL')], { all: false, force: false });
+    const { hosts, deps, opts } = setup(items);
+    const s = await runRollout(items, deps, opts);
+    assert.equal(s.failed[0].restored, true);
+    assert.ok(!hosts.files.has('m1/p_web_n.service'));
+  });
+
+  it('--max-fail lets the rollout continue past failures', async () => {
+    const items = rolloutItems(['a', 'b', 'c'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', x === 'a' ? 'FAIL' : `${x}2`, `${x}1`)), { all: false, force: false });
+    const { deps, opts } = setup(items);
+    const s = await runRollout(items, deps, { ...opts, maxFail: 1 });
+    assert.equal(s.failed.length, 1);
+    assert.equal(s.ok.length, 2);
+    assert.equal(s.stopped, undefined);
+  });
+
+  it('a failing health gate restores the unit', async () => {
+    const items = rolloutItems([change('p_web_a.service', 'm1', 'changed', 'a2', 'a1')], { all: false, force: false });
+    const { hosts, deps, opts } = setup(items);
+    const s = await runRollout(items, { ...deps, health: async () => ({ ok: false, message: 'HTTP 503 from http://x/health' }) }, opts);
+    assert.deepEqual(s.failed.map((f) => [f.step, f.message]), [['health', 'HTTP 503 from http://x/health']]);
+    assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1');
+  });
+
+  it('an early hook failure changes nothing', async () => {
+    const items = rolloutItems([change('p_web_a.service', 'm1', 'changed', 'a2', 'a1')], { all: false, force: false });
+    const { hosts, deps, opts } = setup(items);
+    const hooks = { early: async () => { throw new Error('early hook hooks/early/check failed (exit 1)'); }, late: async () => undefined };
+    const s = await runRollout(items, { ...deps, hooks }, opts);
+    assert.deepEqual(s.failed.map((f) => f.step), ['hooks-early']);
+    assert.ok(!hosts.calls.some((c) => c.startsWith('write')));
+  });
+
+  it('asks per unit: skip, yes, quit', async () => {
+    const items = rolloutItems(['a', 'b', 'c', 'd'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', `${x}2`, `${x}1`)), { all: false, force: false });
+    const { hosts, deps, opts } = setup(items);
+    const answers = ['skip', 'yes', 'quit'] as const;
+    let n = 0;
+    const s = await runRollout(items, { ...deps, prompt: async () => answers[n++] }, { ...opts, concurrency: 5 });
+    assert.deepEqual(s.skipped, ['p_web_a.service@m1']);
+    assert.deepEqual(s.ok, ['p_web_b.service@m1']);
+    assert.deepEqual(s.notStarted, ['p_web_c.service@m1', 'p_web_d.service@m1']);
+    assert.equal(s.stopped, 'quit');
+    assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1');
+  });
+
+  it('an abort stops new units; those in flight finish', async () => {
+    const items = rolloutItems(['a', 'b', 'c', 'd'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', `${x}2`, `${x}1`)), { all: false, force: false });
+    const { deps, opts } = setup(items);
+    const ac = new AbortController();
+    const reporter = deps.reporter as Recorder;
+    const orig = reporter.event.bind(reporter);
+    reporter.event = (e) => {
+      orig(e);
+      if (e.unit === 'p_web_a.service' && e.step === 'restart' && e.result === 'started') ac.abort();
+    };
+    const s = await runRollout(items, deps, { ...opts, concurrency: 2, signal: ac.signal });
+    assert.deepEqual(s.ok.sort(), ['p_web_a.service@m1', 'p_web_b.service@m1']);
+    assert.deepEqual(s.notStarted, ['p_web_c.service@m1', 'p_web_d.service@m1']);
+    assert.equal(s.stopped, 'interrupted');
+  });
+
+  it('runs batches in order and stops after a failed batch', async () => {
+    const items = rolloutItems(['a', 'b', 'c', 'd', 'e'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', x === 'b' ? 'FAIL' : `${x}2`, `${x}1`)), { all: false, force: false });
+    const { deps, opts } = setup(items);
+    const s = await runRollout(items, deps, { ...opts, batches: parseBatches('1,2,100%') });
+    assert.deepEqual((deps.reporter as Recorder).infos, ['batch of 1: p_web_a.service@m1', 'batch of 2: p_web_b.service@m1, p_web_c.service@m1']);
+    assert.deepEqual(s.ok.sort(), ['p_web_a.service@m1', 'p_web_c.service@m1']);
+    assert.deepEqual(s.notStarted, ['p_web_d.service@m1', 'p_web_e.service@m1']);
+  });
+});
