@@ -14,3 +14,13 @@ export async function confirm(question: string): Promise<boolean> {
     rl.close();
   }
 }
+
+/** One line of input from the terminal. */
+export async function ask(question: string): Promise<string> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return await new Promise<string>((resolve) => rl.question(question, resolve));
+  } finally {
+    rl.close();
+  }
+}

@@ -16,6 +16,11 @@ const LOADERS: Record<string, () => CommandClass> = {
   restart: () => require('./unit-actions').Restart,
   unload: () => require('./unit-actions').Unload,
   destroy: () => require('./unit-actions').Destroy,
+  update: () => require('./update').Update,
+  rollback: () => require('./update').Rollback,
+  lock: () => require('./lock').Lock,
+  unlock: () => require('./lock').Unlock,
+  history: () => require('./lock').History,
 };
 
 export function verbNames(): string[] {

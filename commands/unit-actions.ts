@@ -1,6 +1,10 @@
 /** start, stop, restart, load, unload, destroy: one unit (and its timer) on its machine(s). */
 import * as Flags from '@oclif/core/flags';
+import { parseDuration } from '../src/apply/lock';
+import { realClock } from '../src/apply/types';
+import { lockBackendFor } from '../src/apply/update';
 import { unitAction, UnitAction } from '../src/apply/unit-actions';
+import { whoAmI } from '../src/tree/home';
 import { GgnCommand, Level } from './base';
 import { reportError } from './errors';
 import { parallelFlag, reportAll, withDriver } from './live';
@@ -18,7 +22,11 @@ const SUMMARIES: Record<UnitAction, string> = {
 const FLAGS = {
   yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
   parallel: parallelFlag,
+  'lock-wait': Flags.string({ description: 'wait this long for a held service lock instead of failing at once', default: '0s', helpValue: 'DURATION' }),
 };
+
+/** Actions that change what runs take the service lock for their duration (as update does). */
+const LOCKED: UnitAction[] = ['start', 'stop', 'restart', 'destroy'];
 
 function actionCommand(action: UnitAction) {
   return class extends GgnCommand {
@@ -41,7 +49,22 @@ function actionCommand(action: UnitAction) {
           return 1;
         }
       }
-      const { plan, outcomes } = await withDriver(ctx, flags.parallel, (d) => unitAction(ctx.ws, d, scope, action));
+      const { plan, outcomes } = await withDriver(ctx, flags.parallel, async (d) => {
+        if (!LOCKED.includes(action)) return unitAction(ctx.ws, d, scope, action);
+        const lock = lockBackendFor(ctx.ws, d, scope.env, realClock);
+        const who = whoAmI(ctx.ws.home);
+        try {
+          await lock.check();
+          await lock.acquire(scope.service, { holder: who, message: `${action} ${scope.unit}`, ttlMs: 15 * 60_000, waitMs: flags['lock-wait'] === '0s' ? 0 : parseDuration(flags['lock-wait']) });
+          try {
+            return await unitAction(ctx.ws, d, scope, action);
+          } finally {
+            await lock.release(scope.service, who);
+          }
+        } finally {
+          await lock.close();
+        }
+      });
       reportAll(ctx, plan.errors);
       let failed = plan.errors.length;
       for (const o of outcomes) {

@@ -26,7 +26,7 @@ export interface RolloutItem {
   /** The .service (or the lone .timer). */
   main: string;
   timer?: string;
-  files: { unit: string; desired: string; previous: string | null; changed: boolean }[];
+  files: { unit: string; desired: string; previous: string | null; changed: boolean; /** rollback: the revision being put back, deleted once the unit is up */ fromRevision?: string }[];
   /** Whether the main unit (or its timer) was active before: a restore restarts only then. */
   wasActive: boolean;
   /** What the diff said: new, changed, or unchanged (touched because not running, --all, --force). */
@@ -39,6 +39,7 @@ export interface RolloutDriver {
   systemctl(machine: string, verb: 'daemon-reload' | 'restart' | 'start' | 'stop' | 'reset-failed', units?: string[], opts?: { allowCodes?: number[] }): Promise<unknown>;
   unitStates(machine: string, units: string[]): Promise<Map<string, UnitState>>;
   appendAudit(machine: string, fields: string[]): Promise<void>;
+  dropRevision(machine: string, unit: string, revision: string): Promise<void>;
 }
 
 export type PromptAnswer = 'yes' | 'skip' | 'quit';
@@ -247,7 +248,8 @@ async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOpt
     await step('write', async () => {
       for (const f of item.files) {
         if (!f.changed) continue;
-        const { revision } = await driver.writeUnitRevision(item.machine, f.unit, f.desired, { save: true });
+        // A rollback does not keep the bytes it replaces; its revision is dropped once the unit is up.
+        const { revision } = await driver.writeUnitRevision(item.machine, f.unit, f.desired, { save: f.fromRevision === undefined });
         written.push({ unit: f.unit, previous: f.previous, revision });
       }
     });
@@ -263,6 +265,7 @@ async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOpt
       });
     }
     if (deps.hooks) await step('hooks-late', () => deps.hooks!.late(item));
+    for (const f of item.files) if (f.fromRevision !== undefined) await driver.dropRevision(item.machine, f.unit, f.fromRevision);
     ev('done', 'ok');
     await audit('ok');
     return undefined;

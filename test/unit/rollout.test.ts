@@ -63,6 +63,9 @@ class FakeHosts implements RolloutDriver {
     }
     return out;
   }
+  async dropRevision(m: string, u: string, r: string) {
+    this.calls.push(`drop ${m} ${u} ${r}`);
+  }
   async appendAudit(m: string, f: string[]) {
     this.calls.push(`audit ${m} ${f[4]} ${f[5]} ${f[8]}`);
   }

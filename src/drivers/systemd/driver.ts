@@ -55,6 +55,11 @@ export class SshSystemdDriver implements Driver {
     return this.opts.transport.connect(this.host(machine));
   }
 
+  /** Runs argv on a machine and returns whatever it exits with (RemoteExec). */
+  async exec(machine: string, argv: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+    return (await this.conn(machine)).exec(argv, opts);
+  }
+
   /** Runs argv on a machine; a non-zero exit becomes an error carrying stderr. */
   async run(machine: string, argv: string[], what: string, opts: { stdin?: string; timeoutMs?: number; allowCodes?: number[] } = {}): Promise<ExecResult> {
     const c = await this.conn(machine);

@@ -1,0 +1,144 @@
+/** lock, unlock and history of a service. */
+import * as Flags from '@oclif/core/flags';
+import { formatDuration, LockHeldError, parseDuration } from '../src/apply/lock';
+import { realClock } from '../src/apply/types';
+import { lockBackendFor } from '../src/apply/update';
+import { readDriverConfig } from '../src/drivers/config';
+import { mapLimit } from '../src/transport/parallel';
+import { table } from '../src/report/table';
+import { whoAmI } from '../src/tree/home';
+import { GgnCommand, Level } from './base';
+import { reportError } from './errors';
+import { jsonFlag, withDriver } from './live';
+
+export class Lock extends GgnCommand {
+  static override levels: Level[] = ['service'];
+  static override summary = 'lock the service (update, start, stop, restart, destroy and rollback refuse to run): lock -t 1h <message>';
+  static override examples = ['ggn prod cassandra lock -t 2h investigating disk latency'];
+  static override flags = {
+    ttl: Flags.string({ char: 't', description: 'how long the lock lasts', default: '1h', helpValue: 'DURATION' }),
+  };
+
+  async run(): Promise<number> {
+    const words: string[] = [];
+    const argv = this.argv.filter((a, i, all) => {
+      const isFlag = a.startsWith('-') || (i > 0 && (all[i - 1] === '-t' || all[i - 1] === '--ttl'));
+      if (!isFlag) words.push(a);
+      return isFlag;
+    });
+    this.argv.splice(0, this.argv.length, ...argv);
+    const flags = await this.flags(Lock.flags);
+    const message = words.join(' ').trim();
+    if (!message) {
+      reportError(this.ctx, new Error('say why: ggn <env> <service> lock -t 1h <message>'));
+      return 2;
+    }
+    const { ctx } = this;
+    return withDriver(ctx, 1, async (d) => {
+      const lock = lockBackendFor(ctx.ws, d, ctx.target.env, realClock);
+      try {
+        await lock.check();
+        const info = await lock.acquire(ctx.target.service!, { holder: whoAmI(ctx.ws.home), message, ttlMs: parseDuration(flags.ttl) });
+        this.print(`${ctx.target.service} locked by [${info.holder}] ${info.message} for ${formatDuration(info.expiresAt - Date.now())} (${lock.description})`);
+        return 0;
+      } catch (e) {
+        reportError(ctx, e);
+        return 1;
+      } finally {
+        await lock.close();
+      }
+    });
+  }
+}
+
+export class Unlock extends GgnCommand {
+  static override levels: Level[] = ['service'];
+  static override summary = 'release the service lock (yours; --force for someone else\'s)';
+  static override examples = ['ggn prod cassandra unlock', 'ggn prod cassandra unlock --force'];
+  static override flags = { force: Flags.boolean({ description: "release a lock someone else holds" }) };
+
+  async run(): Promise<number> {
+    const flags = await this.flags(Unlock.flags);
+    const { ctx } = this;
+    return withDriver(ctx, 1, async (d) => {
+      const lock = lockBackendFor(ctx.ws, d, ctx.target.env, realClock);
+      try {
+        await lock.check();
+        const held = await lock.read(ctx.target.service!);
+        if (!held) {
+          this.print(`${ctx.target.service} is not locked`);
+          return 0;
+        }
+        if (await lock.release(ctx.target.service!, whoAmI(ctx.ws.home), { force: flags.force })) {
+          this.print(`${ctx.target.service} unlocked`);
+          return 0;
+        }
+        reportError(ctx, new LockHeldError(ctx.target.service!, held, Date.now()));
+        ctx.err.write('(use --force to release a lock that is not yours)\n');
+        return 1;
+      } catch (e) {
+        reportError(ctx, e);
+        return 1;
+      } finally {
+        await lock.close();
+      }
+    });
+  }
+}
+
+export interface AuditEntry {
+  time: string;
+  who: string;
+  env: string;
+  service: string;
+  unit: string;
+  action: string;
+  oldHash: string;
+  newHash: string;
+  result: string;
+  machine: string;
+}
+
+export function parseAudit(text: string, machine: string): AuditEntry[] {
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t'))
+    .filter((f) => f.length >= 9)
+    .map(([time, who, env, service, unit, action, oldHash, newHash, ...result]) => ({ time, who, env, service, unit, action, oldHash, newHash, result: result.join(' '), machine }));
+}
+
+export class History extends GgnCommand {
+  static override levels: Level[] = ['service'];
+  static override summary = "the service's audit log, from every host: who did what, when, and how it ended";
+  static override examples = ['ggn prod cassandra history', 'ggn prod cassandra history -n 50 --json'];
+  static override flags = {
+    lines: Flags.integer({ char: 'n', description: 'the last N entries', default: 20, min: 1, helpValue: 'N' }),
+    json: jsonFlag,
+  };
+
+  async run(): Promise<number> {
+    const flags = await this.flags(History.flags);
+    const { ctx } = this;
+    const env = ctx.ws.env(ctx.target.env);
+    const machines = readDriverConfig(env).machines.map((m) => m.name);
+    return withDriver(ctx, 20, async (d) => {
+      const reads = await mapLimit(machines, 20, (m) => d.readAudit(m));
+      const entries: AuditEntry[] = [];
+      let failed = 0;
+      reads.forEach((r, i) => {
+        if (r.ok) entries.push(...parseAudit(r.value, machines[i]).filter((e) => e.env === env.name && e.service === ctx.target.service));
+        else {
+          failed++;
+          reportError(ctx, r.error);
+        }
+      });
+      entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+      const last = entries.slice(-flags.lines);
+      if (flags.json) this.print(JSON.stringify({ entries: last }, null, 2));
+      else if (last.length === 0) this.print(`no history for ${ctx.target.service}`);
+      else ctx.out.write(table(['TIME', 'WHO', 'UNIT', 'HOST', 'ACTION', 'OLD', 'NEW', 'RESULT'], last.map((e) => [e.time, e.who, e.unit, e.machine, e.action, e.oldHash, e.newHash, e.result])));
+      return failed ? 1 : 0;
+    });
+  }
+}

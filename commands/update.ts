@@ -1,0 +1,166 @@
+/** update and rollback: host by host, with gates, locks, hooks, and restore on failure. */
+import * as Flags from '@oclif/core/flags';
+import { parseDuration } from '../src/apply/lock';
+import { createReporter } from '../src/apply/reporters';
+import { parseBatches, PromptAnswer, RolloutItem } from '../src/apply/rollout';
+import { realClock } from '../src/apply/types';
+import { Mode, ServiceResult, update } from '../src/apply/update';
+import { LivePlan } from '../src/plan/build';
+import { unifiedDiff } from '../src/report/diff';
+import { whoAmI } from '../src/tree/home';
+import { GgnCommand, Level } from './base';
+import { reportError } from './errors';
+import { colorsFor, withDriver } from './live';
+import { ask, isInteractive } from './prompt';
+
+const FLAGS = {
+  yes: Flags.boolean({ char: 'y', description: 'do not ask: update every unit (needed without a terminal, and for more than one unit at a time)' }),
+  all: Flags.boolean({ description: 'touch every unit, even those that are up to date and running' }),
+  force: Flags.boolean({ description: 'update the unit even when it is up to date (unit level)' }),
+  parallel: Flags.integer({ description: "units at once (overrides the manifest's concurrentUpdater)", min: 1, helpValue: 'N' }),
+  batch: Flags.string({ description: 'batches instead of a sliding window: sizes or percentages, the last repeating', helpValue: '1,25%,100%' }),
+  timeout: Flags.string({ description: 'how long a unit may take to become active', default: '60s', helpValue: 'DURATION' }),
+  'max-fail': Flags.integer({ description: 'failed units tolerated before the rollout stops', default: 0, min: 0, helpValue: 'N' }),
+  'lock-wait': Flags.string({ description: 'wait this long for a held lock instead of failing at once', default: '0s', helpValue: 'DURATION' }),
+  'lock-ttl': Flags.string({ description: 'how long the lock lives if ggn dies holding it', default: '1h', helpValue: 'DURATION' }),
+  settle: Flags.string({ description: 'how long a started service must stay up (same PID, no restart) to count as started', default: '200ms', helpValue: 'DURATION' }),
+  json: Flags.boolean({ description: 'one JSON event per line (unit, host, step, result, duration)' }),
+};
+
+function durationFlag(v: string, name: string): number {
+  if (/^\d+ms$/.test(v)) return Number(v.slice(0, -2));
+  if (/^0+$/.test(v)) return 0;
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    throw new Error(`--${name}: ${(e as Error).message}`);
+  }
+}
+
+function rolloutCommand(mode: Mode) {
+  return class extends GgnCommand {
+    static override levels: Level[] = ['env', 'service', 'unit'];
+    static override summary =
+      mode === 'update' ? 'roll the tree out host by host: write, reload, restart, wait, health gate; restore on failure' : 'put back the previous revision of every unit (kept on each host), with the same gates';
+    static override description =
+      mode === 'update'
+        ? `Only units that differ from the tree or are not running are touched (--all: every unit). Per unit:
+early hooks, atomic write (the replaced bytes are kept as a revision), daemon-reload, restart (a unit
+with a timer: the timer), wait until active (--timeout), health gate (hooks/command/* and the
+manifest's healthCheck), late hooks. A failing unit gets its previous bytes back and is restarted,
+and the rollout stops (--max-fail N to go on). The service lock is held throughout. On a terminal
+without -y you are asked per unit: yes / skip / diff / quit. Ctrl-C stops starting units, lets those
+in flight finish or restore, releases the lock and exits 130.`
+        : `For every unit of the service, the newest revision kept on its host (ggn keeps the last 5) is
+written back and the unit restarted, with the same gates, hooks, lock and restore as update.`;
+    static override examples =
+      mode === 'update'
+        ? ['ggn prod cassandra update', 'ggn prod cassandra update -y --batch 1,25%,100%', 'ggn prod update -y --json', 'ggn prod cassandra cass1 update --force']
+        : ['ggn prod cassandra rollback', 'ggn prod cassandra cass1 rollback -y'];
+    static override flags = FLAGS;
+
+    async run(): Promise<number> {
+      const flags = await this.flags(FLAGS);
+      const { ctx } = this;
+      const interactive = isInteractive();
+      if (!flags.yes && !interactive) {
+        reportError(ctx, new Error(`${mode} changes hosts: pass -y to run it without a terminal`));
+        return 1;
+      }
+      const ac = new AbortController();
+      let interrupts = 0;
+      const onSigint = () => {
+        interrupts++;
+        if (interrupts === 1) {
+          ac.abort();
+          ctx.err.write('\nstopping: no new units; units in flight finish or restore, then the lock is released (Ctrl-C again does not hurry it)\n');
+        }
+      };
+      process.on('SIGINT', onSigint);
+      // Prompts and a live task list would fight over the terminal: ask in plain mode.
+      const reporter = createReporter({ json: flags.json, tty: !!(ctx.out as NodeJS.WriteStream).isTTY && flags.yes, out: ctx.out });
+      let results: ServiceResult[] = [];
+      try {
+        results = await withDriver(ctx, 20, (driver) =>
+          update(
+            ctx.ws,
+            driver,
+            {
+              clock: realClock,
+              reporter,
+              prompt: flags.yes ? undefined : (item, plan) => askUnit(this, item, plan),
+              who: whoAmI(ctx.ws.home),
+              logLevel: ctx.globals.logLevel,
+            },
+            {
+              mode,
+              scope: { env: ctx.target.env, service: ctx.target.service, unit: ctx.target.unit },
+              all: flags.all,
+              force: flags.force || (mode === 'update' && !!ctx.target.unit && flags.all),
+              parallel: flags.parallel ?? (flags.yes ? undefined : 1),
+              batches: flags.batch ? parseBatches(flags.batch) : undefined,
+              timeoutMs: durationFlag(flags.timeout, 'timeout'),
+              settleMs: durationFlag(flags.settle, 'settle'),
+              pollMs: 100,
+              maxFail: flags['max-fail'],
+              lockTtlMs: durationFlag(flags['lock-ttl'], 'lock-ttl'),
+              lockWaitMs: durationFlag(flags['lock-wait'], 'lock-wait'),
+              signal: ac.signal,
+            },
+          ),
+        );
+      } finally {
+        await reporter.close();
+        process.off('SIGINT', onSigint);
+      }
+      return this.report(results, ac.signal.aborted);
+    }
+
+    private report(results: ServiceResult[], interrupted: boolean): number {
+      const { ctx } = this;
+      let failed = false;
+      for (const r of results) {
+        if (r.error) {
+          failed = true;
+          reportError(ctx, r.error);
+          continue;
+        }
+        const s = r.summary;
+        if (!s) continue;
+        for (const f of s.failed) {
+          failed = true;
+          const restored = f.restored ? 'restored to its previous version' : 'RESTORE FAILED: check it by hand';
+          ctx.err.write(`error: unit ${f.unit}, host ${f.machine}: ${mode} failed at ${f.step}: ${f.message.split('\n').slice(-3).join(' | ')} (${restored})\n`);
+        }
+        const parts = [`${s.ok.length} ${mode === 'update' ? 'updated' : 'rolled back'}`];
+        if (s.failed.length) parts.push(`${s.failed.length} failed`);
+        if (s.skipped.length) parts.push(`${s.skipped.length} skipped`);
+        if (s.notStarted.length) parts.push(`${s.notStarted.length} not started`);
+        const why = s.stopped === 'failure' ? ' (stopped after a failure)' : s.stopped === 'quit' ? ' (quit)' : s.stopped === 'interrupted' ? ' (interrupted)' : '';
+        ctx.out.write(`${ctx.target.env}/${r.service}: ${parts.join(', ')}${why}\n`);
+      }
+      if (interrupted) return 130;
+      return failed ? 1 : 0;
+    }
+  };
+}
+
+/** GGN's per-unit question: yes / skip / diff / quit. */
+async function askUnit(cmd: GgnCommand, item: RolloutItem, plan: LivePlan): Promise<PromptAnswer> {
+  for (;;) {
+    const a = (await ask(`${item.reason === 'rollback' ? 'Roll back' : 'Update'} ${item.main} on ${item.machine} (${item.reason})? [y]es [s]kip [d]iff [q]uit: `)).trim().toLowerCase();
+    if (a === 'y' || a === 'yes') return 'yes';
+    if (a === 's' || a === 'skip') return 'skip';
+    if (a === 'q' || a === 'quit') return 'quit';
+    if (a === 'd' || a === 'diff') {
+      for (const f of item.files) {
+        const c = plan.changes.find((x) => x.unit === f.unit && x.machine === item.machine);
+        const change = c ?? { kind: 'changed' as const, unit: f.unit, service: item.service, machine: item.machine, live: f.previous ?? undefined, desired: f.desired };
+        cmd.ctx.out.write(unifiedDiff({ ...change, desired: f.desired, live: f.previous ?? undefined }, colorsFor(cmd.ctx.out)));
+      }
+    }
+  }
+}
+
+export const Update = rolloutCommand('update');
+export const Rollback = rolloutCommand('rollback');
