@@ -39,7 +39,7 @@ export class GgnError extends Error {
     }
     const about: string[] = [];
     if (c.unit) about.push(`unit ${c.unit}`);
-    else if (c.service) about.push(`service ${c.service}`);
+    else if (c.service && !this.message.startsWith(`service ${c.service}`)) about.push(`service ${c.service}`);
     // Transport messages already start with `host X (address:port)`; don't say it twice.
     if (c.host && !this.message.startsWith(`host ${c.host}`)) about.push(`host ${c.host}`);
     return where + (about.length ? `${about.join(', ')}: ` : '') + this.message;

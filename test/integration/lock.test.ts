@@ -212,7 +212,7 @@ describe('service locks on a live cluster', { skip, timeout: 60_000 }, () => {
       const b = createLockBackend(readLockConfig({ lock: { backend: 'etcd', endpoints: [ep] } } as any, 'config.yml'), deps(h[0].name));
       const t0 = performance.now();
       try {
-        await assert.rejects(b.check(), (e: unknown) => e instanceof GgnError && e.message.startsWith(`etcd lock backend ${ep} unreachable: `));
+        await assert.rejects(b.check(), (e: unknown) => e instanceof GgnError && e.message.startsWith(`etcd lock backend ${ep} unreachable: connect ECONNREFUSED`));
         await assert.rejects(b.acquire('web', { holder: 'a@b', message: 'm', ttlMs: H }), /unreachable/);
       } finally {
         await b.close();

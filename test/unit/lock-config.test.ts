@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { formatDuration, parseDuration, readLockConfig, createLockBackend, LockHeldError } from '../../src/apply/lock';
-import { parseValue } from '../../src/apply/lock/etcd';
+import { EtcdLockBackend, grpcDetail, parseValue } from '../../src/apply/lock/etcd';
 import { GgnError } from '../../src/errors';
 import { realClock } from '../../src/apply/types';
 import { GoMap } from '../../src/template/values';
@@ -82,6 +82,11 @@ describe('etcd lock backend without etcd', () => {
     assert.deepEqual(parseValue('[alice@box] deploying 1.2'), { holder: 'alice@box', message: 'deploying 1.2' });
     assert.deepEqual(parseValue('hand-made'), { holder: 'unknown', message: 'hand-made' });
   });
+  it('shortens gRPC messages', () => {
+    assert.equal(grpcDetail('14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ', 3000), 'connect ECONNREFUSED 127.0.0.1:1');
+    assert.equal(grpcDetail('4 DEADLINE_EXCEEDED: Deadline exceeded after 3.002s,metadata filters: 0.001s,Waiting for LB pick', 3000), 'no answer within 3 s');
+    assert.equal(grpcDetail('7 PERMISSION_DENIED: etcdserver: permission denied', 3000), 'etcdserver: permission denied');
+  });
   it('an unreachable endpoint is a clear error, fast', async () => {
     // A port that was just free: nothing listens there.
     const port = await new Promise<number>((resolve) => {
@@ -95,11 +100,25 @@ describe('etcd lock backend without etcd', () => {
     assert.equal(b.description, `etcd lock at ${ep}`);
     const t0 = Date.now();
     try {
-      await assert.rejects(b.check(), (e: unknown) => e instanceof GgnError && e.message.startsWith(`etcd lock backend ${ep} unreachable: `));
+      await assert.rejects(b.check(), (e: unknown) => e instanceof GgnError && e.message === `etcd lock backend ${ep} unreachable: connect ECONNREFUSED 127.0.0.1:${port}`);
       await assert.rejects(b.acquire('web', { holder: 'a@b', message: 'm', ttlMs: 1000 }), new RegExp(`etcd lock backend ${ep} unreachable`));
     } finally {
       await b.close();
     }
     assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms`);
+  });
+  it('an endpoint that accepts but never answers times out with a clear error', async () => {
+    const srv = net.createServer(() => {}).listen(0, '127.0.0.1');
+    await new Promise((r) => srv.on('listening', r));
+    const ep = `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`;
+    const b = new EtcdLockBackend({ endpoints: [ep], clock: realClock, timeoutMs: 500 });
+    const t0 = Date.now();
+    try {
+      await assert.rejects(b.check(), (e: unknown) => e instanceof GgnError && e.message === `etcd lock backend ${ep} unreachable: no answer within 0.5 s`);
+    } finally {
+      await b.close();
+      srv.close();
+    }
+    assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
   });
 });

@@ -1,0 +1,236 @@
+/**
+ * update / rollback / lock / history on a real cluster (sshd + systemd --user per host, etcd).
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { up, Cluster, TestHost } from '../harness';
+import { ggn, GGN, Run } from '../support/cli';
+import { clusterTree, ClusterTree, envConfigFor } from '../support/cluster-tree';
+
+const skip = process.getuid?.() === 0 ? false : 'the test cluster needs root';
+
+let cluster: Cluster;
+let tree: ClusterTree;
+let h: TestHost[];
+
+const UNIT = `[Unit]
+Description=web {{.hostname}} v{{.version}}
+
+[Service]
+ExecStart=/bin/sh -c '{{if eq .version "broken"}}exit 3{{else}}echo {{.version}} >> %h/{{.hostname}}.log; exec sleep 600{{end}}'
+
+[X-Fleet]
+MachineID={{.machine_id}}
+`;
+
+const run = (...args: string[]) => ggn(['-H', tree.home, ...args]);
+const setVersion = (v: string) => tree.write('env/prod/attributes/base.yml', `default:\n  version: "${v}"\n`);
+const unitPath = (host: TestHost, n: number) => path.join(host.home, '.config/systemd/user', `prod_web_w${n}.service`);
+const onHost = (i: number) => (fs.existsSync(unitPath(h[i], i + 1)) ? fs.readFileSync(unitPath(h[i], i + 1), 'utf8') : null);
+const active = async (i: number) => (await cluster.exec(h[i], ['systemctl', '--user', 'is-active', `prod_web_w${i + 1}.service`])).stdout.trim();
+
+/** Starts ggn in the background; `until` resolves when a JSON event matches. */
+function background(args: string[], home = tree.home) {
+  const p = spawn(process.execPath, [GGN, '-H', home, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters: { test: (e: any) => boolean; resolve: () => void }[] = [];
+  p.stdout.on('data', (d) => {
+    stdout += d;
+    for (const line of String(d).split('\n')) {
+      if (!line.startsWith('{')) continue;
+      let e: any;
+      try {
+        e = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      for (const w of [...waiters]) if (w.test(e)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  });
+  p.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise<Run>((resolve) => p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+  return {
+    process: p,
+    done,
+    until: (test: (e: any) => boolean) => new Promise<void>((resolve) => waiters.push({ test, resolve })),
+  };
+}
+
+describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
+  before(async () => {
+    cluster = await up(3, { dir: '/tmp/ggn-test-rollout', etcd: true });
+    h = cluster.hosts;
+    tree = clusterTree(cluster, {
+      'env/prod/attributes/base.yml': 'default:\n  version: "1"\n',
+      'env/prod/services/web/service-manifest.yml': 'nodes:\n' + h.map((x, i) => `  - hostname: w${i + 1}\n    machine_id: ${x.name}\n`).join(''),
+      'env/prod/services/web/unit.tmpl': UNIT,
+      'env/prod/hooks/early/10-record': '#!/bin/sh\necho "early $ACTION $SERVICE ${UNIT:-} $WHO" >> "$GGN_HOME_PATH/hooks.log"\n',
+      'env/prod/hooks/late/10-record': '#!/bin/sh\necho "late $ACTION $SERVICE ${UNIT:-}" >> "$GGN_HOME_PATH/hooks.log"\n',
+    });
+    for (const k of ['early', 'late']) fs.chmodSync(path.join(tree.work, `env/prod/hooks/${k}/10-record`), 0o755);
+  });
+  after(async () => {
+    await cluster?.down();
+  });
+
+  it('refuses to start without a terminal and without -y', () => {
+    const r = run('prod', 'web', 'update');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /pass -y to run it without a terminal/);
+    assert.equal(onHost(0), null);
+  });
+
+  it('converges, and a second run changes nothing', async () => {
+    const r = run('prod', 'web', 'update', '-y');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /prod\/web: 3 updated/);
+    for (let i = 0; i < 3; i++) assert.equal(await active(i), 'active');
+    assert.equal(run('prod', 'web', 'diff', '--exit-code').code, 0);
+    assert.equal(run('prod', 'web', 'check').code, 0);
+    const again = run('prod', 'web', 'update', '-y');
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /web: nothing to update/);
+    const hooks = fs.readFileSync(path.join(tree.home, 'hooks.log'), 'utf8');
+    assert.match(hooks, /^early service\/update web  tester@/m);
+    assert.match(hooks, /^early unit\/update web w1 tester@/m);
+    assert.match(hooks, /^late unit\/update web w3$/m);
+  });
+
+  it('rolls a changed attribute out with --json events, and history shows it', () => {
+    setVersion('2');
+    const r = run('prod', 'web', 'update', '-y', '--json', '--parallel', '3');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const steps = events.filter((e) => e.unit === 'prod_web_w2.service' && e.result === 'ok').map((e) => e.step);
+    assert.deepEqual(steps, ['hooks-early', 'write', 'daemon-reload', 'restart', 'wait-active', 'health', 'hooks-late', 'done']);
+    assert.ok(events.every((e) => e.info || (e.host && typeof e.time === 'string')));
+    assert.match(onHost(1)!, /v2/);
+    const hist = run('prod', 'web', 'history');
+    assert.equal(hist.code, 0, hist.stderr);
+    assert.match(hist.stdout, new RegExp(`tester@\\S+ +prod_web_w2\\.service +${h[1].name} +update +[0-9a-f]{12} +[0-9a-f]{12} +ok`));
+  });
+
+  it('a unit whose new version fails to start is restored, and the rollout stops', async () => {
+    setVersion('broken');
+    const before = onHost(0);
+    const r = run('prod', 'web', 'update', '-y');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`error: unit prod_web_w1\\.service, host ${h[0].name}: update failed at (restart|wait-active): .*\\(restored to its previous version\\)`));
+    assert.match(r.stdout, /1 failed, 2 not started \(stopped after a failure\)/);
+    assert.equal(onHost(0), before, 'previous bytes are back');
+    assert.equal(await active(0), 'active', 'and running again');
+    assert.match(onHost(1)!, /v2/, 'the next units were not touched');
+    assert.match(run('prod', 'web', 'history').stdout, /failed at (restart|wait-active), restored/);
+    setVersion('2');
+  });
+
+  it('rollback puts back the previous revision of every unit', async () => {
+    setVersion('3');
+    assert.equal(run('prod', 'web', 'update', '-y', '--parallel', '3').code, 0);
+    assert.match(onHost(2)!, /v3/);
+    const r = run('prod', 'web', 'rollback', '-y');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /3 rolled back/);
+    for (let i = 0; i < 3; i++) {
+      assert.match(onHost(i)!, /v2/);
+      assert.equal(await active(i), 'active');
+    }
+    assert.match(run('prod', 'web', 'diff').stdout, /3 changed/, 'the tree (v3) now differs from the hosts');
+    const rs = path.join(h[0].home, '.local/state/ggn/revisions/prod_web_w1.service');
+    assert.ok(fs.readdirSync(rs).length <= 5);
+    assert.ok(!fs.readdirSync(path.join(h[0].home, '.config/systemd/user')).some((f) => !f.endsWith('.service') && !f.endsWith('.timer') && !f.endsWith('.wants')), 'the unit directory holds only unit files');
+  });
+
+  it('two concurrent updates of one service: exactly one proceeds', async () => {
+    setVersion('4');
+    const other = path.join(tree.base, 'home2');
+    fs.mkdirSync(other, { recursive: true });
+    fs.writeFileSync(path.join(other, 'config.yml'), `workPath: ${tree.work}\nuser: other\n`);
+    const a = background(['prod', 'web', 'update', '-y']);
+    const b = background(['prod', 'web', 'update', '-y'], other);
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    const codes = [ra.code, rb.code].sort();
+    assert.deepEqual(codes, [0, 1], ra.stderr + rb.stderr);
+    const loser = ra.code === 1 ? ra : rb;
+    assert.match(loser.stderr, /^error: service web is locked by \[(tester|other)@\S+\] update web \((\d+h)?\d+m\d+s left\)$/m);
+  });
+
+  it('Ctrl-C during a rollout lets the unit in flight finish, releases the lock, exits 130', async () => {
+    setVersion('5');
+    const p = background(['prod', 'web', 'update', '-y', '--json', '--settle', '1s']);
+    await p.until((e) => e.unit === 'prod_web_w1.service' && e.step === 'wait-active' && e.result === 'started');
+    p.process.kill('SIGINT');
+    const r = await p.done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stdout, /1 updated, 2 not started \(interrupted\)/);
+    assert.match(onHost(0)!, /v5/);
+    assert.doesNotMatch(onHost(2)!, /v5/);
+    const lock = run('prod', 'web', 'lock', '-t', '1m', 'checking');
+    assert.equal(lock.code, 0, lock.stderr);
+    assert.equal(run('prod', 'web', 'unlock').code, 0);
+  });
+
+  it('a host killed mid-rollout ends with a named error and no half-written unit', async () => {
+    setVersion('6');
+    const old = onHost(1);
+    const p = background(['prod', 'web', 'update', '-y', '--json']);
+    await p.until((e) => e.unit === 'prod_web_w1.service' && e.step === 'done');
+    await cluster.kill(h[1]);
+    const r = await p.done;
+    try {
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`host ${h[1].name}`));
+      const content = onHost(1);
+      assert.ok(content === old || /^Description=web w2 v6$/m.test(content ?? ''), `whole old or new bytes, got ${content}`);
+      if (content !== old) assert.equal(run('prod', 'web', 'generate', '-q').code, 0);
+      if (content !== old) assert.equal(content, fs.readFileSync(path.join(tree.work, 'env/prod/services/web/units/prod_web_w2.service'), 'utf8'));
+      assert.ok(!fs.readdirSync(path.join(h[1].home, '.config/systemd/user')).some((f) => f.includes('ggn-tmp')), 'no temporary file left behind');
+    } finally {
+      await cluster.restart(h[1]);
+    }
+  });
+
+  it('a hung host ends with a named error within the keepalive window', async () => {
+    setVersion('7');
+    await cluster.hang(h[2]);
+    try {
+      const t0 = Date.now();
+      const r = run('prod', 'web', 'update', '-y', '--parallel', '3');
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`host ${h[2].name}`));
+      assert.ok(Date.now() - t0 < 15_000, 'does not hang');
+    } finally {
+      await cluster.resume(h[2]);
+    }
+  });
+
+  it('the etcd lock works against the real etcd; an unreachable one is an error before anything changes', async () => {
+    const config = path.join(tree.work, 'env/prod/config.yml');
+    fs.writeFileSync(config, envConfigFor(cluster, { extra: `lock:\n  backend: etcd\n  endpoints: [${cluster.etcd!.endpoint}]\n` }));
+    const l = run('prod', 'web', 'lock', '-t', '10m', 'maintenance');
+    assert.equal(l.code, 0, l.stderr);
+    assert.match(l.stdout, /web locked by \[tester@\S+\] maintenance for 10m/);
+    const other = path.join(tree.base, 'home3');
+    fs.mkdirSync(other, { recursive: true });
+    fs.writeFileSync(path.join(other, 'config.yml'), `workPath: ${tree.work}\nuser: someone\n`);
+    setVersion('8');
+    const blocked = ggn(['-H', other, 'prod', 'web', 'update', '-y']);
+    assert.equal(blocked.code, 1);
+    assert.match(blocked.stderr, /service web is locked by \[tester@\S+\] maintenance \((\d+h)?\d+m\d+s left\)/);
+    assert.doesNotMatch(onHost(0)!, /v8/);
+    assert.equal(run('prod', 'web', 'unlock').code, 0);
+    fs.writeFileSync(config, envConfigFor(cluster, { extra: 'lock:\n  backend: etcd\n  endpoints: [http://127.0.0.1:1]\n' }));
+    const down = run('prod', 'web', 'update', '-y');
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /etcd lock backend .*127\.0\.0\.1:1.* unreachable/);
+    assert.doesNotMatch(onHost(0)!, /v8/);
+    fs.writeFileSync(config, envConfigFor(cluster));
+  });
+});
