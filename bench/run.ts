@@ -3,6 +3,7 @@
  *   render   `ggn bench generate` of 10,000 units (40 services x 250 nodes), target <= 1.5 s, 250 MiB
  *   startup  `ggn version` vs `node -e 0`, target <= 2x
  *   diff     `ggn prod web diff` of 5 units on each of 30 test hosts vs 30 parallel `ssh cat`, target <= 1.5x
+ *   update   30 units on 6 hosts at concurrency 5: ggn's overhead per unit, target <= 0.3 s
  * Numbers are medians of several runs; the targets are printed, not asserted.
  */
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateBenchTree } from './gen-tree';
 import { benchDiff } from './diff';
+import { benchUpdate } from './update';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MEASURED = path.join(ROOT, 'bench', 'measured-ggn.js');
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
   if (!only || only === 'render') benchRender();
   if (!only || only === 'startup') benchStartup();
   if (!only || only === 'diff') await benchDiff();
+  if (!only || only === 'update') await benchUpdate();
 }
 
 main().catch((e) => {

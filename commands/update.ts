@@ -23,7 +23,7 @@ const FLAGS = {
   'max-fail': Flags.integer({ description: 'failed units tolerated before the rollout stops', default: 0, min: 0, helpValue: 'N' }),
   'lock-wait': Flags.string({ description: 'wait this long for a held lock instead of failing at once', default: '0s', helpValue: 'DURATION' }),
   'lock-ttl': Flags.string({ description: 'how long the lock lives if ggn dies holding it', default: '1h', helpValue: 'DURATION' }),
-  settle: Flags.string({ description: 'how long a started service must stay up (same PID, no restart) to count as started', default: '200ms', helpValue: 'DURATION' }),
+  settle: Flags.string({ description: 'how long a started service must stay up (same PID, no restart) to count as started', default: '100ms', helpValue: 'DURATION' }),
   json: Flags.boolean({ description: 'one JSON event per line (unit, host, step, result, duration)' }),
 };
 

@@ -132,7 +132,26 @@ export function rolloutItems(changes: UnitChange[], opts: { all: boolean; force:
       reason: cs.some((c) => c.kind === 'new') ? 'new' : changed ? 'changed' : running ? 'forced' : 'not running',
     });
   }
-  return items.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.main < b.main ? -1 : a.main > b.main ? 1 : a.machine < b.machine ? -1 : 1));
+  return interleaveMachines(items.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.main < b.main ? -1 : a.main > b.main ? 1 : a.machine < b.machine ? -1 : 1)));
+}
+
+/**
+ * Within each service, takes machines in turn (m1, m2, m3, m1, ...) so that units updated at the
+ * same time land on different hosts: a canary batch spans hosts, and one host's systemd is not
+ * asked to reload for several units at once.
+ */
+export function interleaveMachines(items: RolloutItem[]): RolloutItem[] {
+  const out: RolloutItem[] = [];
+  for (let i = 0; i < items.length; ) {
+    let j = i;
+    while (j < items.length && items[j].service === items[i].service) j++;
+    const byMachine = new Map<string, RolloutItem[]>();
+    for (const it of items.slice(i, j)) byMachine.set(it.machine, [...(byMachine.get(it.machine) ?? []), it]);
+    const queues = [...byMachine.keys()].sort().map((m) => byMachine.get(m)!);
+    while (queues.some((q) => q.length)) for (const q of queues) if (q.length) out.push(q.shift()!);
+    i = j;
+  }
+  return out;
 }
 
 export function parseBatches(spec: string): BatchSize[] {

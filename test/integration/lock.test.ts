@@ -50,7 +50,7 @@ async function closedPort(): Promise<number> {
   });
 }
 
-describe('service locks on a live cluster', { skip, timeout: 60_000 }, () => {
+describe('service locks on a live cluster', { skip, timeout: 120_000 }, () => {
   before(async () => {
     cluster = await up(2, { dir: '/tmp/ggn-test-lock', etcd: true });
     h = cluster.hosts;

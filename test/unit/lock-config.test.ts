@@ -108,7 +108,8 @@ describe('etcd lock backend without etcd', () => {
     assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms`);
   });
   it('an endpoint that accepts but never answers times out with a clear error', async () => {
-    const srv = net.createServer(() => {}).listen(0, '127.0.0.1');
+    const accepted: net.Socket[] = [];
+    const srv = net.createServer((sock) => accepted.push(sock)).listen(0, '127.0.0.1');
     await new Promise((r) => srv.on('listening', r));
     const ep = `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`;
     const b = new EtcdLockBackend({ endpoints: [ep], clock: realClock, timeoutMs: 500 });
@@ -117,6 +118,7 @@ describe('etcd lock backend without etcd', () => {
       await assert.rejects(b.check(), (e: unknown) => e instanceof GgnError && e.message === `etcd lock backend ${ep} unreachable: no answer within 0.5 s`);
     } finally {
       await b.close();
+      for (const sock of accepted) sock.destroy();
       srv.close();
     }
     assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);

@@ -114,7 +114,7 @@ function setup(items: RolloutItem[], seed: (h: FakeHosts) => void = () => undefi
 }
 
 describe('rollout items', () => {
-  it('touches new, changed and not-running units, groups a timer with its service', () => {
+  it('touches new, changed and not-running units, groups a timer with its service, alternates machines', () => {
     const items = rolloutItems(
       [
         change('p_web_a.service', 'm1', 'unchanged', 'A', 'A'),
@@ -130,8 +130,8 @@ describe('rollout items', () => {
     assert.deepEqual(items.map((i) => `${i.id} ${i.reason}${i.timer ? ' +' + i.timer : ''}`), [
       'p_web_b.service@m1 changed',
       'p_web_c.service@m2 new',
-      'p_web_d.service@m2 not running',
       'p_web_t.service@m1 changed +p_web_t.timer',
+      'p_web_d.service@m2 not running',
     ]);
     assert.equal(rolloutItems([change('p_web_a.service', 'm1', 'unchanged', 'A', 'A')], { all: true, force: false }).length, 1);
   });
