@@ -101,38 +101,48 @@ class StepError extends Error {
 
 const sha = (s: string | null) => (s === null ? '-' : crypto.createHash('sha256').update(s).digest('hex').slice(0, 12));
 
-/** Groups the plan's units into rollout items: what to touch, per machine, service with its timer. */
-export function rolloutItems(changes: UnitChange[], opts: { all: boolean; force: boolean }): RolloutItem[] {
+/** The plan's units per machine, a service with its timer: `<machine>\0<base name>` -> changes. */
+export function groupUnits(changes: UnitChange[]): UnitChange[][] {
   const groups = new Map<string, UnitChange[]>();
   for (const c of changes) {
-    if (c.kind === 'orphan') continue;
-    const base = c.unit.replace(/\.(service|timer)$/, '');
-    const key = `${c.machine}\0${base}`;
+    const key = `${c.machine}\0${c.unit.replace(/\.(service|timer)$/, '')}`;
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
+  return [...groups.values()];
+}
+
+/** A rollout item for a group: the service is the main unit (a lone timer is its own main). */
+export function itemFor(cs: UnitChange[], files: RolloutItem['files'], reason: string): RolloutItem {
+  const svc = cs.find((c) => c.unit.endsWith('.service'));
+  const timer = cs.find((c) => c.unit.endsWith('.timer'));
+  const main = svc ?? timer!;
+  return {
+    id: `${main.unit}@${main.machine}`,
+    machine: main.machine,
+    service: main.service,
+    main: main.unit,
+    timer: svc && timer ? timer.unit : undefined,
+    files: [...files].sort((a, b) => (a.unit < b.unit ? -1 : 1)),
+    wasActive: (timer ?? svc)?.state?.activeState === 'active',
+    reason,
+  };
+}
+
+const byServiceUnitMachine = (a: RolloutItem, b: RolloutItem) =>
+  a.service < b.service ? -1 : a.service > b.service ? 1 : a.main < b.main ? -1 : a.main > b.main ? 1 : a.machine < b.machine ? -1 : 1;
+
+/** What an update touches: units that are new, changed or not running (all with --all/--force). */
+export function rolloutItems(changes: UnitChange[], opts: { all: boolean; force: boolean }): RolloutItem[] {
   const items: RolloutItem[] = [];
-  for (const cs of groups.values()) {
-    const svc = cs.find((c) => c.unit.endsWith('.service'));
-    const timer = cs.find((c) => c.unit.endsWith('.timer'));
-    const main = svc ?? timer!;
-    const active = (c?: UnitChange) => c?.state?.activeState === 'active';
-    const running = timer ? active(timer) : active(svc);
-    const changed = cs.some((c) => c.kind !== 'unchanged');
-    if (!changed && running && !opts.all && !opts.force) continue;
-    items.push({
-      id: `${main.unit}@${main.machine}`,
-      machine: main.machine,
-      service: main.service,
-      main: main.unit,
-      timer: svc && timer ? timer.unit : undefined,
-      files: cs
-        .sort((a, b) => (a.unit < b.unit ? -1 : 1))
-        .map((c) => ({ unit: c.unit, desired: c.desired!, previous: c.live ?? null, changed: c.kind !== 'unchanged' })),
-      wasActive: running,
-      reason: cs.some((c) => c.kind === 'new') ? 'new' : changed ? 'changed' : running ? 'forced' : 'not running',
-    });
+  for (const cs of groupUnits(changes.filter((c) => c.kind !== 'orphan'))) {
+    const files = cs.map((c) => ({ unit: c.unit, desired: c.desired!, previous: c.live ?? null, changed: c.kind !== 'unchanged' }));
+    const changed = files.some((f) => f.changed);
+    const item = itemFor(cs, files, '');
+    if (!changed && item.wasActive && !opts.all && !opts.force) continue;
+    item.reason = cs.some((c) => c.kind === 'new') ? 'new' : changed ? 'changed' : item.wasActive ? 'forced' : 'not running';
+    items.push(item);
   }
-  return interleaveMachines(items.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.main < b.main ? -1 : a.main > b.main ? 1 : a.machine < b.machine ? -1 : 1)));
+  return interleaveMachines(items.sort(byServiceUnitMachine));
 }
 
 /**

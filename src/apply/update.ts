@@ -16,7 +16,7 @@ import { Workspace } from '../workspace';
 import { readHealthCheck, waitHealthy, describeHealthCheck } from './health';
 import { hookAttributes, HookInfo, runAvailabilityHooks, runHooks } from './hooks';
 import { createLockBackend, LockBackend, readLockConfig } from './lock';
-import { BatchSize, PromptAnswer, RolloutItem, rolloutItems, runRollout, RolloutSummary } from './rollout';
+import { BatchSize, groupUnits, interleaveMachines, itemFor, PromptAnswer, RolloutItem, rolloutItems, runRollout, RolloutSummary } from './rollout';
 import { Clock, Reporter } from './types';
 
 export type Mode = 'update' | 'rollback';
@@ -184,35 +184,17 @@ function healthGate(svc: PreparedService, env: Env, driver: SshSystemdDriver, de
 
 /** Rollback: for each unit of the service on its machine, the newest revision kept there. */
 async function rollbackItems(driver: SshSystemdDriver, plan: LivePlan): Promise<RolloutItem[]> {
-  const live = plan.changes.filter((c) => c.kind !== 'new' && c.live !== undefined);
-  const groups = new Map<string, typeof live>();
-  for (const c of live) {
-    const key = `${c.machine}\0${c.unit.replace(/\.(service|timer)$/, '')}`;
-    groups.set(key, [...(groups.get(key) ?? []), c]);
-  }
   const items: RolloutItem[] = [];
-  for (const cs of groups.values()) {
+  for (const cs of groupUnits(plan.changes.filter((c) => c.kind !== 'new' && c.live !== undefined))) {
     const files: RolloutItem['files'] = [];
     for (const c of cs) {
       const rev = await driver.readRevision(c.machine, c.unit);
       if (rev && rev.content !== c.live) files.push({ unit: c.unit, desired: rev.content, previous: c.live!, changed: true, fromRevision: rev.revision });
     }
     if (files.length === 0) continue;
-    const svc = cs.find((c) => c.unit.endsWith('.service'));
-    const timer = cs.find((c) => c.unit.endsWith('.timer'));
-    const main = svc ?? timer!;
     // Unchanged companions (a timer whose bytes did not change) still restart with the item.
     for (const c of cs) if (!files.some((f) => f.unit === c.unit)) files.push({ unit: c.unit, desired: c.live!, previous: c.live!, changed: false });
-    items.push({
-      id: `${main.unit}@${main.machine}`,
-      machine: main.machine,
-      service: main.service,
-      main: main.unit,
-      timer: svc && timer ? timer.unit : undefined,
-      files: files.sort((a, b) => (a.unit < b.unit ? -1 : 1)),
-      wasActive: (timer ?? svc)?.state?.activeState === 'active',
-      reason: 'rollback',
-    });
+    items.push(itemFor(cs, files, 'rollback'));
   }
-  return items.sort((a, b) => (a.id < b.id ? -1 : 1));
+  return interleaveMachines(items.sort((a, b) => (a.id < b.id ? -1 : 1)));
 }

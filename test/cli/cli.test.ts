@@ -102,7 +102,7 @@ describe('ggn CLI', () => {
 
   it('completes envs, commands, services and units from the tree', () => {
     assert.deepEqual(run('__complete', 'p').stdout.trim().split('\n'), ['prod']);
-    assert.deepEqual(run('__complete', 'prod', '').stdout.trim().split('\n'), ['cassandra', 'generate', 'logrotate', 'nginx']);
+    assert.deepEqual(run('__complete', 'prod', '').stdout.trim().split('\n'), ['cassandra', 'check', 'diff', 'generate', 'list-machines', 'list-units', 'logrotate', 'nginx', 'rollback', 'update']);
     assert.deepEqual(run('__complete', 'prod', 'logrotate', 'node1').stdout.trim().split('\n'), ['node1', 'node1.timer']);
     assert.deepEqual(run('__complete', 'prod', 'cassandra', 'cass1', 'g').stdout.trim().split('\n'), ['generate']);
     const script = run('completion', 'bash');
