@@ -211,6 +211,47 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     }
   });
 
+  it('a failing health check restores the unit; a passing one lets the rollout go on', async () => {
+    tree.write(
+      'env/prod/services/api/service-manifest.yml',
+      `healthCheck:\n  exec: [sh, -c, 'test -f "$HOME/api-ready"']\n  timeout: 2s\n  interval: 200ms\nnodes:\n  - hostname: a1\n    machine_id: ${h[0].name}\n`,
+    );
+    tree.write('env/prod/services/api/unit.tmpl', '[Service]\nExecStart=/bin/sleep 600\nEnvironment=V={{.version}}\n\n[X-Fleet]\nMachineID={{.machine_id}}\n');
+    const bad = run('prod', 'api', 'update', '-y');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, new RegExp(`unit prod_api_a1\\.service, host ${h[0].name}: update failed at health: exec sh -c .*exit 1.*\\(restored to its previous version\\)`));
+    assert.ok(!fs.existsSync(path.join(h[0].home, '.config/systemd/user/prod_api_a1.service')), 'a new unit that fails is removed');
+    fs.writeFileSync(path.join(h[0].home, 'api-ready'), '');
+    const good = run('prod', 'api', 'update', '-y');
+    assert.equal(good.code, 0, good.stderr);
+  });
+
+  it('updates one unit with --force even when it is up to date', async () => {
+    assert.equal(run('prod', 'web', 'w3', 'update', '-y').code, 0);
+    const converged = onHost(2);
+    const again = run('prod', 'web', 'w3', 'update', '-y');
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /web: nothing to update/);
+    const pid = (await cluster.exec(h[2], ['systemctl', '--user', 'show', '-p', 'MainPID', '--value', 'prod_web_w3.service'])).stdout.trim();
+    const r = run('prod', 'web', 'w3', 'update', '-y', '--force');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /prod\/web: 1 updated/);
+    assert.equal(onHost(2), converged, 'same bytes');
+    assert.notEqual((await cluster.exec(h[2], ['systemctl', '--user', 'show', '-p', 'MainPID', '--value', 'prod_web_w3.service'])).stdout.trim(), pid, 'restarted');
+  });
+
+  it('an env-level update follows updateOrder from the env config', () => {
+    const config = path.join(tree.work, 'env/prod/config.yml');
+    fs.writeFileSync(config, envConfigFor(cluster, { extra: 'updateOrder: [web, api]\n' }));
+    setVersion('9');
+    const r = run('prod', 'update', '-y', '--parallel', '3');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const webAt = r.stdout.indexOf('prod/web:');
+    const apiAt = r.stdout.indexOf('prod/api:');
+    assert.ok(webAt >= 0 && apiAt > webAt, r.stdout);
+    fs.writeFileSync(config, envConfigFor(cluster));
+  });
+
   it('the etcd lock works against the real etcd; an unreachable one is an error before anything changes', async () => {
     const config = path.join(tree.work, 'env/prod/config.yml');
     fs.writeFileSync(config, envConfigFor(cluster, { extra: `lock:\n  backend: etcd\n  endpoints: [${cluster.etcd!.endpoint}]\n` }));
