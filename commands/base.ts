@@ -27,10 +27,6 @@ export interface CommandContext {
 }
 
 export abstract class GgnCommand {
-  /** Levels this command exists at. */
-  static levels: Level[] = [];
-  /** One line for the command lists in help. */
-  static summary = '';
   static description = '';
   static examples: string[] = [];
   static flags: FlagInput = {};

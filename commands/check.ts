@@ -1,7 +1,7 @@
 import { buildPlan } from '../src/plan/build';
 import { UnitChange } from '../src/plan/diff';
 import { table } from '../src/report/table';
-import { GgnCommand, Level } from './base';
+import { GgnCommand } from './base';
 import { jsonFlag, parallelFlag, reportAll, withDriver } from './live';
 
 /** What is wrong with a unit on its host, or undefined when it is present, current and running. */
@@ -23,8 +23,6 @@ export function problemOf(c: UnitChange, hasTimer: boolean): string | undefined 
 }
 
 export default class Check extends GgnCommand {
-  static override levels: Level[] = ['env', 'service', 'unit'];
-  static override summary = 'verify every unit is on its host, up to date, and active/running';
   static override description = `Exit 0 when every unit in scope is present on its machine, identical to the tree and
 active (running, or waiting for a timer); exit 2 with a table of what is wrong otherwise; exit 1 when
 a host could not be checked.`;

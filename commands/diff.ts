@@ -1,12 +1,10 @@
 import * as Flags from '@oclif/core/flags';
 import { buildPlan } from '../src/plan/build';
 import { planJson, renderDiff, summaryLine } from '../src/report/diff';
-import { GgnCommand, Level } from './base';
+import { GgnCommand } from './base';
 import { colorsFor, jsonFlag, parallelFlag, reportAll, withDriver } from './live';
 
 export default class Diff extends GgnCommand {
-  static override levels: Level[] = ['env', 'service', 'unit'];
-  static override summary = 'show what would change on the hosts, unit by unit and host by host';
   static override description = `Renders the units, reads what is live on every machine (one round trip per host),
 places the units ([X-Fleet] rules) and prints a unified diff per unit and host: new units, changed
 units, and orphans (units of this env on a host that the tree no longer puts there).

@@ -1,12 +1,10 @@
 import * as path from 'node:path';
 import * as Flags from '@oclif/core/flags';
 import { generate } from '../src/render/generate';
-import { GgnCommand, Level } from './base';
+import { GgnCommand } from './base';
 import { reportError } from './errors';
 
 export default class Generate extends GgnCommand {
-  static override levels: Level[] = ['env', 'service', 'unit'];
-  static override summary = 'render unit files into services/<svc>/units/, as GGN did';
   static override description = `Renders the unit templates of the env, service or unit and writes
 <workPath>/env/<env>/services/<svc>/units/<envName>_<svc>_<host>.service (and .timer).
 A unit whose template fails is not written; other services and units still are; exit 1 if any failed.`;

@@ -5,7 +5,7 @@
 import { Workspace } from '../src/workspace';
 import { Level } from './base';
 import { GLOBAL_FLAG_HELP } from './globals';
-import { loadVerb, TOP_LEVEL, verbsAt } from './registry';
+import { loadVerb, TOP_LEVEL, verbsAt, verbSummary } from './registry';
 import { unitNamesOf } from './grammar';
 import { formatError } from './errors';
 
@@ -51,7 +51,7 @@ export function helpText(ws: Workspace, level: 'top' | Level, env?: string, serv
 /** Help for one command: its description, flags and examples (from the oclif class). */
 export function commandHelp(verb: string, level: Level, target: string): string {
   const cls = loadVerb(verb)!;
-  const parts = [`ggn ${target} ${verb}: ${cls.summary}`];
+  const parts = [`ggn ${target} ${verb}: ${verbSummary(verb)}`];
   if (cls.description) parts.push(cls.description);
   const flags = Object.entries(cls.flags ?? {}).map(([name, f]: [string, any]) => [
     `${f.char ? `-${f.char}, ` : '    '}--${name}${f.type === 'option' ? ` <${f.helpValue ?? 'value'}>` : ''}`,

@@ -1,11 +1,9 @@
 import { readDriverConfig } from '../src/drivers/config';
 import { table } from '../src/report/table';
-import { GgnCommand, Level } from './base';
+import { GgnCommand } from './base';
 import { jsonFlag } from './live';
 
 export default class ListMachines extends GgnCommand {
-  static override levels: Level[] = ['env'];
-  static override summary = "print the env's machine inventory (the SSH driver's `machines:`)";
   static override examples = ['ggn prod list-machines', 'ggn prod list-machines --json'];
   static override flags = { json: jsonFlag };
 

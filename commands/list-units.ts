@@ -1,11 +1,9 @@
 import { buildPlan } from '../src/plan/build';
 import { table } from '../src/report/table';
-import { GgnCommand, Level } from './base';
+import { GgnCommand } from './base';
 import { jsonFlag, parallelFlag, reportAll, withDriver } from './live';
 
 export default class ListUnits extends GgnCommand {
-  static override levels: Level[] = ['env', 'service'];
-  static override summary = 'list the units with their machine, diff status and systemd state';
   static override examples = ['ggn prod list-units', 'ggn prod cassandra list-units --json'];
   static override flags = { json: jsonFlag, parallel: parallelFlag };
 

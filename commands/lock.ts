@@ -7,13 +7,11 @@ import { readDriverConfig } from '../src/drivers/config';
 import { mapLimit } from '../src/transport/parallel';
 import { table } from '../src/report/table';
 import { whoAmI } from '../src/tree/home';
-import { GgnCommand, Level } from './base';
+import { GgnCommand } from './base';
 import { reportError } from './errors';
 import { jsonFlag, withDriver } from './live';
 
 export class Lock extends GgnCommand {
-  static override levels: Level[] = ['service'];
-  static override summary = 'lock the service (update, start, stop, restart, destroy and rollback refuse to run): lock -t 1h <message>';
   static override examples = ['ggn prod cassandra lock -t 2h investigating disk latency'];
   static override flags = {
     ttl: Flags.string({ char: 't', description: 'how long the lock lasts', default: '1h', helpValue: 'DURATION' }),
@@ -52,8 +50,6 @@ export class Lock extends GgnCommand {
 }
 
 export class Unlock extends GgnCommand {
-  static override levels: Level[] = ['service'];
-  static override summary = 'release the service lock (yours; --force for someone else\'s)';
   static override examples = ['ggn prod cassandra unlock', 'ggn prod cassandra unlock --force'];
   static override flags = { force: Flags.boolean({ description: "release a lock someone else holds" }) };
 
@@ -109,8 +105,6 @@ export function parseAudit(text: string, machine: string): AuditEntry[] {
 }
 
 export class History extends GgnCommand {
-  static override levels: Level[] = ['service'];
-  static override summary = "the service's audit log, from every host: who did what, when, and how it ended";
   static override examples = ['ggn prod cassandra history', 'ggn prod cassandra history -n 50 --json'];
   static override flags = {
     lines: Flags.integer({ char: 'n', description: 'the last N entries', default: 20, min: 1, helpValue: 'N' }),

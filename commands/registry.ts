@@ -1,41 +1,68 @@
-/** Every verb ggn knows, with the levels it exists at. Add new commands here. */
+/**
+ * Every verb ggn knows: the levels it exists at and its one-line summary (for help, completion and
+ * the grammar), and how to load its command. Command modules are loaded only when that command
+ * runs or its help is shown: loading them all would cost every invocation ~0.1 s.
+ */
 import type { CommandClass, Level } from './base';
 
-const LOADERS: Record<string, () => CommandClass> = {
-  generate: () => require('./generate').default,
-  diff: () => require('./diff').default,
-  check: () => require('./check').default,
-  'list-units': () => require('./list-units').default,
-  'list-machines': () => require('./list-machines').default,
-  status: () => require('./unit-inspect').Status,
-  journal: () => require('./unit-inspect').Journal,
-  ssh: () => require('./unit-inspect').Ssh,
-  load: () => require('./unit-actions').Load,
-  start: () => require('./unit-actions').Start,
-  stop: () => require('./unit-actions').Stop,
-  restart: () => require('./unit-actions').Restart,
-  unload: () => require('./unit-actions').Unload,
-  destroy: () => require('./unit-actions').Destroy,
-  update: () => require('./update').Update,
-  rollback: () => require('./update').Rollback,
-  lock: () => require('./lock').Lock,
-  unlock: () => require('./lock').Unlock,
-  history: () => require('./lock').History,
+interface Verb {
+  levels: Level[];
+  summary: string;
+  load: () => CommandClass;
+}
+
+const ALL: Level[] = ['env', 'service', 'unit'];
+
+const VERBS: Record<string, Verb> = {
+  generate: { levels: ALL, summary: 'render unit files into services/<svc>/units/, as GGN did', load: () => require('./generate').default },
+  diff: { levels: ALL, summary: 'show what would change on the hosts, unit by unit and host by host', load: () => require('./diff').default },
+  check: { levels: ALL, summary: 'verify every unit is on its host, up to date, and active/running', load: () => require('./check').default },
+  update: {
+    levels: ALL,
+    summary: 'roll the tree out host by host: write, reload, restart, wait, health gate; restore on failure',
+    load: () => require('./update').Update,
+  },
+  rollback: { levels: ALL, summary: 'put back the previous revision of every unit (kept on each host), with the same gates', load: () => require('./update').Rollback },
+  'list-units': { levels: ['env', 'service'], summary: 'list the units with their machine, diff status and systemd state', load: () => require('./list-units').default },
+  'list-machines': { levels: ['env'], summary: "print the env's machine inventory (the SSH driver's `machines:`)", load: () => require('./list-machines').default },
+  lock: {
+    levels: ['service'],
+    summary: 'lock the service (update, start, stop, restart, destroy and rollback refuse to run): lock -t 1h <message>',
+    load: () => require('./lock').Lock,
+  },
+  unlock: { levels: ['service'], summary: "release the service lock (yours; --force for someone else's)", load: () => require('./lock').Unlock },
+  history: { levels: ['service'], summary: "the service's audit log, from every host: who did what, when, and how it ended", load: () => require('./lock').History },
+  status: { levels: ['unit'], summary: "systemd's status of the unit on its machine(s)", load: () => require('./unit-inspect').Status },
+  journal: { levels: ['unit'], summary: "the unit's journal on its machine (-f to follow, -l N lines)", load: () => require('./unit-inspect').Journal },
+  ssh: { levels: ['unit'], summary: "open a shell on the unit's machine (or run the command given after --)", load: () => require('./unit-inspect').Ssh },
+  load: { levels: ['unit'], summary: 'write the unit (and its timer) to its machine where missing or different, then daemon-reload', load: () => require('./unit-actions').Load },
+  start: { levels: ['unit'], summary: 'start the unit (its timer when it has one), writing it to its machine first if missing', load: () => require('./unit-actions').Start },
+  stop: { levels: ['unit'], summary: 'stop the unit and its timer', load: () => require('./unit-actions').Stop },
+  restart: { levels: ['unit'], summary: 'restart the unit', load: () => require('./unit-actions').Restart },
+  unload: { levels: ['unit'], summary: 'stop the unit and its timer, keeping the files', load: () => require('./unit-actions').Unload },
+  destroy: {
+    levels: ['unit'],
+    summary: 'stop the unit and remove its files from the machine (asks first on a terminal; -y in scripts)',
+    load: () => require('./unit-actions').Destroy,
+  },
 };
 
 export function verbNames(): string[] {
-  return Object.keys(LOADERS).sort();
+  return Object.keys(VERBS).sort();
 }
 
 export function loadVerb(name: string): CommandClass | undefined {
-  return LOADERS[name]?.();
+  return VERBS[name]?.load();
+}
+
+export function verbSummary(name: string): string {
+  return VERBS[name]?.summary ?? '';
 }
 
 export function verbsAt(level: Level): { name: string; summary: string }[] {
   return verbNames()
-    .map((n) => ({ name: n, cls: loadVerb(n)! }))
-    .filter((v) => v.cls.levels.includes(level))
-    .map((v) => ({ name: v.name, summary: v.cls.summary }));
+    .filter((n) => VERBS[n].levels.includes(level))
+    .map((n) => ({ name: n, summary: VERBS[n].summary }));
 }
 
 /** Commands that take no env. */

@@ -5,19 +5,11 @@ import { realClock } from '../src/apply/types';
 import { lockBackendFor } from '../src/apply/update';
 import { unitAction, UnitAction } from '../src/apply/unit-actions';
 import { whoAmI } from '../src/tree/home';
-import { GgnCommand, Level } from './base';
+import { GgnCommand } from './base';
 import { reportError } from './errors';
 import { parallelFlag, reportAll, withDriver } from './live';
 import { confirm, isInteractive } from './prompt';
 
-const SUMMARIES: Record<UnitAction, string> = {
-  load: 'write the unit (and its timer) to its machine where missing or different, then daemon-reload',
-  start: 'start the unit (its timer when it has one), writing it to its machine first if missing',
-  stop: 'stop the unit and its timer',
-  restart: 'restart the unit',
-  unload: 'stop the unit and its timer, keeping the files',
-  destroy: 'stop the unit and remove its files from the machine (asks first on a terminal; -y in scripts)',
-};
 
 const FLAGS = {
   yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
@@ -30,8 +22,6 @@ const LOCKED: UnitAction[] = ['start', 'stop', 'restart', 'destroy'];
 
 function actionCommand(action: UnitAction) {
   return class extends GgnCommand {
-    static override levels: Level[] = ['unit'];
-    static override summary = SUMMARIES[action];
     static override examples = [`ggn prod cassandra cass1 ${action}`];
     static override flags = FLAGS;
 

@@ -5,7 +5,7 @@ import { GgnError } from '../src/errors';
 import { buildPlan, LivePlan } from '../src/plan/build';
 import { opensshArgv } from '../src/transport/openssh';
 import { SshSystemdDriver } from '../src/drivers/systemd/driver';
-import { GgnCommand, Level } from './base';
+import { GgnCommand } from './base';
 import { reportError } from './errors';
 import { parallelFlag, reportAll, withDriver } from './live';
 
@@ -35,8 +35,6 @@ async function locate(cmd: GgnCommand, d: SshSystemdDriver): Promise<{ machine: 
 }
 
 export class Status extends GgnCommand {
-  static override levels: Level[] = ['unit'];
-  static override summary = "systemd's status of the unit on its machine(s)";
   static override examples = ['ggn prod cassandra cass1 status'];
   static override flags = { parallel: parallelFlag };
 
@@ -60,8 +58,6 @@ export class Status extends GgnCommand {
 }
 
 export class Journal extends GgnCommand {
-  static override levels: Level[] = ['unit'];
-  static override summary = "the unit's journal on its machine (-f to follow, -l N lines)";
   static override examples = ['ggn prod cassandra cass1 journal -l 100', 'ggn prod cassandra cass1 journal -f'];
   static override flags = {
     follow: Flags.boolean({ char: 'f', description: 'keep printing new entries (through the OpenSSH client)' }),
@@ -95,8 +91,6 @@ export class Journal extends GgnCommand {
 }
 
 export class Ssh extends GgnCommand {
-  static override levels: Level[] = ['unit'];
-  static override summary = "open a shell on the unit's machine (or run the command given after --)";
   static override examples = ['ggn prod cassandra cass1 ssh', 'ggn prod cassandra cass1 ssh -- systemctl status'];
   static override flags = {};
 

@@ -8,7 +8,7 @@ import { Mode, ServiceResult, update } from '../src/apply/update';
 import { LivePlan } from '../src/plan/build';
 import { unifiedDiff } from '../src/report/diff';
 import { whoAmI } from '../src/tree/home';
-import { GgnCommand, Level } from './base';
+import { GgnCommand } from './base';
 import { reportError } from './errors';
 import { colorsFor, withDriver } from './live';
 import { ask, isInteractive } from './prompt';
@@ -39,9 +39,6 @@ function durationFlag(v: string, name: string): number {
 
 function rolloutCommand(mode: Mode) {
   return class extends GgnCommand {
-    static override levels: Level[] = ['env', 'service', 'unit'];
-    static override summary =
-      mode === 'update' ? 'roll the tree out host by host: write, reload, restart, wait, health gate; restore on failure' : 'put back the previous revision of every unit (kept on each host), with the same gates';
     static override description =
       mode === 'update'
         ? `Only units that differ from the tree or are not running are touched (--all: every unit). Per unit:
