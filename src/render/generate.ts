@@ -6,7 +6,7 @@
 import { GgnError, toGgnError } from '../errors';
 import { Workspace } from '../workspace';
 import { renderUnits } from './service';
-import { writeUnits } from './write';
+import { UnitSink } from './write';
 
 export interface GenerateScope {
   env: string;
@@ -31,6 +31,8 @@ export async function generate(ws: Workspace, scope: GenerateScope): Promise<Ser
   void env.partials;
   const services = scope.service ? [scope.service] : ws.serviceNames(env);
   const outcomes: ServiceOutcome[] = [];
+  const sink = new UnitSink();
+  const writes: Promise<void>[] = [];
   for (const name of services) {
     const outcome: ServiceOutcome = { service: name, written: [], unchanged: [], errors: [] };
     outcomes.push(outcome);
@@ -42,13 +44,24 @@ export async function generate(ws: Workspace, scope: GenerateScope): Promise<Ser
         throw new GgnError(`no unit "${scope.unit}" in service "${name}"`, { env: env.dir, service: name });
       }
       outcome.errors = errors;
-      // Synchronous on purpose: measured, thread-pool writes cost more CPU than they save on 2 cores.
-      const res = writeUnits(units);
-      outcome.written = res.written;
-      outcome.unchanged = res.unchanged;
+      // Written by the writer thread while the next service renders (see UnitSink).
+      writes.push(
+        sink.write(units).then(
+          (res) => {
+            outcome.written = res.written;
+            outcome.unchanged = res.unchanged;
+          },
+          (e) => void outcome.errors.push(toGgnError(e, { env: env.dir, service: name })),
+        ),
+      );
     } catch (e) {
       outcome.errors.push(toGgnError(e, { env: env.dir, service: name }));
     }
+  }
+  try {
+    await Promise.all(writes);
+  } finally {
+    await sink.close();
   }
   return outcomes;
 }
