@@ -50,6 +50,7 @@ export async function generate(ws: Workspace, scope: GenerateScope): Promise<Ser
           (res) => {
             outcome.written = res.written;
             outcome.unchanged = res.unchanged;
+            outcome.errors.push(...res.errors.map((e) => e.withContext({ env: env.dir, service: name })));
           },
           (e) => void outcome.errors.push(toGgnError(e, { env: env.dir, service: name })),
         ),

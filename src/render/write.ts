@@ -11,12 +11,14 @@ import { RenderedUnit } from './service';
 export interface WriteResult {
   written: string[];
   unchanged: string[];
+  /** Units that could not be written (the others still are). */
+  errors: GgnError[];
 }
 
 export type UnitToWrite = Pick<RenderedUnit, 'localPath' | 'content'>;
 
 export function writeUnits(units: UnitToWrite[]): WriteResult {
-  const res: WriteResult = { written: [], unchanged: [] };
+  const res: WriteResult = { written: [], unchanged: [], errors: [] };
   // One listing per directory tells which files exist, so new files cost no failed read.
   const existing = new Map<string, Set<string>>();
   for (const u of units) {
@@ -31,8 +33,12 @@ export function writeUnits(units: UnitToWrite[]): WriteResult {
       res.unchanged.push(u.localPath);
       continue;
     }
-    atomicWrite(u.localPath, u.content);
-    res.written.push(u.localPath);
+    try {
+      atomicWrite(u.localPath, u.content);
+      res.written.push(u.localPath);
+    } catch (e) {
+      res.errors.push(e as GgnError);
+    }
   }
   return res;
 }
@@ -87,12 +93,13 @@ export class UnitSink {
     if (this.worker) return this.worker;
     const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
     const w = new Worker(path.join(__dirname, 'write-worker.js'));
-    w.on('message', (m: { id: number; written?: string[]; unchanged?: string[]; error?: { message: string; ctx: object } }) => {
+    type Reply = { id: number; written?: string[]; unchanged?: string[]; errors?: { message: string; ctx: object }[]; error?: { message: string; ctx: object } };
+    w.on('message', (m: Reply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
       if (m.error) p.reject(new GgnError(m.error.message, m.error.ctx));
-      else p.resolve({ written: m.written!, unchanged: m.unchanged! });
+      else p.resolve({ written: m.written!, unchanged: m.unchanged!, errors: (m.errors ?? []).map((e) => new GgnError(e.message, e.ctx)) });
     });
     w.on('error', (e) => {
       for (const p of this.pending.values()) p.reject(e);

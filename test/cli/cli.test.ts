@@ -146,4 +146,30 @@ describe('ggn CLI', () => {
     assert.equal(ggn(['-H', base, 'e', 'generate']).code, 0);
     assert.deepEqual(listFiles(path.join(w, 'env/e/services/s/units')), ['renamed_s_h.service']);
   });
+
+  it('writes large services through the writer thread, and reports a unit it cannot write', () => {
+    const base = tmpDir('big');
+    const w = path.join(base, 'w');
+    fs.mkdirSync(path.join(w, 'env/e/services/big'), { recursive: true });
+    fs.mkdirSync(path.join(w, 'env/e/services/small'), { recursive: true });
+    const nodes = Array.from({ length: 300 }, (_, i) => `  - hostname: n${i}\n`).join('');
+    fs.writeFileSync(path.join(w, 'env/e/services/big/service-manifest.yml'), `nodes:\n${nodes}`);
+    fs.writeFileSync(path.join(w, 'env/e/services/big/unit.tmpl'), 'host={{.hostname}}');
+    fs.writeFileSync(path.join(w, 'env/e/services/small/service-manifest.yml'), 'nodes:\n  - hostname: s1\n');
+    fs.writeFileSync(path.join(w, 'env/e/services/small/unit.tmpl'), 'x');
+    fs.writeFileSync(path.join(base, 'config.yml'), `workPath: ${w}\n`);
+    const r = ggn(['-H', base, 'e', 'generate', '-q']);
+    assert.equal(r.code, 0, r.stderr);
+    const dir = path.join(w, 'env/e/services/big/units');
+    assert.equal(fs.readdirSync(dir).length, 300);
+    assert.equal(fs.readFileSync(path.join(dir, 'e_big_n123.service'), 'utf8'), 'host=n123');
+    // A directory where a unit file should be: that unit fails, the others are written.
+    fs.rmSync(dir, { recursive: true });
+    fs.mkdirSync(path.join(dir, 'e_big_n7.service'), { recursive: true });
+    const bad = ggn(['-H', base, 'e', 'generate', '-q']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^error: env\/e\/services\/big\/units\/e_big_n7\.service: .*cannot write unit file: (EISDIR|EEXIST|ENOTEMPTY)/m);
+    assert.equal(fs.readdirSync(dir).filter((f) => fs.statSync(path.join(dir, f)).isFile()).length, 299);
+    assert.match(bad.stderr, /generate e: 299 written, 1 unchanged, 1 failed/);
+  });
 });
