@@ -49,7 +49,7 @@ export function helpText(ws: Workspace, level: 'top' | Level, env?: string, serv
 }
 
 /** Help for one command: its description, flags and examples (from the oclif class). */
-export function commandHelp(verb: string, level: Level, target: string): string {
+export function commandHelp(verb: string, target: string): string {
   const cls = loadVerb(verb)!;
   const parts = [`ggn ${target} ${verb}: ${verbSummary(verb)}`];
   if (cls.description) parts.push(cls.description);
@@ -60,7 +60,6 @@ export function commandHelp(verb: string, level: Level, target: string): string 
   if (flags.length) parts.push(`Flags:\n${table(flags)}`);
   parts.push(`Global flags:\n${table(GLOBAL_FLAG_HELP)}`);
   if (cls.examples?.length) parts.push(`Examples:\n${(cls.examples as string[]).map((e) => `  ${e}`).join('\n')}`);
-  void level;
   return parts.join('\n\n') + '\n';
 }
 

@@ -49,7 +49,7 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
     }
     const target = [r.env, r.service, r.unit].filter(Boolean).join(' ');
     if (globals.help) {
-      io.out.write(commandHelp(r.verb, r.level, target));
+      io.out.write(commandHelp(r.verb, target));
       return 0;
     }
     const Cls = loadVerb(r.verb)!;

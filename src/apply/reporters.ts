@@ -30,7 +30,7 @@ export interface ReporterOptions {
 
 export function createReporter(opts: ReporterOptions): Reporter {
   if (opts.json) return new JsonReporter(opts.out, opts.now);
-  if (opts.tty) return new ListrReporter(opts.out, opts.now);
+  if (opts.tty) return new ListrReporter(opts.out);
   return new PlainReporter(opts.out, opts.now);
 }
 
@@ -159,7 +159,7 @@ export class ListrReporter implements Reporter {
   private lists = 0;
   private readonly processOutput: ProcessOutput;
 
-  constructor(private readonly out: Out, private readonly now: () => number = Date.now) {
+  constructor(private readonly out: Out) {
     const err = out === process.stdout ? process.stderr : out;
     this.processOutput = new ProcessOutput(out as NodeJS.WriteStream, err as NodeJS.WriteStream, { leaveEmptyLine: false });
   }

@@ -99,7 +99,7 @@ describe('createReporter', () => {
 describe('ListrReporter (fake TTY)', () => {
   it('renders every unit with its final state, with events in any order and units in parallel', async () => {
     const out = sink(true);
-    const r = new ListrReporter(out, () => T0);
+    const r = new ListrReporter(out);
     const units = ['a', 'b', 'c', 'd', 'e'].map((u, i) => ({ unit: `prod_web_${u}.service`, host: `host${i + 1}` }));
     r.plan(units);
     const e = (i: number, over: Partial<RolloutEvent>) => r.event({ time: T0, unit: units[i].unit, host: units[i].host, step: 'write', result: 'started', ...over });
@@ -132,7 +132,7 @@ describe('ListrReporter (fake TTY)', () => {
 
   it('closes cleanly without a plan', async () => {
     const out = sink(true);
-    const r = new ListrReporter(out, () => T0);
+    const r = new ListrReporter(out);
     r.info('nothing to do');
     await r.close();
     assert.equal(out.text(), 'nothing to do\n');
