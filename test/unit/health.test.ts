@@ -6,6 +6,7 @@ import { GgnError } from '../../src/errors';
 import { HealthCheck, readHealthCheck, waitHealthy, HealthContext } from '../../src/apply/health';
 import { Clock, realClock, RemoteExec } from '../../src/apply/types';
 import { GoMap, GoValue } from '../../src/template/values';
+import { fakeClock } from '../support/fake-clock';
 
 const FILE = '/tree/env/prod/services/web/service-manifest.yml';
 
@@ -18,19 +19,6 @@ function map(o: Record<string, GoValue>): GoMap {
   return Object.assign(Object.create(null) as GoMap, o);
 }
 
-function fakeClock(): Clock & { t: number; sleeps: number[] } {
-  const c = {
-    t: 0,
-    sleeps: [] as number[],
-    now: () => c.t,
-    sleep: async (ms: number, signal?: AbortSignal) => {
-      if (signal?.aborted) throw new Error('aborted');
-      c.sleeps.push(ms);
-      c.t += ms;
-    },
-  };
-  return c;
-}
 
 const noExec: RemoteExec = async () => {
   throw new Error('exec not expected');

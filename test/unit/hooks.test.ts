@@ -4,10 +4,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GgnError } from '../../src/errors';
 import { hookAttributes, hookEnvironment, HookInfo, listHooks, runAvailabilityHooks, runHooks } from '../../src/apply/hooks';
-import { Clock } from '../../src/apply/types';
 import { Env } from '../../src/tree/env';
 import { GoMap } from '../../src/template/values';
 import { tmpDir } from '../support/cli';
+import { fakeClock } from '../support/fake-clock';
 
 const roots: string[] = [];
 after(() => {
@@ -45,19 +45,6 @@ function info(env: Env, over: Partial<HookInfo> = {}): HookInfo {
   };
 }
 
-function fakeClock(): Clock & { t: number; sleeps: number[] } {
-  const c = {
-    t: 0,
-    sleeps: [] as number[],
-    now: () => c.t,
-    sleep: async (ms: number, signal?: AbortSignal) => {
-      if (signal?.aborted) throw new Error('aborted');
-      c.sleeps.push(ms);
-      c.t += ms;
-    },
-  };
-  return c;
-}
 
 const DUMP = `#!/bin/sh
 out="$(dirname "$0")/../../out-$(basename "$0")"

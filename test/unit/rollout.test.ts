@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { batchSizes, parseBatches, RolloutDriver, rolloutItems, runRollout, RolloutItem } from '../../src/apply/rollout';
-import { Clock, Reporter, RolloutEvent } from '../../src/apply/types';
+import { Reporter, RolloutEvent } from '../../src/apply/types';
+import { fakeClock, FakeClock } from '../support/fake-clock';
 import { UnitChange } from '../../src/plan/diff';
 import { UnitState } from '../../src/drivers/types';
 
@@ -71,17 +72,6 @@ class FakeHosts implements RolloutDriver {
   }
 }
 
-class FakeClock implements Clock {
-  t = 0;
-  now() {
-    return this.t;
-  }
-  async sleep(ms: number) {
-    this.t += ms;
-    await new Promise((r) => setImmediate(r));
-  }
-}
-
 class Recorder implements Reporter {
   events: RolloutEvent[] = [];
   infos: string[] = [];
@@ -100,7 +90,7 @@ function change(unit: string, machine: string, kind: UnitChange['kind'], desired
 }
 
 function setup(items: RolloutItem[], seed: (h: FakeHosts) => void = () => undefined) {
-  const clock = new FakeClock();
+  const clock = fakeClock();
   const hosts = new FakeHosts(clock);
   for (const i of items) for (const f of i.files) if (f.previous !== null) {
     hosts.files.set(`${i.machine}/${f.unit}`, f.previous);
