@@ -186,21 +186,25 @@ export function cgFreeze(v2root: string, rel: string, on: boolean): void {
   }
 }
 
+/** One round: SIGKILL what is in the subtree. True when it is empty; throws past the deadline. */
+function killRound(roots: string[], rel: string, seen: Set<number>, deadline: number): boolean {
+  const pids = cgPids(roots, rel);
+  if (pids.length === 0) return true;
+  for (const p of pids) {
+    seen.add(p);
+    signal(p, 'SIGKILL');
+  }
+  if (Date.now() > deadline) throw new Error(`cgroup ${rel} still has processes: ${pids.join(' ')}`);
+  return false;
+}
+
 /** SIGKILL everything in the subtree until it is empty. Returns every pid seen. Synchronous. */
 export function cgKillSync(roots: string[], v2root: string, rel: string, maxMs = 5000): number[] {
   cgFreeze(v2root, rel, false);
   const seen = new Set<number>();
   const deadline = Date.now() + maxMs;
-  for (;;) {
-    const pids = cgPids(roots, rel);
-    if (pids.length === 0) return [...seen];
-    for (const p of pids) {
-      seen.add(p);
-      signal(p, 'SIGKILL');
-    }
-    if (Date.now() > deadline) throw new Error(`cgroup ${rel} still has processes: ${pids.join(' ')}`);
-    sleepSync(5);
-  }
+  while (!killRound(roots, rel, seen, deadline)) sleepSync(5);
+  return [...seen];
 }
 
 /** Async variant of cgKillSync that yields to the event loop between rounds. */
@@ -208,16 +212,8 @@ export async function cgKill(roots: string[], v2root: string, rel: string, maxMs
   cgFreeze(v2root, rel, false);
   const seen = new Set<number>();
   const deadline = Date.now() + maxMs;
-  for (;;) {
-    const pids = cgPids(roots, rel);
-    if (pids.length === 0) return [...seen];
-    for (const p of pids) {
-      seen.add(p);
-      signal(p, 'SIGKILL');
-    }
-    if (Date.now() > deadline) throw new Error(`cgroup ${rel} still has processes: ${pids.join(' ')}`);
-    await sleep(5);
-  }
+  while (!killRound(roots, rel, seen, deadline)) await sleep(5);
+  return [...seen];
 }
 
 /** rmdir the subtree depth-first in every hierarchy. Returns directories that could not be removed. */
