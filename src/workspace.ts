@@ -22,6 +22,7 @@ export class Workspace {
   private homeCache?: Home;
   private envCache = new Map<string, Env>();
   private serviceCache = new Map<string, PreparedService>();
+  private serviceNamesCache = new Map<string, string[]>();
   private renderOpts?: RenderOptions;
 
   constructor(readonly options: WorkspaceOptions = {}) {}
@@ -43,8 +44,14 @@ export class Workspace {
     return env;
   }
 
+  /** The env's services (listed once per run). */
   serviceNames(env: Env): string[] {
-    return listServices(env);
+    let names = this.serviceNamesCache.get(env.dir);
+    if (!names) {
+      names = listServices(env);
+      this.serviceNamesCache.set(env.dir, names);
+    }
+    return names;
   }
 
   get renderOptions(): RenderOptions {

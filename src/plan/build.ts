@@ -63,17 +63,16 @@ export async function buildPlan(ws: Workspace, driver: Driver, scope: PlanScope)
   }
 
   // Services first; a timer then goes wherever its service went.
-  const services_ = rendered.filter((u) => u.kind === 'service');
-  const timers = rendered.filter((u) => u.kind === 'timer');
   const toPlace = (us: RenderedUnit[]) =>
     us.map((u) => ({ name: u.name, content: u.content, hostname: u.hostname, machine: typeof u.node.machine === 'string' ? u.node.machine : undefined }));
-  const placed = placeUnits({ units: toPlace(services_), machines, existing, current });
+  const placed = placeUnits({ units: toPlace(rendered.filter((u) => u.kind === 'service')), machines, existing, current });
   const byService = new Map(placed.placements.map((p) => [p.unit, p.machines]));
   const placements = [...placed.placements];
-  const lonelyTimers = timers.filter((t) => !byService.has(t.name.replace(/\.timer$/, '.service')));
-  for (const t of timers) {
+  const lonelyTimers: RenderedUnit[] = [];
+  for (const t of rendered.filter((u) => u.kind === 'timer')) {
     const m = byService.get(t.name.replace(/\.timer$/, '.service'));
     if (m) placements.push({ unit: t.name, machines: m });
+    else lonelyTimers.push(t);
   }
   const placedTimers = placeUnits({ units: toPlace(lonelyTimers), machines, existing, current });
   placements.push(...placedTimers.placements);
