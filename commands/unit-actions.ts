@@ -45,7 +45,7 @@ function actionCommand(action: UnitAction) {
         const who = whoAmI(ctx.ws.home);
         try {
           await lock.check();
-          await lock.acquire(scope.service, { holder: who, message: `${action} ${scope.unit}`, ttlMs: 15 * 60_000, waitMs: flags['lock-wait'] === '0s' ? 0 : parseDuration(flags['lock-wait']) });
+          await lock.acquire(scope.service, { holder: who, message: `${action} ${scope.unit}`, ttlMs: 15 * 60_000, waitMs: parseDuration(flags['lock-wait']) });
           try {
             return await unitAction(ctx.ws, d, scope, action);
           } finally {

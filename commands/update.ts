@@ -28,8 +28,6 @@ const FLAGS = {
 };
 
 function durationFlag(v: string, name: string): number {
-  if (/^\d+ms$/.test(v)) return Number(v.slice(0, -2));
-  if (/^0+$/.test(v)) return 0;
   try {
     return parseDuration(v);
   } catch (e) {
