@@ -1,6 +1,7 @@
 /** Printing errors: one line each, relative paths, a stack only with -L debug or trace. */
 import * as path from 'node:path';
 import { GgnError, toGgnError } from '../src/errors';
+import { printable } from '../src/report/printable';
 import { CommandContext } from './base';
 
 export function formatError(e: unknown, workPath?: string): string {
@@ -21,7 +22,8 @@ export function reportError(ctx: Pick<CommandContext, 'err' | 'globals'> & { ws?
     workPath = undefined;
   }
   const color = (ctx.err as NodeJS.WriteStream).isTTY ? (s: string) => `\x1b[31m${s}\x1b[0m` : (s: string) => s;
-  ctx.err.write(`${color('error:')} ${formatError(e, workPath)}\n`);
+  // Messages carry remote words (stderr, lock messages): never raw control characters.
+  ctx.err.write(`${color('error:')} ${printable(formatError(e, workPath))}\n`);
   if (ctx.globals.logLevel === 'debug' || ctx.globals.logLevel === 'trace') {
     const stack = e instanceof Error ? (e.cause instanceof Error ? e.cause.stack : e.stack) : undefined;
     if (stack) ctx.err.write(stack + '\n');

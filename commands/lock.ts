@@ -1,9 +1,12 @@
 /** lock, unlock and history of a service. */
 import * as Flags from '@oclif/core/flags';
-import { formatDuration, LockHeldError, parseDuration } from '../src/apply/lock';
+import { foldStarted, parseAudit, AuditEntry } from '../src/apply/audit';
 import { realClock } from '../src/apply/types';
 import { lockBackendFor } from '../src/apply/update';
 import { readDriverConfig } from '../src/drivers/config';
+import { formatDuration, parseDuration } from '../src/durations';
+import { printable } from '../src/report/printable';
+import { toGgnError } from '../src/errors';
 import { mapLimit } from '../src/transport/parallel';
 import { table } from '../src/report/table';
 import { whoAmI } from '../src/tree/home';
@@ -36,8 +39,8 @@ export class Lock extends GgnCommand {
       const lock = lockBackendFor(ctx.ws, d, ctx.target.env, realClock);
       try {
         await lock.check();
-        const info = await lock.acquire(ctx.target.service!, { holder: whoAmI(ctx.ws.home), message, ttlMs: parseDuration(flags.ttl) });
-        this.print(`${ctx.target.service} locked by [${info.holder}] ${info.message} for ${formatDuration(info.expiresAt - Date.now())} (${lock.description})`);
+        const info = await lock.acquireHand(ctx.target.service!, { holder: whoAmI(ctx.ws.home), message, ttlMs: parseDuration(flags.ttl) });
+        this.print(`${ctx.target.service} locked by [${printable(info.holder)}] ${printable(info.message)} for ${formatDuration(info.expiresAt - Date.now())} (${lock.description}); your own commands run under it, \`unlock\` releases it`);
         return 0;
       } catch (e) {
         reportError(ctx, e);
@@ -60,17 +63,12 @@ export class Unlock extends GgnCommand {
       const lock = lockBackendFor(ctx.ws, d, ctx.target.env, realClock);
       try {
         await lock.check();
-        const held = await lock.read(ctx.target.service!);
-        if (!held) {
-          this.print(`${ctx.target.service} is not locked`);
+        const r = await lock.unlock(ctx.target.service!, whoAmI(ctx.ws.home), !!flags.force);
+        if ('done' in r) {
+          this.print(r.done === 'unlocked' ? `${ctx.target.service} unlocked` : `${ctx.target.service} is not locked`);
           return 0;
         }
-        if (await lock.release(ctx.target.service!, whoAmI(ctx.ws.home), { force: flags.force })) {
-          this.print(`${ctx.target.service} unlocked`);
-          return 0;
-        }
-        reportError(ctx, new LockHeldError(ctx.target.service!, held, Date.now()));
-        ctx.err.write('(use --force to release a lock that is not yours)\n');
+        reportError(ctx, new Error(`cannot unlock ${ctx.target.service}: ${r.refused}`));
         return 1;
       } catch (e) {
         reportError(ctx, e);
@@ -80,28 +78,6 @@ export class Unlock extends GgnCommand {
       }
     });
   }
-}
-
-export interface AuditEntry {
-  time: string;
-  who: string;
-  env: string;
-  service: string;
-  unit: string;
-  action: string;
-  oldHash: string;
-  newHash: string;
-  result: string;
-  machine: string;
-}
-
-export function parseAudit(text: string, machine: string): AuditEntry[] {
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.split('\t'))
-    .filter((f) => f.length >= 9)
-    .map(([time, who, env, service, unit, action, oldHash, newHash, ...result]) => ({ time, who, env, service, unit, action, oldHash, newHash, result: result.join(' '), machine }));
 }
 
 export class History extends GgnCommand {
@@ -117,21 +93,22 @@ export class History extends GgnCommand {
     const env = ctx.ws.env(ctx.target.env);
     const machines = readDriverConfig(env).machines.map((m) => m.name);
     return withDriver(ctx, 20, async (d) => {
-      const reads = await mapLimit(machines, 20, (m) => d.readAudit(m));
-      const entries: AuditEntry[] = [];
+      const reads = await mapLimit(machines, 20, async (m) => parseAudit(await d.readAudit(m), m, (e) => e.env === env.name && e.service === ctx.target.service));
+      let entries: AuditEntry[] = [];
       let failed = 0;
       reads.forEach((r, i) => {
-        if (r.ok) entries.push(...parseAudit(r.value, machines[i]).filter((e) => e.env === env.name && e.service === ctx.target.service));
+        if (r.ok) for (const e of r.value) entries.push(e);
         else {
           failed++;
-          reportError(ctx, r.error);
+          reportError(ctx, toGgnError(r.error, { host: machines[i] }));
         }
       });
       entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+      entries = foldStarted(entries);
       const last = entries.slice(-flags.lines);
       if (flags.json) this.print(JSON.stringify({ entries: last }, null, 2));
       else if (last.length === 0) this.print(`no history for ${ctx.target.service}`);
-      else ctx.out.write(table(['TIME', 'WHO', 'UNIT', 'HOST', 'ACTION', 'OLD', 'NEW', 'RESULT'], last.map((e) => [e.time, e.who, e.unit, e.machine, e.action, e.oldHash, e.newHash, e.result])));
+      else ctx.out.write(table(['TIME', 'WHO', 'UNIT', 'HOST', 'ACTION', 'OLD', 'NEW', 'RESULT'], last.map((e) => [e.time, e.who, e.unit, e.machine, e.action, e.oldHash, e.newHash, e.result].map(printable))));
       return failed ? 1 : 0;
     });
   }

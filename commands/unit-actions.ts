@@ -1,7 +1,9 @@
 /** start, stop, restart, load, unload, destroy: one unit (and its timer) on its machine(s). */
 import * as Flags from '@oclif/core/flags';
-import { parseDuration } from '../src/apply/lock';
+import { DEFAULT_LOCK_TTL, withServiceLock } from '../src/apply/lock';
 import { realClock } from '../src/apply/types';
+import { parseDuration } from '../src/durations';
+import { GgnError } from '../src/errors';
 import { lockBackendFor } from '../src/apply/update';
 import { unitAction, UnitAction } from '../src/apply/unit-actions';
 import { whoAmI } from '../src/tree/home';
@@ -9,12 +11,13 @@ import { GgnCommand } from './base';
 import { reportError } from './errors';
 import { parallelFlag, reportAll, withDriver } from './live';
 import { confirm, isInteractive } from './prompt';
-
+import { stopOnSignals } from './signals';
 
 const FLAGS = {
   yes: Flags.boolean({ char: 'y', description: 'do not ask for confirmation' }),
   parallel: parallelFlag,
   'lock-wait': Flags.string({ description: 'wait this long for a held service lock instead of failing at once', default: '0s', helpValue: 'DURATION' }),
+  'lock-ttl': Flags.string({ description: 'how long the lock outlives a dead run (a live run renews it)', default: DEFAULT_LOCK_TTL, helpValue: 'DURATION' }),
 };
 
 /** Actions that change what runs take the service lock for their duration (as update does). */
@@ -39,22 +42,41 @@ function actionCommand(action: UnitAction) {
           return 1;
         }
       }
-      const { plan, outcomes } = await withDriver(ctx, flags.parallel, async (d) => {
-        if (!LOCKED.includes(action)) return unitAction(ctx.ws, d, scope, action);
-        const lock = lockBackendFor(ctx.ws, d, scope.env, realClock);
-        const who = whoAmI(ctx.ws.home);
-        try {
-          await lock.check();
-          await lock.acquire(scope.service, { holder: who, message: `${action} ${scope.unit}`, ttlMs: 15 * 60_000, waitMs: parseDuration(flags['lock-wait']) });
+      const stop = stopOnSignals(ctx, 'the action in progress finishes, then the lock is released');
+      let lockErrors: GgnError[] = [];
+      let result: Awaited<ReturnType<typeof unitAction>> | undefined;
+      try {
+        result = await withDriver(ctx, flags.parallel, async (d) => {
+          if (!LOCKED.includes(action)) return unitAction(ctx.ws, d, scope, action);
+          const lock = lockBackendFor(ctx.ws, d, scope.env, realClock);
           try {
-            return await unitAction(ctx.ws, d, scope, action);
+            await lock.check();
+            const outcome = await withServiceLock(
+              lock,
+              scope.service,
+              {
+                holder: whoAmI(ctx.ws.home),
+                message: `${action} ${scope.unit}`,
+                ttlMs: parseDuration(flags['lock-ttl']),
+                waitMs: parseDuration(flags['lock-wait']),
+                signal: stop.signal,
+                clock: realClock,
+                unlockCommand: `ggn ${scope.env} ${scope.service} unlock --force`,
+              },
+              () => unitAction(ctx.ws, d, scope, action),
+            );
+            lockErrors = [outcome.lost, outcome.releaseError].filter((e): e is GgnError => !!e);
+            if (outcome.error) throw outcome.error;
+            return outcome.value!;
           } finally {
-            await lock.release(scope.service, who);
+            await lock.close();
           }
-        } finally {
-          await lock.close();
-        }
-      });
+        });
+      } finally {
+        stop.dispose();
+      }
+      const { plan, outcomes } = result;
+      reportAll(ctx, lockErrors);
       reportAll(ctx, plan.errors);
       let failed = plan.errors.length;
       for (const o of outcomes) {
@@ -64,7 +86,7 @@ function actionCommand(action: UnitAction) {
           reportError(ctx, o.error);
         }
       }
-      return failed ? 1 : 0;
+      return stop.exitCode() ?? (failed || lockErrors.length ? 1 : 0);
     }
   };
 }

@@ -1,6 +1,7 @@
 /** update and rollback: host by host, with gates, locks, hooks, and restore on failure. */
 import * as Flags from '@oclif/core/flags';
-import { parseDuration } from '../src/apply/lock';
+import { DEFAULT_LOCK_TTL } from '../src/apply/lock/run';
+import { parseDuration } from '../src/durations';
 import { createReporter } from '../src/apply/reporters';
 import { parseBatches, PromptAnswer, RolloutItem } from '../src/apply/rollout';
 import { realClock } from '../src/apply/types';
@@ -12,6 +13,7 @@ import { GgnCommand } from './base';
 import { reportError } from './errors';
 import { colorsFor, withDriver } from './live';
 import { ask, isInteractive } from './prompt';
+import { stopOnSignals } from './signals';
 
 const FLAGS = {
   yes: Flags.boolean({ char: 'y', description: 'do not ask: update every unit (needed without a terminal, and for more than one unit at a time)' }),
@@ -22,7 +24,7 @@ const FLAGS = {
   timeout: Flags.string({ description: 'how long a unit may take to become active', default: '60s', helpValue: 'DURATION' }),
   'max-fail': Flags.integer({ description: 'failed units tolerated before the rollout stops', default: 0, min: 0, helpValue: 'N' }),
   'lock-wait': Flags.string({ description: 'wait this long for a held lock instead of failing at once', default: '0s', helpValue: 'DURATION' }),
-  'lock-ttl': Flags.string({ description: 'how long the lock lives if ggn dies holding it', default: '1h', helpValue: 'DURATION' }),
+  'lock-ttl': Flags.string({ description: 'how long the lock outlives a dead run (a live run renews it every third of this)', default: DEFAULT_LOCK_TTL, helpValue: 'DURATION' }),
   settle: Flags.string({ description: 'how long a started service must stay up (same PID, no restart) to count as started', default: '100ms', helpValue: 'DURATION' }),
   json: Flags.boolean({ description: 'one JSON event per line (unit, host, step, result, duration)' }),
 };
@@ -43,9 +45,11 @@ function rolloutCommand(mode: Mode) {
 early hooks, atomic write (the replaced bytes are kept as a revision), daemon-reload, restart (a unit
 with a timer: the timer), wait until active (--timeout), health gate (hooks/command/* and the
 manifest's healthCheck), late hooks. A failing unit gets its previous bytes back and is restarted,
-and the rollout stops (--max-fail N to go on). The service lock is held throughout. On a terminal
-without -y you are asked per unit: yes / skip / diff / quit. Ctrl-C stops starting units, lets those
-in flight finish or restore, releases the lock and exits 130.`
+and the rollout stops (--max-fail N to go on). --timeout bounds the whole start (ExecStartPre too).
+The service lock is held by this run alone and renewed while it works; a run that dies leaves it
+stale after --lock-ttl. On a terminal without -y you are asked per unit: yes / skip / diff / quit.
+Ctrl-C, SIGTERM and SIGHUP start no new unit, interrupt the waits of the units in flight and
+restore them, release the lock and exit 130, 143 and 129.`
         : `For every unit of the service, the newest revision kept on its host (ggn keeps the last 5) is
 written back and the unit restarted, with the same gates, hooks, lock and restore as update.`;
     static override examples =
@@ -62,16 +66,7 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
         reportError(ctx, new Error(`${mode} changes hosts: pass -y to run it without a terminal`));
         return 1;
       }
-      const ac = new AbortController();
-      let interrupts = 0;
-      const onSigint = () => {
-        interrupts++;
-        if (interrupts === 1) {
-          ac.abort();
-          ctx.err.write('\nstopping: no new units; units in flight finish or restore, then the lock is released (Ctrl-C again does not hurry it)\n');
-        }
-      };
-      process.on('SIGINT', onSigint);
+      const stop = stopOnSignals(ctx, 'no new units; units in flight are restored, then the lock is released');
       // Prompts and a live task list would fight over the terminal: ask in plain mode.
       const reporter = createReporter({ json: flags.json, tty: !!(ctx.out as NodeJS.WriteStream).isTTY && flags.yes, out: ctx.out });
       let results: ServiceResult[] = [];
@@ -100,21 +95,31 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
               maxFail: flags['max-fail'],
               lockTtlMs: durationFlag(flags['lock-ttl'], 'lock-ttl'),
               lockWaitMs: durationFlag(flags['lock-wait'], 'lock-wait'),
-              signal: ac.signal,
+              signal: stop.signal,
             },
           ),
         );
       } finally {
         await reporter.close();
-        process.off('SIGINT', onSigint);
+        stop.dispose();
       }
-      return this.report(results, ac.signal.aborted);
+      const failed = this.report(results);
+      return stop.exitCode() ?? (failed ? 1 : 0);
     }
 
-    private report(results: ServiceResult[], interrupted: boolean): number {
+    /** Prints what happened per service; true when anything failed. */
+    private report(results: ServiceResult[]): boolean {
       const { ctx } = this;
       let failed = false;
       for (const r of results) {
+        if (r.lockLost) {
+          failed = true;
+          reportError(ctx, r.lockLost);
+        }
+        if (r.releaseError) {
+          failed = true;
+          reportError(ctx, r.releaseError);
+        }
         if (r.error) {
           failed = true;
           reportError(ctx, r.error);
@@ -122,20 +127,30 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
         }
         const s = r.summary;
         if (!s) continue;
-        for (const f of s.failed) {
+        if (s.auditFailures.length) {
           failed = true;
+          ctx.err.write(`error: ${s.auditFailures.length} audit line(s) could not be written (first: ${s.auditFailures[0]})\n`);
+        }
+        const interrupted = s.failed.filter((f) => f.message === 'interrupted');
+        for (const f of s.failed) {
           const restored = f.restored ? 'restored to its previous version' : 'RESTORE FAILED: check it by hand';
+          if (f.message === 'interrupted') {
+            if (!f.restored) failed = true;
+            ctx.err.write(`${f.restored ? 'stopped' : 'error'}: unit ${f.unit}, host ${f.machine}: ${mode} interrupted at ${f.step} (${restored})\n`);
+            continue;
+          }
+          failed = true;
           ctx.err.write(`error: unit ${f.unit}, host ${f.machine}: ${mode} failed at ${f.step}: ${f.message.split('\n').slice(-3).join(' | ')} (${restored})\n`);
         }
         const parts = [`${s.ok.length} ${mode === 'update' ? 'updated' : 'rolled back'}`];
-        if (s.failed.length) parts.push(`${s.failed.length} failed`);
+        if (s.failed.length > interrupted.length) parts.push(`${s.failed.length - interrupted.length} failed`);
+        if (interrupted.length) parts.push(`${interrupted.length} interrupted and ${interrupted.every((f) => f.restored) ? 'restored' : 'NOT all restored'}`);
         if (s.skipped.length) parts.push(`${s.skipped.length} skipped`);
         if (s.notStarted.length) parts.push(`${s.notStarted.length} not started`);
         const why = s.stopped === 'failure' ? ' (stopped after a failure)' : s.stopped === 'quit' ? ' (quit)' : s.stopped === 'interrupted' ? ' (interrupted)' : '';
         ctx.out.write(`${ctx.target.env}/${r.service}: ${parts.join(', ')}${why}\n`);
       }
-      if (interrupted) return 130;
-      return failed ? 1 : 0;
+      return failed;
     }
   };
 }

@@ -23,6 +23,7 @@
  * Every attempt is bounded by the time left before the deadline; between attempts we sleep
  * `interval` (clipped to the deadline) on the injected Clock. At least one attempt is always made.
  */
+import { tryParseDuration } from '../durations';
 import * as net from 'node:net';
 import { GgnError } from '../errors';
 import { GoMap, GoValue, isGoMap } from '../template/values';
@@ -116,8 +117,6 @@ export function readHealthCheck(manifestRaw: GoMap, file: string): HealthCheck |
   return { kind: 'exec', argv: [...(argv as string[])], ...common };
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /** A Go duration string ("1m30s", "500ms", "1.5s") or a number of seconds; must be > 0. */
 export function durationMs(v: GoValue, key: string, fail: (msg: string) => never): number {
   let ms: number;
@@ -125,18 +124,9 @@ export function durationMs(v: GoValue, key: string, fail: (msg: string) => never
   else if (typeof v === 'number') ms = v * 1000;
   else if (typeof v === 'string') {
     const s = v.trim();
-    if (/^\d+(\.\d+)?$/.test(s)) ms = Number(s) * 1000;
-    else {
-      const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
-      ms = 0;
-      let pos = 0;
-      let m: RegExpExecArray | null;
-      while (pos < s.length && (m = re.exec(s)) !== null) {
-        ms += Number(m[1]) * UNIT_MS[m[2]];
-        pos = re.lastIndex;
-      }
-      if (pos !== s.length || s === '') return fail(`\`${key}:\` must be a duration such as 30s, 1m30s or 500ms, or a number of seconds; got ${JSON.stringify(v)}`);
-    }
+    const parsed = /^\d+(\.\d+)?$/.test(s) ? Number(s) * 1000 : tryParseDuration(s);
+    if (parsed === undefined) return fail(`\`${key}:\` must be a duration such as 30s, 1m30s or 500ms, or a number of seconds; got ${JSON.stringify(v)}`);
+    ms = parsed;
   } else {
     return fail(`\`${key}:\` must be a duration such as 30s, or a number of seconds`);
   }

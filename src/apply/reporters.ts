@@ -14,6 +14,7 @@
  *     failed "interrupted", so the final screen never shows a spinner.
  * Events may come in any order across units and several units may be in flight at once.
  */
+import { formatElapsed } from '../durations';
 import { DefaultRenderer, Listr, ListrLogger, ListrTaskState, ProcessOutput } from 'listr2';
 import type { ListrTaskWrapper } from 'listr2';
 import { Reporter, RolloutEvent } from './types';
@@ -42,16 +43,6 @@ export function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** 850ms, 1.2s, 59.9s, 2m03s, 1h02m. */
-export function formatDuration(ms: number): string {
-  if (ms < 0) ms = 0;
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
-  const s = Math.floor(ms / 1000);
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
 /** A message on one line: lines joined with " | ". */
 function oneLine(message: string): string {
   return message
@@ -76,7 +67,7 @@ export class PlainReporter implements Reporter {
   plan(_units: { unit: string; host: string }[]): void {}
 
   event(e: RolloutEvent): void {
-    const dur = e.durationMs !== undefined ? ` (${formatDuration(e.durationMs)})` : '';
+    const dur = e.durationMs !== undefined ? ` (${formatElapsed(e.durationMs)})` : '';
     const msg = e.message ? `: ${oneLine(e.message)}` : '';
     this.out.write(`${isoSeconds(e.time)} ${keyOf(e.unit, e.host)} ${e.step} ${e.result}${dur}${msg}\n`);
   }
@@ -229,15 +220,15 @@ export class ListrReporter implements Reporter {
     const key = keyOf(e.unit, e.host);
     const line = this.units.get(key);
     if (!line || line.finished.done) {
-      const dur = e.durationMs !== undefined ? ` (${formatDuration(e.durationMs)})` : '';
+      const dur = e.durationMs !== undefined ? ` (${formatElapsed(e.durationMs)})` : '';
       this.info(`${key} ${e.step} ${e.result}${dur}${e.message ? `: ${oneLine(e.message)}` : ''}`);
       return;
     }
     if (line.firstTime === undefined) line.firstTime = e.time;
     line.started.resolve();
-    const dur = e.durationMs !== undefined ? ` (${formatDuration(e.durationMs)})` : '';
+    const dur = e.durationMs !== undefined ? ` (${formatElapsed(e.durationMs)})` : '';
     const msg = e.message ? `: ${shorten(oneLine(e.message), TITLE_MESSAGE_MAX)}` : '';
-    const total = formatDuration(e.time - line.firstTime);
+    const total = formatElapsed(e.time - line.firstTime);
     switch (e.result) {
       case 'started':
         line.text = `${e.step}…`;

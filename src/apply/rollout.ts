@@ -8,12 +8,17 @@
  * On failure: the previous bytes go back (a new unit is removed), daemon-reload, the unit is
  * restarted if it was running before (and must be active again), and the rollout stops starting
  * new units; units in flight finish their own steps or restore. `maxFail` lets it go on past
- * that many failed units. An abort (Ctrl-C) also stops new units and lets in-flight ones finish.
+ * that many failed units. A stop (Ctrl-C, SIGTERM, SIGHUP, the lock lost) starts no new unit,
+ * interrupts the waits of the units in flight and restores them; a unit past its gates ends.
+ *
+ * A service is restarted without blocking (`--no-block`) and then waited for, so `timeoutMs`
+ * bounds its whole start, ExecStartPre included.
  *
  * Every dependency (driver calls, clock, hooks, health gate, prompt) is injected.
  */
-import * as crypto from 'node:crypto';
 import { GgnError } from '../errors';
+import { auditFields, contentHash, STARTED } from './audit';
+import { formatElapsed } from '../durations';
 import { UnitState } from '../drivers/types';
 import { UnitChange } from '../plan/diff';
 import { Clock, Reporter, RolloutStep } from './types';
@@ -37,6 +42,8 @@ export interface RolloutDriver {
   writeUnitRevision(machine: string, unit: string, content: string, opts: { save: boolean; dropRevision?: string }): Promise<{ revision?: string }>;
   removeUnits(machine: string, units: string[]): Promise<void>;
   systemctl(machine: string, verb: 'daemon-reload' | 'restart' | 'start' | 'stop' | 'reset-failed', units?: string[], opts?: { allowCodes?: number[] }): Promise<unknown>;
+  /** Queues a restart of a service and returns at once, with the invocation id it had before. */
+  restartNoBlock(machine: string, unit: string): Promise<{ invocationBefore: string }>;
   unitStates(machine: string, units: string[]): Promise<Map<string, UnitState>>;
   appendAudit(machine: string, fields: string[]): Promise<void>;
   dropRevision(machine: string, unit: string, revision: string): Promise<void>;
@@ -54,7 +61,7 @@ export interface RolloutDeps {
   health?: (item: RolloutItem, signal: AbortSignal) => Promise<{ ok: boolean; message?: string }>;
   /** Asked before each unit when set (a TTY without -y). */
   prompt?: (item: RolloutItem) => Promise<PromptAnswer>;
-  audit: { who: string; env: string; action: string };
+  audit: { who: string; env: string; action: string; runId: string };
 }
 
 export interface RolloutOptions {
@@ -88,6 +95,8 @@ export interface RolloutSummary {
   /** Units never started because the rollout stopped (failure, quit, Ctrl-C). */
   notStarted: string[];
   stopped?: 'failure' | 'quit' | 'interrupted';
+  /** Audit lines that could not be written: `host: unit: why`. */
+  auditFailures: string[];
 }
 
 class StepError extends Error {
@@ -98,8 +107,6 @@ class StepError extends Error {
     super(message);
   }
 }
-
-const sha = (s: string | null) => (s === null ? '-' : crypto.createHash('sha256').update(s).digest('hex').slice(0, 12));
 
 /** The plan's units per machine, a service with its timer: `<machine>\0<base name>` -> changes. */
 export function groupUnits(changes: UnitChange[]): UnitChange[][] {
@@ -190,13 +197,11 @@ export function batchSizes(total: number, sizes: BatchSize[]): number[] {
 }
 
 export async function runRollout(items: RolloutItem[], deps: RolloutDeps, opts: RolloutOptions): Promise<RolloutSummary> {
-  const summary: RolloutSummary = { ok: [], skipped: [], failed: [], notStarted: [] };
+  const summary: RolloutSummary = { ok: [], skipped: [], failed: [], notStarted: [], auditFailures: [] };
   deps.reporter.plan(items.map((i) => ({ unit: i.main, host: i.machine })));
   const stopAsked = () => summary.stopped !== undefined || opts.signal?.aborted === true;
   const failedTooMuch = () => summary.failed.length > opts.maxFail;
-  // In-flight units may still need their own restore even after an abort, so they get their
-  // own controller; an abort only stops new units and long waits.
-  const unitAbort = new AbortController();
+  const stopSignal = opts.signal ?? new AbortController().signal;
 
   const runOne = async (item: RolloutItem) => {
     if (stopAsked()) {
@@ -216,10 +221,10 @@ export async function runRollout(items: RolloutItem[], deps: RolloutDeps, opts: 
         return;
       }
     }
-    const failure = await updateItem(item, deps, opts, unitAbort.signal);
+    const failure = await updateItem(item, deps, opts, stopSignal, summary.auditFailures);
     if (failure) {
       summary.failed.push(failure);
-      if (failedTooMuch()) summary.stopped ??= 'failure';
+      if (failedTooMuch() && failure.message !== 'interrupted') summary.stopped ??= 'failure';
     } else summary.ok.push(item.id);
   };
 
@@ -248,11 +253,13 @@ export async function runRollout(items: RolloutItem[], deps: RolloutDeps, opts: 
   return summary;
 }
 
-async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOptions, signal: AbortSignal): Promise<UnitFailure | undefined> {
+async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOptions, signal: AbortSignal, auditFailures: string[]): Promise<UnitFailure | undefined> {
   const { driver, clock, reporter } = deps;
   const ev = (step: RolloutStep, result: 'started' | 'ok' | 'failed' | 'restored' | 'restore-failed', extra: { durationMs?: number; message?: string } = {}) =>
     reporter.event({ time: clock.now(), unit: item.main, host: item.machine, step, result, ...extra });
   const step = async <T>(name: RolloutStep, fn: () => Promise<T>): Promise<T> => {
+    // Stopped (signal, lock lost): no further step; the unit is restored.
+    if (signal.aborted) throw new StepError(name, 'interrupted');
     const t0 = clock.now();
     ev(name, 'started');
     try {
@@ -267,13 +274,26 @@ async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOpt
   };
   const written: { unit: string; previous: string | null; revision?: string }[] = [];
   const units = item.files.map((f) => f.unit);
-  const oldHash = sha(item.files.find((f) => f.unit === item.main)?.previous ?? null);
-  const newHash = sha(item.files.find((f) => f.unit === item.main)!.desired);
-  const audit = (result: string) =>
-    driver.appendAudit(item.machine, [new Date(clock.now()).toISOString(), deps.audit.who, deps.audit.env, item.service, item.main, deps.audit.action, oldHash, newHash, result]).catch(() => undefined);
+  const oldHash = contentHash(item.files.find((f) => f.unit === item.main)?.previous ?? null);
+  const newHash = contentHash(item.files.find((f) => f.unit === item.main)!.desired);
+  const { who, env, action, runId } = deps.audit;
+  const audit = async (result: string) => {
+    const fields = auditFields({ time: new Date(clock.now()).toISOString(), who, env, service: item.service, unit: item.main, action, oldHash, newHash, result, runId });
+    try {
+      await driver.appendAudit(item.machine, fields);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      auditFailures.push(`${item.machine}: ${item.main}: ${why}`);
+      reporter.info(`warning: host ${item.machine}: unit ${item.main}: could not write the audit line (${result}): ${why}`);
+    }
+  };
+  let audited = false;
 
   try {
     if (deps.hooks) await step('hooks-early', () => deps.hooks!.early(item));
+    if (signal.aborted) throw new StepError('write', 'interrupted');
+    await audit(STARTED);
+    audited = true;
     await step('write', async () => {
       for (const f of item.files) {
         if (!f.changed) continue;
@@ -284,8 +304,9 @@ async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOpt
     });
     if (written.length) await step('daemon-reload', () => driver.systemctl(item.machine, 'daemon-reload'));
     const target = item.timer ?? item.main;
-    await step('restart', () => driver.systemctl(item.machine, 'restart', [target]));
-    await step('wait-active', () => waitActive(item, target, deps, opts, signal));
+    const deadline = clock.now() + opts.timeoutMs;
+    const started = await step('restart', () => startUnit(driver, item.machine, target));
+    await step('wait-active', () => waitActive(item, target, started.invocationBefore, deps, { ...opts, deadline }, signal));
     if (deps.health) {
       await step('health', async () => {
         const r = await deps.health!(item, signal);
@@ -301,15 +322,25 @@ async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOpt
   } catch (e) {
     const failedStep = e instanceof StepError ? e.step : 'write';
     const message = e instanceof Error ? e.message : String(e);
+    const what = message === 'interrupted' ? `interrupted at ${failedStep}` : `failed at ${failedStep}`;
     if (written.length === 0 && failedStep !== 'restart' && failedStep !== 'wait-active') {
-      // Nothing changed on the host (an early hook or the first write failed).
-      await audit(`failed at ${failedStep}`);
+      // Nothing changed on the host (an early hook failed, the run stopped, or the first write failed).
+      if (audited) await audit(what);
       return { unit: item.main, machine: item.machine, step: failedStep, message, restored: true };
     }
     const restored = await restore(item, written, deps, opts, units);
-    await audit(restored ? `failed at ${failedStep}, restored` : `failed at ${failedStep}, RESTORE FAILED`);
+    await audit(restored ? `${what}, restored` : `${what}, RESTORE FAILED`);
     return { unit: item.main, machine: item.machine, step: failedStep, message, restored };
   }
+}
+
+/** A service is restarted without blocking (its start is then bounded by the wait); a timer at once. */
+async function startUnit(driver: RolloutDriver, machine: string, target: string): Promise<{ invocationBefore?: string }> {
+  if (target.endsWith('.timer')) {
+    await driver.systemctl(machine, 'restart', [target]);
+    return {};
+  }
+  return driver.restartNoBlock(machine, target);
 }
 
 /**
@@ -318,14 +349,35 @@ async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOpt
  * PID. It has failed when it is failed, has exited, restarted during the wait, or the deadline
  * passed.
  */
-async function waitActive(item: RolloutItem, target: string, deps: RolloutDeps, opts: RolloutOptions, signal: AbortSignal): Promise<void> {
+async function waitActive(
+  item: RolloutItem,
+  target: string,
+  invocationBefore: string | undefined,
+  deps: RolloutDeps,
+  opts: RolloutOptions & { deadline: number },
+  signal: AbortSignal,
+): Promise<void> {
   const { driver, clock } = deps;
-  const deadline = clock.now() + opts.timeoutMs;
+  const { deadline } = opts;
   const isTimer = target.endsWith('.timer');
+  const sleep = async (ms: number) => {
+    try {
+      await clock.sleep(ms, signal);
+    } catch {
+      throw new StepError('wait-active', 'interrupted');
+    }
+  };
   let baseline: UnitState | undefined;
   for (;;) {
+    if (signal.aborted) throw new StepError('wait-active', 'interrupted');
     const s = (await driver.unitStates(item.machine, [target])).get(target);
     if (!s || s.loadState !== 'loaded') throw new StepError('wait-active', `systemd has not loaded ${target} (${s?.loadState ?? 'unknown'})`);
+    if (invocationBefore !== undefined && s.invocationId === invocationBefore) {
+      // The restart job has not run yet (or is still starting: ExecStartPre of the old invocation).
+      if (clock.now() >= deadline) throw new StepError('wait-active', `${target} not started after ${formatElapsed(opts.timeoutMs)} (${s.activeState}/${s.subState}, restart still queued)`);
+      await sleep(opts.pollMs);
+      continue;
+    }
     baseline ??= s;
     if (s.activeState === 'failed') throw new StepError('wait-active', `${target} failed (${s.result || s.subState})`);
     if (isTimer) {
@@ -337,14 +389,14 @@ async function waitActive(item: RolloutItem, target: string, deps: RolloutDeps, 
       if (s.activeState === 'inactive') throw new StepError('wait-active', `${target} exited (${s.result || 'inactive/dead'})`);
       if (s.activeState === 'active' && s.subState === 'running') {
         if (opts.settleMs <= 0) return;
-        await clock.sleep(opts.settleMs, signal).catch(() => undefined);
+        await sleep(opts.settleMs);
         const again = (await driver.unitStates(item.machine, [target])).get(target);
         if (again && again.activeState === 'active' && again.subState === 'running' && again.mainPid === s.mainPid && again.nRestarts === s.nRestarts) return;
         throw new StepError('wait-active', `${target} did not stay up: ${again ? `${again.activeState}/${again.subState}` : 'gone'}${again && again.nRestarts > s.nRestarts ? ', restarted' : ''}`);
       }
     }
-    if (clock.now() >= deadline) throw new StepError('wait-active', `${target} not active after ${Math.round(opts.timeoutMs / 1000)} s (${s.activeState}/${s.subState})`);
-    await clock.sleep(opts.pollMs, signal).catch(() => undefined);
+    if (clock.now() >= deadline) throw new StepError('wait-active', `${target} not active after ${formatElapsed(opts.timeoutMs)} (${s.activeState}/${s.subState})`);
+    await sleep(opts.pollMs);
   }
 }
 
@@ -366,8 +418,11 @@ async function restore(item: RolloutItem, written: { unit: string; previous: str
     await driver.systemctl(item.machine, 'reset-failed', units, { allowCodes: [1, 5] });
     const target = item.timer ?? item.main;
     if (item.wasActive && written.every((w) => w.previous !== null || w.unit !== target)) {
-      await driver.systemctl(item.machine, 'restart', [target]);
-      await waitActive(item, target, deps, { ...opts, timeoutMs: Math.min(opts.timeoutMs, 30_000) }, new AbortController().signal);
+      const timeoutMs = Math.min(opts.timeoutMs, 30_000);
+      const deadline = clock.now() + timeoutMs;
+      const started = await startUnit(driver, item.machine, target);
+      // A restore is never interrupted: it is what leaves the host as it was.
+      await waitActive(item, target, started.invocationBefore, deps, { ...opts, timeoutMs, deadline }, new AbortController().signal);
     } else if (!item.wasActive) {
       await driver.systemctl(item.machine, 'stop', [target], { allowCodes: [1, 5] });
     }

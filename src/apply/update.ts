@@ -1,8 +1,10 @@
 /**
  * `update` and `rollback` at env, service and unit level: for each service (env level: in
- * `updateOrder` from the env config, then by name), take the service lock, plan, run the
- * service's early hooks, roll the units out (unit hooks and health gate around each), run the
- * late hooks, release the lock. A failed service stops an env-level update.
+ * `updateOrder` from the env config, then by name), hold the service lock as one run (renewed
+ * while it works), plan, check that every host's audit log is writable, run the service's early
+ * hooks, roll the units out (unit hooks and health gate around each), run the late hooks,
+ * release the lock. A failed service stops an env-level update; so does a stop (signal) or a
+ * lost lock, after the units in flight are finished or restored.
  * The lock backend is checked before anything changes; so are the plans.
  */
 import { GgnError, toGgnError } from '../errors';
@@ -15,7 +17,9 @@ import { isMapValue } from '../tree/yaml';
 import { Workspace } from '../workspace';
 import { readHealthCheck, waitHealthy, describeHealthCheck } from './health';
 import { hookAttributes, HookInfo, runAvailabilityHooks, runHooks } from './hooks';
-import { createLockBackend, LockBackend, readLockConfig } from './lock';
+import { randomUUID } from 'node:crypto';
+import { createLockBackend, readLockConfig, ServiceLocks, withServiceLock } from './lock';
+import { mapLimit } from '../transport/parallel';
 import { BatchSize, groupUnits, interleaveMachines, itemFor, PromptAnswer, RolloutItem, rolloutItems, runRollout, RolloutSummary } from './rollout';
 import { Clock, Reporter } from './types';
 
@@ -45,6 +49,8 @@ export interface UpdateDeps {
   prompt?: (item: RolloutItem, plan: LivePlan) => Promise<PromptAnswer>;
   who: string;
   logLevel: string;
+  /** This run's id (locks, audit); default: a new one. */
+  runId?: string;
 }
 
 export interface ServiceResult {
@@ -53,6 +59,10 @@ export interface ServiceResult {
   /** Set when the service could not be rolled out at all (lock held, plan errors, early hook). */
   error?: GgnError;
   nothingToDo?: boolean;
+  /** The lock was lost mid-run (taken over, or its backend unreachable): the run stopped. */
+  lockLost?: GgnError;
+  /** The lock could not be released at the end (it is left behind). */
+  releaseError?: GgnError;
 }
 
 /** The env's services in update order: `updateOrder:` first, then the others by name. */
@@ -64,7 +74,7 @@ export function serviceOrder(env: Env, services: string[]): string[] {
   return [...(order as string[]), ...services.filter((s) => !(order as string[]).includes(s))];
 }
 
-export function lockBackendFor(ws: Workspace, driver: SshSystemdDriver, envDir: string, clock: Clock): LockBackend {
+export function lockBackendFor(ws: Workspace, driver: SshSystemdDriver, envDir: string, clock: Clock): ServiceLocks {
   const env = ws.env(envDir);
   const cfg = readDriverConfig(env);
   return createLockBackend(readLockConfig(env.config, env.configFile), {
@@ -84,11 +94,12 @@ export async function update(ws: Workspace, driver: SshSystemdDriver, deps: Upda
   const results: ServiceResult[] = [];
   try {
     await lock.check();
+    const runId = deps.runId ?? randomUUID();
     for (const service of services) {
       if (opts.signal?.aborted) break;
-      const r = await updateService(ws, driver, lock, env, service, deps, opts);
+      const r = await updateService(ws, driver, lock, env, service, { ...deps, runId }, opts);
       results.push(r);
-      if (r.error || r.summary?.failed.length || r.summary?.stopped) break;
+      if (r.error || r.lockLost || r.releaseError || r.summary?.failed.length || r.summary?.stopped || r.summary?.auditFailures.length) break;
     }
   } finally {
     await lock.close();
@@ -96,62 +107,107 @@ export async function update(ws: Workspace, driver: SshSystemdDriver, deps: Upda
   return results;
 }
 
-async function updateService(ws: Workspace, driver: SshSystemdDriver, lock: LockBackend, env: Env, service: string, deps: UpdateDeps, opts: UpdateOptions): Promise<ServiceResult> {
+async function updateService(
+  ws: Workspace,
+  driver: SshSystemdDriver,
+  lock: ServiceLocks,
+  env: Env,
+  service: string,
+  deps: UpdateDeps & { runId: string },
+  opts: UpdateOptions,
+): Promise<ServiceResult> {
   const ctx = { env: env.dir, service };
-  let locked = false;
+  const result: ServiceResult = { service };
   try {
     const svc = ws.service(env, service);
-    await lock.acquire(service, { holder: deps.who, message: `${opts.mode} ${opts.scope.unit ?? service}`, ttlMs: opts.lockTtlMs, waitMs: opts.lockWaitMs });
-    locked = true;
-    deps.reporter.info(`${service}: locked (${lock.description})`);
-    const plan = await buildPlan(ws, driver, { env: env.dir, service, unit: opts.scope.unit });
-    if (plan.errors.length) throw plan.errors[0].withContext(ctx);
-    const items = opts.mode === 'rollback' ? await rollbackItems(driver, plan) : rolloutItems(plan.changes, { all: opts.all, force: opts.force });
-    if (items.length === 0) {
-      deps.reporter.info(`${service}: nothing to ${opts.mode === 'rollback' ? 'roll back' : 'update'}`);
-      return { service, nothingToDo: true };
-    }
-    const hookBase: Omit<HookInfo, 'unit' | 'action'> = {
-      env,
+    const outcome = await withServiceLock(
+      lock,
       service,
-      command: opts.mode,
-      who: deps.who,
-      attributes: hookAttributes(svc.source.attributes),
-      logLevel: deps.logLevel,
-    };
-    await runHooks('early', { ...hookBase, action: `service/${opts.mode}` }, { signal: opts.signal });
-    const concurrency = opts.parallel ?? svc.manifest.concurrentUpdater;
-    const summary = await runRollout(
-      items,
       {
-        driver,
+        holder: deps.who,
+        message: `${opts.mode} ${opts.scope.unit ?? service}`,
+        ttlMs: opts.lockTtlMs,
+        waitMs: opts.lockWaitMs,
+        signal: opts.signal,
+        runId: deps.runId,
         clock: deps.clock,
-        reporter: deps.reporter,
-        hooks: {
-          early: async (item) => void (await runHooks('early', { ...hookBase, unit: ggnUnitName(env, service, item), action: `unit/${opts.mode}` })),
-          late: async (item) => {
-            const runs = await runHooks('late', { ...hookBase, unit: ggnUnitName(env, service, item), action: `unit/${opts.mode}` });
-            const bad = runs.find((r) => !r.ok);
-            if (bad) deps.reporter.info(`late hook ${bad.name} failed on ${item.id} (exit ${bad.code}); the unit stays updated`);
-          },
-        },
-        health: healthGate(svc, env, driver, deps, hookBase),
-        prompt: deps.prompt ? (item) => deps.prompt!(item, plan) : undefined,
-        audit: { who: deps.who, env: env.name, action: opts.mode },
+        onInfo: (line) => deps.reporter.info(line),
+        unlockCommand: `ggn ${env.dir} ${service} unlock --force`,
       },
-      { concurrency, batches: opts.batches, timeoutMs: opts.timeoutMs, settleMs: opts.settleMs, pollMs: opts.pollMs, maxFail: opts.maxFail, signal: opts.signal },
+      async (run) => {
+        // Stop starting units on a signal or when the lock is lost.
+        const stop = opts.signal ? AbortSignal.any([opts.signal, run.lost]) : run.lost;
+        return rollOutService(ws, driver, env, service, svc, deps, { ...opts, signal: stop });
+      },
     );
-    const late = await runHooks('late', { ...hookBase, action: `service/${opts.mode}` });
-    const badLate = late.find((r) => !r.ok);
-    if (badLate) deps.reporter.info(`late hook ${badLate.name} failed (exit ${badLate.code})`);
-    return { service, summary };
+    if (outcome.error) result.error = outcome.error;
+    if (outcome.value) Object.assign(result, outcome.value);
+    result.lockLost = outcome.lost;
+    result.releaseError = outcome.releaseError;
   } catch (e) {
-    return { service, error: toGgnError(e, ctx) };
-  } finally {
-    if (locked) {
-      await lock.release(service, deps.who).catch((e) => deps.reporter.info(`could not release the lock of ${service}: ${(e as Error).message}`));
-    }
+    result.error = toGgnError(e, ctx);
   }
+  return result;
+}
+
+/** One service's rollout, under its lock. */
+async function rollOutService(
+  ws: Workspace,
+  driver: SshSystemdDriver,
+  env: Env,
+  service: string,
+  svc: PreparedService,
+  deps: UpdateDeps & { runId: string },
+  opts: UpdateOptions,
+): Promise<Pick<ServiceResult, 'summary' | 'nothingToDo'>> {
+  const ctx = { env: env.dir, service };
+  const plan = await buildPlan(ws, driver, { env: env.dir, service, unit: opts.scope.unit });
+  if (plan.errors.length) throw plan.errors[0].withContext(ctx);
+  const items = opts.mode === 'rollback' ? await rollbackItems(driver, plan) : rolloutItems(plan.changes, { all: opts.all, force: opts.force });
+  if (items.length === 0) {
+    deps.reporter.info(`${service}: nothing to ${opts.mode === 'rollback' ? 'roll back' : 'update'}`);
+    return { nothingToDo: true };
+  }
+  // Every host that will change must be able to record it: checked before the first change.
+  const machines = [...new Set(items.map((i) => i.machine))].sort();
+  const checks = await mapLimit(machines, 20, (m) => driver.checkAudit(m));
+  checks.forEach((c, i) => {
+    if (!c.ok) throw toGgnError(c.error, { ...ctx, host: machines[i] });
+  });
+  const hookBase: Omit<HookInfo, 'unit' | 'action'> = {
+    env,
+    service,
+    command: opts.mode,
+    who: deps.who,
+    attributes: hookAttributes(svc.source.attributes),
+    logLevel: deps.logLevel,
+  };
+  await runHooks('early', { ...hookBase, action: `service/${opts.mode}` }, { signal: opts.signal });
+  const concurrency = opts.parallel ?? svc.manifest.concurrentUpdater;
+  const summary = await runRollout(
+    items,
+    {
+      driver,
+      clock: deps.clock,
+      reporter: deps.reporter,
+      hooks: {
+        early: async (item) => void (await runHooks('early', { ...hookBase, unit: ggnUnitName(env, service, item), action: `unit/${opts.mode}` }, { signal: opts.signal })),
+        late: async (item) => {
+          const runs = await runHooks('late', { ...hookBase, unit: ggnUnitName(env, service, item), action: `unit/${opts.mode}` });
+          const bad = runs.find((r) => !r.ok);
+          if (bad) deps.reporter.info(`late hook ${bad.name} failed on ${item.id} (exit ${bad.code}); the unit stays updated`);
+        },
+      },
+      health: healthGate(svc, env, driver, deps, hookBase),
+      prompt: deps.prompt ? (item) => deps.prompt!(item, plan) : undefined,
+      audit: { who: deps.who, env: env.name, action: opts.mode, runId: deps.runId },
+    },
+    { concurrency, batches: opts.batches, timeoutMs: opts.timeoutMs, settleMs: opts.settleMs, pollMs: opts.pollMs, maxFail: opts.maxFail, signal: opts.signal },
+  );
+  const late = await runHooks('late', { ...hookBase, action: `service/${opts.mode}` });
+  const badLate = late.find((r) => !r.ok);
+  if (badLate) deps.reporter.info(`late hook ${badLate.name} failed (exit ${badLate.code})`);
+  return { summary };
 }
 
 /** GGN's unit name for hooks: the node hostname (`w1`), or `w1.timer` for a lone timer. */

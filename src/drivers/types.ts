@@ -17,6 +17,8 @@ export interface UnitState {
   activeEnterTimestamp: string;
   /** Service Type= (simple, exec, forking, oneshot, notify, ...); '' for other unit kinds. */
   type: string;
+  /** systemd's id of the unit's current (or last) activation; a restart makes a new one. */
+  invocationId: string;
 }
 
 export interface LiveUnit {

@@ -15,7 +15,7 @@ import { SshSystemdDriver } from '../../src/drivers/systemd/driver';
 import { loadHome } from '../../src/tree/home';
 import { loadEnv } from '../../src/tree/env';
 import { realClock, RemoteExec } from '../../src/apply/types';
-import { createLockBackend, LockBackend, LockHeldError, readLockConfig } from '../../src/apply/lock';
+import { createLockBackend, LockHeldError, readLockConfig, ServiceLocks } from '../../src/apply/lock';
 import { GgnError } from '../../src/errors';
 
 const skip = process.getuid?.() === 0 ? false : 'the test cluster needs root';
@@ -27,8 +27,8 @@ let tree: ClusterTree;
 let h: TestHost[];
 let driver: SshSystemdDriver;
 let exec: RemoteExec;
-let ssh: LockBackend;
-let etcd: LockBackend;
+let ssh: ServiceLocks;
+let etcd: ServiceLocks;
 let endpoint: string;
 
 function deps(firstMachine: string) {
@@ -71,137 +71,122 @@ describe('service locks on a live cluster', { skip, timeout: 120_000 }, () => {
   });
 
   describe('ssh backend (first machine, scope user)', () => {
-    it('takes, refuses, re-takes and releases; state lives in ~/.local/state/ggn', async (t) => {
+    it('a run takes, renews and releases; others and the same user are refused; state lives in ~/.local/state/ggn', async (t) => {
       assert.equal(ssh.description, `ssh lock on ${h[0].name}`);
       let t0 = performance.now();
       await ssh.check();
       t.diagnostic(`check: ${(performance.now() - t0).toFixed(1)} ms`);
       t0 = performance.now();
-      const info = await ssh.acquire('web', { holder: 'alice@box', message: 'deploying 1.2', ttlMs: H });
+      const held = await ssh.acquireRun('web', { holder: 'alice@box', message: 'deploying 1.2', ttlMs: H });
       t.diagnostic(`acquire: ${(performance.now() - t0).toFixed(1)} ms`);
       const file = path.join(h[0].home, '.local/state/ggn/locks/prod/web.lock/info');
-      const lines = fs.readFileSync(file, 'utf8').split('\n');
-      assert.deepEqual(lines.slice(1), ['alice@box', String(info.expiresAt), 'deploying 1.2']);
+      const rec = JSON.parse(fs.readFileSync(file, 'utf8').split('\n')[1]);
+      assert.deepEqual([rec.holder, rec.message, rec.kind, rec.id], ['alice@box', 'deploying 1.2', 'run', held.runId]);
       assert.equal(fs.statSync(file).uid, h[0].uid, 'owned by the ssh user');
-      assert.ok(!fs.existsSync(path.join(h[0].home, '.config/systemd/user/web.lock')));
+      for (const who of ['bob@desk', 'alice@box']) {
+        await assert.rejects(ssh.acquireRun('web', { holder: who, message: 'hotfix', ttlMs: H }), (e: unknown) => {
+          assert.ok(e instanceof LockHeldError);
+          assert.match(e.message, /^service web is locked by \[alice@box\] deploying 1\.2 \(run [0-9a-f]{8}, renewed \d+s ago, (59m5\d|1h0m0)s left\)$/);
+          return true;
+        });
+      }
       t0 = performance.now();
-      await assert.rejects(ssh.acquire('web', { holder: 'bob@desk', message: 'hotfix', ttlMs: H }), (e: unknown) => {
-        assert.ok(e instanceof LockHeldError);
-        assert.match(e.message, /^service web is locked by \[alice@box\] deploying 1\.2 \((59m5\d|1h0m0)s left\)$/);
-        return true;
-      });
-      t.diagnostic(`refusal: ${(performance.now() - t0).toFixed(1)} ms`);
-      await ssh.acquire('web', { holder: 'alice@box', message: 'deploying 1.3', ttlMs: H });
-      assert.equal((await ssh.read('web'))!.message, 'deploying 1.3');
-      assert.equal(await ssh.release('web', 'bob@desk'), false);
+      await ssh.renew(held);
+      t.diagnostic(`renew: ${(performance.now() - t0).toFixed(1)} ms`);
       t0 = performance.now();
-      assert.equal(await ssh.release('web', 'alice@box'), true);
+      assert.equal(await ssh.releaseRun(held), true);
       t.diagnostic(`release: ${(performance.now() - t0).toFixed(1)} ms`);
       assert.equal(await ssh.read('web'), null);
     });
 
-    it('10 concurrent acquirers over ssh: exactly one wins', async () => {
+    it('10 concurrent runs over ssh: exactly one wins', async () => {
       for (let round = 0; round < 3; round++) {
-        const rs = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => ssh.acquire('race', { holder: `u${i}@h`, message: 'm', ttlMs: H })));
+        const rs = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => ssh.acquireRun('race', { holder: round ? `u${i}@h` : 'same@h', message: 'm', ttlMs: H })));
         const won = rs.filter((r) => r.status === 'fulfilled');
         assert.equal(won.length, 1, `round ${round}`);
         for (const r of rs) if (r.status === 'rejected') assert.ok(r.reason instanceof LockHeldError, String(r.reason));
-        assert.equal(await ssh.release('race', 'x@y', { force: true }), true);
+        assert.deepEqual(await ssh.unlock('race', 'x@y', true), { done: 'unlocked' });
       }
     });
 
-    it('a short TTL expires (real clock) and --lock-wait gets the lock then', async () => {
-      await ssh.acquire('ttl', { holder: 'alice@box', message: 'short', ttlMs: 1500 });
-      await assert.rejects(ssh.acquire('ttl', { holder: 'bob@desk', message: 'm', ttlMs: H }), LockHeldError);
+    it('a run that stops renewing goes stale after its TTL (real clock); --lock-wait takes it over then', async () => {
+      await ssh.acquireRun('ttl', { holder: 'alice@box', message: 'short', ttlMs: 3000 });
+      await assert.rejects(ssh.acquireRun('ttl', { holder: 'bob@desk', message: 'm', ttlMs: H }), LockHeldError);
       const waiting = createLockBackend({ backend: 'ssh' }, { ...deps(h[0].name), pollMs: 200 });
       const t0 = performance.now();
-      const info = await waiting.acquire('ttl', { holder: 'bob@desk', message: 'after', ttlMs: H, waitMs: 5000 });
+      const held = await waiting.acquireRun('ttl', { holder: 'bob@desk', message: 'after', ttlMs: H, waitMs: 8000 });
       const waited = performance.now() - t0;
-      assert.equal(info.holder, 'bob@desk');
-      assert.ok(waited > 900 && waited < 3000, `waited ${waited} ms`);
-      assert.equal(await ssh.release('ttl', 'bob@desk'), true);
+      assert.equal(held.holder, 'bob@desk');
+      assert.match(held.tookOver ?? '', /^taking over a stale lock of \[alice@box\] run [0-9a-f]{8}, last renewed \ds ago$/);
+      assert.ok(waited > 1500 && waited < 6000, `waited ${waited} ms`);
+      assert.equal(await waiting.releaseRun(held), true);
     });
   });
 
   describe('etcd backend', () => {
-    it('takes, refuses, re-takes and releases, with GGN key and value', async (t) => {
+    it('a run takes, refuses, renews and releases, with GGN key and value and its record beside them', async (t) => {
       assert.equal(etcd.description, `etcd lock at ${endpoint}`);
       let t0 = performance.now();
       await etcd.check();
       t.diagnostic(`check (first call, loads grpc and connects): ${(performance.now() - t0).toFixed(1)} ms`);
       t0 = performance.now();
-      await etcd.acquire('web', { holder: 'alice@box', message: 'deploying 1.2', ttlMs: H });
+      const held = await etcd.acquireRun('web', { holder: 'alice@box', message: 'deploying 1.2', ttlMs: H });
       t.diagnostic(`acquire: ${(performance.now() - t0).toFixed(1)} ms`);
       assert.equal(etcdctlGet('/ggn-lock/web/lock'), '[alice@box] deploying 1.2');
+      assert.equal(JSON.parse(etcdctlGet('/ggn-lock/web/record')).id, held.runId);
+      for (const who of ['bob@desk', 'alice@box']) {
+        await assert.rejects(etcd.acquireRun('web', { holder: who, message: 'hotfix', ttlMs: H }), /^LockHeldError: service web is locked by \[alice@box\] deploying 1\.2 \(run [0-9a-f]{8}, renewed \ds ago, (59m5\d|1h0m0)s left\)$|locked by \[alice@box\] deploying 1\.2 \(run/);
+      }
       t0 = performance.now();
-      await assert.rejects(etcd.acquire('web', { holder: 'bob@desk', message: 'hotfix', ttlMs: H }), (e: unknown) => {
-        assert.ok(e instanceof LockHeldError);
-        assert.match(e.message, /^service web is locked by \[alice@box\] deploying 1\.2 \((59m5\d|1h0m0)s left\)$/);
-        return true;
-      });
-      t.diagnostic(`refusal: ${(performance.now() - t0).toFixed(1)} ms`);
-      await assert.rejects(etcd.acquire('web', { holder: 'alice@box2', message: 'x', ttlMs: H }), LockHeldError);
-      await etcd.acquire('web', { holder: 'alice@box', message: 'deploying 1.3', ttlMs: 2 * H });
-      assert.equal(etcdctlGet('/ggn-lock/web/lock'), '[alice@box] deploying 1.3');
-      const r = await etcd.read('web');
-      assert.equal(r!.holder, 'alice@box');
-      assert.ok(r!.expiresAt > Date.now() + 2 * H - 5000, 'the new lease replaced the old one');
-      assert.equal(await etcd.release('web', 'bob@desk'), false);
-      t0 = performance.now();
-      assert.equal(await etcd.release('web', 'alice@box'), true);
-      t.diagnostic(`release: ${(performance.now() - t0).toFixed(1)} ms`);
+      await etcd.renew(held);
+      t.diagnostic(`renew (new lease, one transaction): ${(performance.now() - t0).toFixed(1)} ms`);
+      assert.equal(etcdctlGet('/ggn-lock/web/lock'), '[alice@box] deploying 1.2');
+      assert.equal(await etcd.releaseRun(held), true);
       assert.equal(await etcd.read('web'), null);
       assert.equal(etcdctlGet('/ggn-lock/web/lock'), '');
-      await etcd.acquire('web', { holder: 'alice@box', message: 'x', ttlMs: H });
-      assert.equal(await etcd.release('web', 'bob@desk', { force: true }), true);
-      assert.equal(await etcd.release('web', 'bob@desk', { force: true }), false);
+      assert.equal(etcdctlGet('/ggn-lock/web/record'), '');
     });
 
-    it('sees a lock GGN put by hand, and the same user@host re-takes it', async () => {
+    it('a lock GGN put by hand blocks others; its user@host runs under it and leaves it', async () => {
       const put = spawnSync('etcdctl', ['--endpoints', endpoint, 'put', '/ggn-lock/old/lock', '[carol@laptop] from ggn'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
       assert.equal(put.status, 0, put.stderr);
-      await assert.rejects(etcd.acquire('old', { holder: 'bob@desk', message: 'm', ttlMs: H }), /locked by \[carol@laptop\] from ggn \(no expiry\)/);
-      await etcd.acquire('old', { holder: 'carol@laptop', message: 'mine', ttlMs: H });
-      assert.equal(await etcd.release('old', 'carol@laptop'), true);
+      await assert.rejects(etcd.acquireRun('old', { holder: 'bob@desk', message: 'm', ttlMs: H }), /locked by \[carol@laptop\] from ggn \(locked by hand, no expiry\)/);
+      const inner = await etcd.acquireRun('old', { holder: 'carol@laptop', message: 'update old', ttlMs: H });
+      assert.equal(inner.under, 'hand');
+      assert.equal(await etcd.releaseRun(inner), true);
+      assert.equal(etcdctlGet('/ggn-lock/old/lock'), '[carol@laptop] from ggn', 'the hand lock stays');
+      assert.deepEqual(await etcd.unlock('old', 'carol@laptop', false), { done: 'unlocked' });
     });
 
-    it('a 2 s TTL expires; --lock-wait waits for it', async (t) => {
-      await etcd.acquire('ttl', { holder: 'alice@box', message: 'short', ttlMs: 2000 });
-      await assert.rejects(etcd.acquire('ttl', { holder: 'bob@desk', message: 'm', ttlMs: H }), /\(2s left\)|\(1s left\)/);
+    it("a dead run's lease ends after its TTL: etcd removes the lock, --lock-wait gets it", async (t) => {
+      await etcd.acquireRun('ttl', { holder: 'alice@box', message: 'short', ttlMs: 3000 });
+      await assert.rejects(etcd.acquireRun('ttl', { holder: 'bob@desk', message: 'm', ttlMs: H }), LockHeldError);
       const waiting = createLockBackend({ backend: 'etcd', endpoints: [endpoint] }, { ...deps(h[0].name), pollMs: 200 });
       try {
         const t0 = performance.now();
-        const info = await waiting.acquire('ttl', { holder: 'bob@desk', message: 'after', ttlMs: H, waitMs: 6000 });
+        const held = await waiting.acquireRun('ttl', { holder: 'bob@desk', message: 'after', ttlMs: H, waitMs: 8000 });
         const waited = performance.now() - t0;
-        assert.equal(info.holder, 'bob@desk');
-        assert.ok(waited > 1000 && waited < 4500, `waited ${waited} ms`);
-        t.diagnostic(`--lock-wait on a 2 s lease: got it after ${waited.toFixed(0)} ms`);
-        // and without waiting: after expiry the key is gone (etcd checks expiry every 500 ms)
-        await etcd.acquire('ttl2', { holder: 'alice@box', message: 'short', ttlMs: 2000 });
-        const t1 = performance.now();
-        while ((await etcd.read('ttl2')) !== null) {
-          assert.ok(performance.now() - t1 < 4000, 'the key outlived its lease');
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        t.diagnostic(`2 s lease: key gone after ${(performance.now() - t1).toFixed(0)} ms`);
+        assert.equal(held.holder, 'bob@desk');
+        assert.ok(waited > 1500 && waited < 6000, `waited ${waited} ms`);
+        t.diagnostic(`--lock-wait on a 3 s TTL: got it after ${waited.toFixed(0)} ms`);
+        assert.equal(await waiting.releaseRun(held), true);
       } finally {
         await waiting.close();
       }
-      assert.equal(await etcd.release('ttl', 'bob@desk'), true);
     });
 
-    it('concurrent acquirers (two clients, then ten): exactly one wins', async () => {
+    it('concurrent runs (two clients, then ten): exactly one wins', async () => {
       const other = createLockBackend({ backend: 'etcd', endpoints: [endpoint] }, deps(h[0].name));
       try {
         for (let round = 0; round < 5; round++) {
-          const rs = await Promise.allSettled([etcd, other].map((b, i) => b.acquire('race', { holder: `c${i}@h`, message: 'm', ttlMs: H })));
+          const rs = await Promise.allSettled([etcd, other].map((b, i) => b.acquireRun('race', { holder: round % 2 ? 'same@h' : `c${i}@h`, message: 'm', ttlMs: H })));
           assert.equal(rs.filter((r) => r.status === 'fulfilled').length, 1, `round ${round}`);
-          assert.equal(await etcd.release('race', 'x@y', { force: true }), true);
+          assert.deepEqual(await etcd.unlock('race', 'x@y', true), { done: 'unlocked' });
         }
-        const rs = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? etcd : other).acquire('race', { holder: `u${i}@h`, message: 'm', ttlMs: H })));
+        const rs = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? etcd : other).acquireRun('race', { holder: `u${i}@h`, message: 'm', ttlMs: H })));
         assert.equal(rs.filter((r) => r.status === 'fulfilled').length, 1);
         for (const r of rs) if (r.status === 'rejected') assert.ok(r.reason instanceof LockHeldError, String(r.reason));
-        assert.equal(await etcd.release('race', 'x@y', { force: true }), true);
+        assert.deepEqual(await etcd.unlock('race', 'x@y', true), { done: 'unlocked' });
       } finally {
         await other.close();
       }
@@ -213,7 +198,7 @@ describe('service locks on a live cluster', { skip, timeout: 120_000 }, () => {
       const t0 = performance.now();
       try {
         await assert.rejects(b.check(), (e: unknown) => e instanceof GgnError && e.message.startsWith(`etcd lock backend ${ep} unreachable: connect ECONNREFUSED`));
-        await assert.rejects(b.acquire('web', { holder: 'a@b', message: 'm', ttlMs: H }), /unreachable/);
+        await assert.rejects(b.acquireRun('web', { holder: 'a@b', message: 'm', ttlMs: H }), /unreachable/);
       } finally {
         await b.close();
       }

@@ -3,11 +3,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { up, Cluster, TestHost } from '../harness';
-import { ggn, GGN, Run } from '../support/cli';
+import { background as ggnBackground, ggn } from '../support/cli';
 import { clusterTree, ClusterTree, envConfigFor } from '../support/cluster-tree';
 
 const skip = process.getuid?.() === 0 ? false : 'the test cluster needs root';
@@ -32,35 +31,8 @@ const unitPath = (host: TestHost, n: number) => path.join(host.home, '.config/sy
 const onHost = (i: number) => (fs.existsSync(unitPath(h[i], i + 1)) ? fs.readFileSync(unitPath(h[i], i + 1), 'utf8') : null);
 const active = async (i: number) => (await cluster.exec(h[i], ['systemctl', '--user', 'is-active', `prod_web_w${i + 1}.service`])).stdout.trim();
 
-/** Starts ggn in the background; `until` resolves when a JSON event matches. */
 function background(args: string[], home = tree.home) {
-  const p = spawn(process.execPath, [GGN, '-H', home, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const waiters: { test: (e: any) => boolean; resolve: () => void }[] = [];
-  p.stdout.on('data', (d) => {
-    stdout += d;
-    for (const line of String(d).split('\n')) {
-      if (!line.startsWith('{')) continue;
-      let e: any;
-      try {
-        e = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      for (const w of [...waiters]) if (w.test(e)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    }
-  });
-  p.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<Run>((resolve) => p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
-  return {
-    process: p,
-    done,
-    until: (test: (e: any) => boolean) => new Promise<void>((resolve) => waiters.push({ test, resolve })),
-  };
+  return ggnBackground(['-H', home, ...args]);
 }
 
 describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
@@ -159,18 +131,21 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     const codes = [ra.code, rb.code].sort();
     assert.deepEqual(codes, [0, 1], ra.stderr + rb.stderr);
     const loser = ra.code === 1 ? ra : rb;
-    assert.match(loser.stderr, /^error: service web is locked by \[(tester|other)@\S+\] update web \((\d+h)?\d+m\d+s left\)$/m);
+    assert.match(loser.stderr, /^error: service web is locked by \[(tester|other)@\S+\] update web \(run [0-9a-f]{8}, renewed \d+s ago, \d+s left\)$/m);
   });
 
-  it('Ctrl-C during a rollout lets the unit in flight finish, releases the lock, exits 130', async () => {
+  it('Ctrl-C during a rollout restores the unit in flight, releases the lock, exits 130', async () => {
     setVersion('5');
+    const before = onHost(0);
     const p = background(['prod', 'web', 'update', '-y', '--json', '--settle', '1s']);
     await p.until((e) => e.unit === 'prod_web_w1.service' && e.step === 'wait-active' && e.result === 'started');
     p.process.kill('SIGINT');
     const r = await p.done;
     assert.equal(r.code, 130, r.stderr);
-    assert.match(r.stdout, /1 updated, 2 not started \(interrupted\)/);
-    assert.match(onHost(0)!, /v5/);
+    assert.match(r.stderr, /SIGINT: stopping/);
+    assert.match(r.stdout, /0 updated, 1 interrupted and restored, 2 not started \(interrupted\)/);
+    assert.equal(onHost(0), before);
+    assert.equal(await active(0), 'active');
     assert.doesNotMatch(onHost(2)!, /v5/);
     const lock = run('prod', 'web', 'lock', '-t', '1m', 'checking');
     assert.equal(lock.code, 0, lock.stderr);
@@ -264,7 +239,7 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     setVersion('8');
     const blocked = ggn(['-H', other, 'prod', 'web', 'update', '-y']);
     assert.equal(blocked.code, 1);
-    assert.match(blocked.stderr, /service web is locked by \[tester@\S+\] maintenance \((\d+h)?\d+m\d+s left\)/);
+    assert.match(blocked.stderr, /service web is locked by \[tester@\S+\] maintenance \(locked by hand, (\d+h)?\d+m\d+s left\)/);
     assert.doesNotMatch(onHost(0)!, /v8/);
     assert.equal(run('prod', 'web', 'unlock').code, 0);
     fs.writeFileSync(config, envConfigFor(cluster, { extra: 'lock:\n  backend: etcd\n  endpoints: [http://127.0.0.1:1]\n' }));

@@ -1,5 +1,5 @@
 /** Runs the real `ggn` binary (bin/ggn.js over the compiled dist/) and captures everything. */
-import { spawnSync } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -56,4 +56,43 @@ export function scratchTree(files: Record<string, string>, homeExtra = ''): { wo
   fs.mkdirSync(home, { recursive: true });
   fs.writeFileSync(path.join(home, 'config.yml'), `workPath: ${work}\n${homeExtra}`);
   return { work, home };
+}
+
+export interface Background {
+  process: ChildProcess;
+  done: Promise<Run>;
+  /** Resolves when a JSON event line on stdout matches. */
+  until(test: (e: any) => boolean): Promise<void>;
+}
+
+/** Starts ggn in the background (for signals and concurrency), collecting its output. */
+export function background(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Background {
+  const p = spawn(process.execPath, [GGN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...opts.env } });
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  const waiters: { test: (e: any) => boolean; resolve: () => void }[] = [];
+  p.stdout!.on('data', (d) => {
+    stdout += d;
+    const lines = (partial + String(d)).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      let e: any;
+      try {
+        e = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      for (const w of [...waiters]) {
+        if (w.test(e)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+    }
+  });
+  p.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<Run>((resolve) => p.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 + (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGHUP: 1 } as Record<string, number>)[signal] ?? 0) : -1), stdout, stderr })));
+  return { process: p, done, until: (test) => new Promise<void>((resolve) => waiters.push({ test, resolve })) };
 }

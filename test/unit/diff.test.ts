@@ -4,7 +4,7 @@ import { planChanges, summarize, unitOwner } from '../../src/plan/diff';
 import { HostSnapshot } from '../../src/drivers/types';
 import { GgnError } from '../../src/errors';
 
-const state = (active: string) => ({ loadState: 'loaded', activeState: active, subState: active === 'active' ? 'running' : 'dead', unitFileState: '', result: 'success', mainPid: 0, nRestarts: 0, activeEnterTimestamp: '', type: 'simple' });
+const state = (active: string) => ({ loadState: 'loaded', activeState: active, subState: active === 'active' ? 'running' : 'dead', unitFileState: '', result: 'success', mainPid: 0, nRestarts: 0, activeEnterTimestamp: '', type: 'simple', invocationId: '' });
 
 describe('plan', () => {
   it('classifies new, changed, unchanged and orphan units per machine', () => {

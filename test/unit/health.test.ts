@@ -230,7 +230,7 @@ describe('waitHealthy against real loopback listeners', () => {
       const r = await waitHealthy(check, ctx({ clock: realClock, machineAddress: '127.0.0.1' }));
       assert.equal(r.ok, true);
       assert.equal(r.attempts, 3);
-      const fail: HealthCheck = { kind: 'http', url: `http://127.0.0.1:${port}/x`, timeoutMs: 60, intervalMs: 20, file: FILE };
+      const fail: HealthCheck = { kind: 'http', url: `http://127.0.0.1:${port}/x`, timeoutMs: 400, intervalMs: 20, file: FILE };
       hits = -100;
       const r2 = await waitHealthy(fail, ctx({ clock: realClock }));
       assert.ok(!r2.ok && r2.last === 'HTTP 503: warming up', !r2.ok ? r2.last : '');

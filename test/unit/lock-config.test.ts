@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { formatDuration, parseDuration, readLockConfig, createLockBackend, LockHeldError } from '../../src/apply/lock';
-import { EtcdLockBackend, grpcDetail, parseValue } from '../../src/apply/lock/etcd';
+import { EtcdLockStore, grpcDetail, parseValue } from '../../src/apply/lock/etcd';
+import { LockRecord } from '../../src/apply/lock/common';
 import { GgnError } from '../../src/errors';
 import { realClock } from '../../src/apply/types';
 import { GoMap } from '../../src/template/values';
@@ -23,7 +24,7 @@ describe('lock durations', () => {
     assert.equal(parseDuration('0'), 0);
   });
   it('refuses anything else with a clear error', () => {
-    for (const bad of ['', '1', '1d', 'h', '-5m', '5 m', '1h-30m', 'abc', '1e3s', '5M']) {
+    for (const bad of ['', '1', '1d', 'h', '-5m', '5 m', '1h-30m', 'abc', '1e3s', '5M', '1h 30m']) {
       assert.throws(() => parseDuration(bad), (e: unknown) => e instanceof GgnError && /invalid duration .*e\.g\. 90s, 5m, 1h or 1h30m/.test(e.message), bad);
     }
   });
@@ -36,12 +37,16 @@ describe('lock durations', () => {
     assert.equal(formatDuration(3_723_000), '1h2m3s');
     assert.equal(formatDuration(90_000_000), '25h0m0s');
   });
-  it('LockHeldError names service, holder, message and time left', () => {
-    const e = new LockHeldError('web', { holder: 'alice@box', message: 'deploying 1.2', expiresAt: 1000 + 3_492_000 }, 1000);
-    assert.equal(e.message, 'service web is locked by [alice@box] deploying 1.2 (58m12s left)');
+  it('LockHeldError names service, holder, message, run or hand lock and time left; control characters are escaped', () => {
+    const rec = (r: Partial<LockRecord>): LockRecord => ({ holder: 'alice@box', message: 'deploying 1.2', kind: 'hand', id: 'h1', takenAt: 0, renewedAt: 0, expiresAt: 1000 + 3_492_000, ...r });
+    const e = new LockHeldError('web', rec({}), 1000);
+    assert.equal(e.message, 'service web is locked by [alice@box] deploying 1.2 (locked by hand, 58m12s left)');
     assert.ok(e instanceof GgnError);
     assert.equal(e.ctx.service, 'web');
-    assert.match(new LockHeldError('web', { holder: 'x@y', message: 'm', expiresAt: Infinity }, 0).message, /\(no expiry\)$/);
+    assert.match(new LockHeldError('web', rec({ expiresAt: Infinity }), 0).message, /\(locked by hand, no expiry\)$/);
+    assert.equal(new LockHeldError('web', rec({ kind: 'run', id: '0123456789', renewedAt: 0, expiresAt: 45_000 }), 5000).message, 'service web is locked by [alice@box] deploying 1.2 (run 01234567, renewed 5s ago, 40s left)');
+    const evil = new LockHeldError('web', rec({ message: 'x\x1b]0;pwned\x07\x1b[2J\nline2' }), 1000);
+    assert.equal(evil.message, 'service web is locked by [alice@box] x\\x1b]0;pwned\\x07\\x1b[2J\\nline2 (locked by hand, 58m12s left)');
   });
 });
 
@@ -101,7 +106,7 @@ describe('etcd lock backend without etcd', () => {
     const t0 = Date.now();
     try {
       await assert.rejects(b.check(), (e: unknown) => e instanceof GgnError && e.message === `etcd lock backend ${ep} unreachable: connect ECONNREFUSED 127.0.0.1:${port}`);
-      await assert.rejects(b.acquire('web', { holder: 'a@b', message: 'm', ttlMs: 1000 }), new RegExp(`etcd lock backend ${ep} unreachable`));
+      await assert.rejects(b.acquireRun('web', { holder: 'a@b', message: 'm', ttlMs: 5000 }), new RegExp(`etcd lock backend ${ep} unreachable`));
     } finally {
       await b.close();
     }
@@ -112,7 +117,7 @@ describe('etcd lock backend without etcd', () => {
     const srv = net.createServer((sock) => accepted.push(sock)).listen(0, '127.0.0.1');
     await new Promise((r) => srv.on('listening', r));
     const ep = `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`;
-    const b = new EtcdLockBackend({ endpoints: [ep], clock: realClock, timeoutMs: 500 });
+    const b = new EtcdLockStore({ endpoints: [ep], clock: realClock, timeoutMs: 500 });
     const t0 = Date.now();
     try {
       await assert.rejects(b.check(), (e: unknown) => e instanceof GgnError && e.message === `etcd lock backend ${ep} unreachable: no answer within 0.5 s`);

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createLockBackend, LockHeldError, SshLockBackend } from '../../src/apply/lock';
+import { createLockBackend, LockHeldError, ServiceLocks, SshLockStore } from '../../src/apply/lock';
 import { Clock, RemoteExec } from '../../src/apply/types';
 import { GgnError } from '../../src/errors';
 import { tmpDir } from '../support/cli';
@@ -45,27 +45,32 @@ function setup(opts: { envName?: string } = {}) {
   const exec = localExec(home, calls);
   const mk = (c: Clock = clock) => createLockBackend({ backend: 'ssh' }, { exec, firstMachine: 'host1', scope: 'user', sudo: false, envName: opts.envName ?? 'prod', clock: c });
   const lockDir = path.join(home, '.local/state/ggn/locks', opts.envName ?? 'prod');
-  return { home, clock, calls, exec, b: mk(), mk, lockDir };
+  const run = (holder: string, message = 'update web', ttlMs = H, extra: { waitMs?: number } = {}) => ({ holder, message, ttlMs, ...extra });
+  return { home, clock, calls, exec, b: mk(), mk, lockDir, run };
 }
 
 const H = 1000 * 3600;
 
-describe('ssh lock backend', () => {
-  it('takes a free lock, in the state directory, and reads it back', async () => {
-    const { b, clock, lockDir, home, calls } = setup();
+describe('ssh lock store (its script run by a local sh)', () => {
+  it('takes a free lock for a run, in the state directory, and reads it back; values are arguments', async () => {
+    const { b, clock, lockDir, home, calls, run } = setup();
     assert.equal(b.description, 'ssh lock on host1');
     await b.check();
     assert.equal(await b.read('web'), null);
-    const info = await b.acquire('web', { holder: 'alice@box', message: 'deploying 1.2', ttlMs: H });
-    assert.deepEqual(info, { holder: 'alice@box', message: 'deploying 1.2', expiresAt: clock.t + H });
-    assert.deepEqual(await b.read('web'), info);
-    assert.ok(fs.statSync(path.join(lockDir, 'web.lock')).isDirectory());
+    const held = await b.acquireRun('web', { ...run('alice@box', 'deploying 1.2'), runId: 'run-a' });
+    assert.equal(held.under, 'own');
+    assert.equal(held.expiresAt, clock.t + H);
+    const r = (await b.read('web'))!;
+    assert.deepEqual([r.holder, r.message, r.kind, r.id, r.expiresAt], ['alice@box', 'deploying 1.2', 'run', 'run-a', clock.t + H]);
+    const info = fs.readFileSync(path.join(lockDir, 'web.lock/info'), 'utf8').split('\n');
+    assert.equal(JSON.parse(info[1]).id, 'run-a', 'a generation line, then the record as JSON');
     assert.ok(!fs.existsSync(path.join(home, '.config')), 'nothing in the unit directory');
-    // Values travel as positional arguments, never in the script.
-    const argv = calls.find((a) => a.includes('acquire'))!;
+    const argv = calls.find((a) => a.includes('write'))!;
     assert.deepEqual(argv.slice(0, 2), ['sh', '-c']);
     assert.ok(!argv[2].includes('alice') && !argv[2].includes('deploying'));
-    assert.deepEqual(argv.slice(3, 9), ['ggn-lock', 'user', 'acquire', 'prod', 'web', 'alice@box']);
+    assert.deepEqual(argv.slice(3, 9), ['ggn-lock', 'user', 'write', 'prod', 'web', 'none']);
+    assert.equal(await b.releaseRun(held), true);
+    assert.deepEqual(fs.readdirSync(lockDir), [], 'nothing left behind');
   });
 
   it('honours XDG_STATE_HOME', async () => {
@@ -73,150 +78,151 @@ describe('ssh lock backend', () => {
     const state = path.join(home, 'st');
     const exec: RemoteExec = (m, argv, o) => localExec(home)(m, ['env', `XDG_STATE_HOME=${state}`, ...argv], o);
     const b = createLockBackend({ backend: 'ssh' }, { exec, firstMachine: 'h', scope: 'user', sudo: false, envName: 'prod', clock: new FakeClock() });
-    await b.acquire('web', { holder: 'a@b', message: 'm', ttlMs: H });
+    await b.acquireRun('web', { holder: 'a@b', message: 'm', ttlMs: H });
     assert.ok(fs.existsSync(path.join(state, 'ggn/locks/prod/web.lock/info')));
   });
 
   it('keeps odd messages intact (quotes, $, newlines, leading dashes)', async () => {
     const { b } = setup();
     const message = `-n "$(rm -rf /)" 'x' \\ é\nsecond line`;
-    await b.acquire('web', { holder: 'a@b', message, ttlMs: H });
+    await b.acquireHand('web', { holder: 'a@b', message, ttlMs: H });
     assert.equal((await b.read('web'))!.message, message);
   });
 
-  it('the same holder re-takes it (new message and TTL); another holder is refused with holder, message and time left', async () => {
-    const { b, clock } = setup();
-    await b.acquire('web', { holder: 'alice@box', message: 'deploying 1.2', ttlMs: H });
-    clock.t += 10 * 60_000;
-    const again = await b.acquire('web', { holder: 'alice@box', message: 'deploying 1.3', ttlMs: H });
-    assert.equal(again.expiresAt, clock.t + H);
-    assert.equal((await b.read('web'))!.message, 'deploying 1.3');
-    clock.t += 1_788_000; // 29m48s later: 30m12s left
-    await assert.rejects(b.acquire('web', { holder: 'bob@desk', message: 'hotfix', ttlMs: H }), (e: unknown) => {
+  it('a second run is refused whoever started it, naming the holder and run; renewal moves the expiry', async () => {
+    const { b, clock, run } = setup();
+    const held = await b.acquireRun('web', { ...run('alice@box'), runId: '3f2a9c1e-0000' });
+    clock.t += 20_000;
+    await assert.rejects(b.acquireRun('web', run('alice@box')), (e: unknown) => {
       assert.ok(e instanceof LockHeldError);
-      assert.equal(e.message, 'service web is locked by [alice@box] deploying 1.3 (30m12s left)');
-      assert.equal(e.info.holder, 'alice@box');
-      assert.equal(e.waitedMs, 0);
+      assert.equal(e.message, 'service web is locked by [alice@box] update web (run 3f2a9c1e, renewed 20s ago, 59m40s left)');
       return true;
     });
-    // A holder that only shares a prefix is someone else.
-    await assert.rejects(b.acquire('web', { holder: 'alice@box2', message: 'x', ttlMs: H }), LockHeldError);
-    // Locks are per service and per env.
-    await b.acquire('db', { holder: 'bob@desk', message: 'x', ttlMs: H });
+    await assert.rejects(b.acquireRun('web', run('bob@desk')), LockHeldError);
+    await b.renew(held);
+    assert.equal((await b.read('web'))!.expiresAt, clock.t + H);
+    assert.equal((await b.read('web'))!.renewedAt, clock.t);
+  });
+
+  it('a stale run lock is taken over, and the old run finds it lost', async () => {
+    const { b, clock, run } = setup();
+    const old = await b.acquireRun('web', { ...run('alice@box', 'update web', 60_000), runId: 'aaaaaaaa-1' });
+    clock.t += 120_000;
+    const next = await b.acquireRun('web', run('bob@desk'));
+    assert.equal(next.tookOver, 'taking over a stale lock of [alice@box] run aaaaaaaa, last renewed 2m0s ago');
+    await assert.rejects(b.renew(old), /the lock of web is no longer this run's: now held by \[bob@desk\]/);
+    assert.equal(await b.releaseRun(old), false, 'the old run does not release what is not its own');
+    assert.equal((await b.read('web'))!.holder, 'bob@desk');
+  });
+
+  it("a lock taken by hand: its holder's runs work under it one at a time and leave it; only unlock releases it", async () => {
+    const { b, run } = setup();
+    await b.acquireHand('web', { holder: 'alice@box', message: 'investigating', ttlMs: H });
+    const inner = await b.acquireRun('web', run('alice@box'));
+    assert.equal(inner.under, 'hand');
+    await assert.rejects(b.acquireRun('web', run('alice@box')), /your own run .* is working under your lock/);
+    await assert.rejects(b.acquireRun('web', run('bob@desk')), /locked by \[alice@box\] investigating \(locked by hand, .*left; its owner's run/);
+    assert.equal(await b.releaseRun(inner), true);
+    const r = (await b.read('web'))!;
+    assert.deepEqual([r.kind, r.holder, r.inner], ['hand', 'alice@box', undefined], 'the hand lock stays');
+    await assert.rejects(b.acquireRun('web', run('bob@desk')), LockHeldError);
+    assert.deepEqual(await b.unlock('web', 'bob@desk', false), { refused: 'locked by [alice@box] investigating (locked by hand, 1h0m0s left); `unlock --force` releases a lock that is not yours' });
+    assert.deepEqual(await b.unlock('web', 'alice@box', false), { done: 'unlocked' });
+    assert.deepEqual(await b.unlock('web', 'alice@box', false), { done: 'not-locked' });
+  });
+
+  it('unlock does not release a run\'s lock without --force; --force does', async () => {
+    const { b, run } = setup();
+    await b.acquireRun('web', run('alice@box'));
+    const r = await b.unlock('web', 'alice@box', false);
+    assert.ok('refused' in r && /held by a running command and is released when it ends/.test(r.refused), JSON.stringify(r));
+    assert.deepEqual(await b.unlock('web', 'bob@desk', true), { done: 'unlocked' });
+    assert.equal(await b.read('web'), null);
   });
 
   it('locks of different envs do not collide', async () => {
     const { exec, clock } = setup();
-    const a = new SshLockBackend({ exec, machine: 'h', scope: 'user', sudo: false, envName: 'prod', clock });
-    const b = new SshLockBackend({ exec, machine: 'h', scope: 'user', sudo: false, envName: 'preprod', clock });
-    await a.acquire('web', { holder: 'a@b', message: 'm', ttlMs: H });
-    await b.acquire('web', { holder: 'c@d', message: 'm', ttlMs: H });
+    const a = new ServiceLocks(new SshLockStore({ exec, machine: 'h', scope: 'user', sudo: false, envName: 'prod' }), clock);
+    const b = new ServiceLocks(new SshLockStore({ exec, machine: 'h', scope: 'user', sudo: false, envName: 'preprod' }), clock);
+    await a.acquireRun('web', { holder: 'a@b', message: 'm', ttlMs: H });
+    await b.acquireRun('web', { holder: 'c@d', message: 'm', ttlMs: H });
   });
 
-  it('an expired lock is taken over', async () => {
-    const { b, clock } = setup();
-    await b.acquire('web', { holder: 'alice@box', message: 'old', ttlMs: 60_000 });
-    clock.t += 59_999;
-    await assert.rejects(b.acquire('web', { holder: 'bob@desk', message: 'new', ttlMs: H }), /\(1s left\)/);
-    clock.t += 1;
-    const info = await b.acquire('web', { holder: 'bob@desk', message: 'new', ttlMs: H });
-    assert.equal(info.holder, 'bob@desk');
-    assert.deepEqual(await b.read('web'), info);
-    assert.equal(await b.release('web', 'alice@box'), false, 'alice no longer holds it');
-  });
-
-  it('--lock-wait: waits (on the clock) until the lock expires', async () => {
-    const { b, clock } = setup();
-    await b.acquire('web', { holder: 'alice@box', message: 'long', ttlMs: 5 * 60_000 + 500 });
+  it('--lock-wait: waits (on the clock) until the lock goes stale; gives up at the deadline with the same error', async () => {
+    const { b, clock, run } = setup();
+    await b.acquireRun('web', run('alice@box', 'long', 20_500));
     const t0 = clock.t;
-    const info = await b.acquire('web', { holder: 'bob@desk', message: 'next', ttlMs: H, waitMs: 10 * 60_000 });
-    assert.equal(info.holder, 'bob@desk');
-    assert.ok(clock.t >= t0 + 5 * 60_000 + 500 && clock.t <= t0 + 5 * 60_000 + 2500, `waited ${clock.t - t0} ms`);
+    const held = await b.acquireRun('web', run('bob@desk', 'next', H, { waitMs: 10 * 60_000 }));
+    assert.equal(held.holder, 'bob@desk');
+    assert.ok(clock.t >= t0 + 20_500 && clock.t <= t0 + 22_500, `waited ${clock.t - t0} ms`);
     assert.ok(clock.sleeps.every((s) => s <= 2000), 'polls every 2 s at most');
-  });
-
-  it('--lock-wait: waits until the holder releases', async () => {
-    const { b, clock, mk } = setup();
-    await b.acquire('web', { holder: 'alice@box', message: 'deploying', ttlMs: H });
-    // alice releases after bob's third poll
-    const c: Clock = {
-      now: () => clock.now(),
-      sleep: async (ms) => {
-        await clock.sleep(ms);
-        if (clock.sleeps.length === 3) assert.equal(await b.release('web', 'alice@box'), true);
-      },
-    };
-    const info = await mk(c).acquire('web', { holder: 'bob@desk', message: 'next', ttlMs: H, waitMs: 60_000 });
-    assert.equal(info.holder, 'bob@desk');
-    assert.equal(clock.sleeps.length, 3);
-  });
-
-  it('--lock-wait: gives up at the deadline with the same error', async () => {
-    const { b, clock } = setup();
-    await b.acquire('web', { holder: 'alice@box', message: 'deploying', ttlMs: H });
-    const t0 = clock.t;
-    await assert.rejects(b.acquire('web', { holder: 'bob@desk', message: 'next', ttlMs: H, waitMs: 5 * 60_000 }), (e: unknown) => {
+    const t1 = clock.t;
+    await assert.rejects(b.acquireRun('web', run('carol@x', 'next', H, { waitMs: 9_000 })), (e: unknown) => {
       assert.ok(e instanceof LockHeldError);
-      assert.equal(e.message, 'service web is locked by [alice@box] deploying (55m0s left)');
-      assert.equal(e.waitedMs, 5 * 60_000);
+      assert.equal(e.waitedMs, 9_000);
       return true;
     });
-    assert.equal(clock.t - t0, 5 * 60_000, 'stops exactly at the deadline');
+    assert.equal(clock.t - t1, 9_000, 'stops exactly at the deadline');
   });
 
-  it('release: own lock, someone else’s (refused), forced, and nothing to release', async () => {
-    const { b, lockDir } = setup();
-    await b.acquire('web', { holder: 'alice@box', message: 'm', ttlMs: H });
-    assert.equal(await b.release('web', 'bob@desk'), false);
-    assert.equal((await b.read('web'))!.holder, 'alice@box');
-    assert.equal(await b.release('web', 'alice@box'), true);
-    assert.equal(await b.read('web'), null);
-    assert.equal(await b.release('web', 'alice@box'), false);
-    await b.acquire('web', { holder: 'alice@box', message: 'm', ttlMs: H });
-    assert.equal(await b.release('web', 'bob@desk', { force: true }), true);
-    assert.equal(await b.read('web'), null);
-    assert.equal(await b.release('web', 'bob@desk', { force: true }), false);
-    assert.deepEqual(fs.readdirSync(lockDir), [], 'nothing left behind');
-  });
-
-  it('a half-written lock directory reads as held by unknown, and unlock --force clears it', async () => {
-    const { b, lockDir } = setup();
+  it('a half-written lock directory reads as held by unknown, is reaped after 30 s, and unlock --force clears it', async () => {
+    const { b, lockDir, run } = setup();
     await b.check();
     fs.mkdirSync(path.join(lockDir, 'web.lock/claim.none'), { recursive: true });
-    await assert.rejects(b.acquire('web', { holder: 'a@b', message: 'm', ttlMs: H }), /locked by \[unknown\] \(the lock directory is being written, or was left half-written; `ggn prod web unlock` removes it\)/);
-    assert.equal((await b.read('web'))!.holder, 'unknown');
-    assert.equal(await b.release('web', 'a@b', { force: true }), true);
-    await b.acquire('web', { holder: 'a@b', message: 'm', ttlMs: H });
+    await assert.rejects(b.acquireRun('web', run('a@b')), /locked by \[unknown\] \(the lock is being written, or was left half-written 0s ago; it is cleared after 30s, or now by `unlock --force`\)/);
+    const r = await b.unlock('web', 'a@b', false);
+    assert.ok('refused' in r && /half-written .*`unlock --force` removes it/.test(r.refused));
+    // An old one (its mtime 40 s ago, on the host's clock) is reaped by the next run.
+    const old = new Date(Date.now() - 40_000);
+    fs.utimesSync(path.join(lockDir, 'web.lock'), old, old);
+    const held = await b.acquireRun('web', run('a@b'));
+    assert.equal(held.holder, 'a@b');
+    assert.deepEqual(await b.unlock('web', 'x@y', true), { done: 'unlocked' });
   });
 
-  it('10 concurrent acquirers: exactly one wins (free lock, then expired lock), many rounds', async () => {
-    const { b, clock } = setup();
-    for (let round = 0; round < 10; round++) {
-      const rs = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => b.acquire('web', { holder: `u${i}@r${round}`, message: `m${i}`, ttlMs: 60_000 })));
-      const won = rs.filter((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ holder: string }>[];
+  it('unlock --force removes a stray file at the lock path; reading it says how to fix it', async () => {
+    const { b, lockDir, run } = setup();
+    await b.check();
+    fs.writeFileSync(path.join(lockDir, 'web.lock'), 'junk');
+    await assert.rejects(b.acquireRun('web', run('a@b')), /the lock path of web is not a directory .*`ggn prod web unlock --force` removes it/);
+    assert.deepEqual(await b.unlock('web', 'a@b', true), { done: 'unlocked' });
+    assert.ok(!fs.existsSync(path.join(lockDir, 'web.lock')));
+  });
+
+  it('reads a lock written by ggn 0.1 (holder, expiry, message lines) as taken by hand', async () => {
+    const { b, lockDir, clock, run } = setup();
+    fs.mkdirSync(path.join(lockDir, 'web.lock'), { recursive: true });
+    fs.writeFileSync(path.join(lockDir, 'web.lock/info'), `gen1\nalice@box\n${clock.t + 60_000}\nold deploy`);
+    await assert.rejects(b.acquireRun('web', run('bob@desk')), /locked by \[alice@box\] old deploy \(locked by hand, 1m0s left\)/);
+  });
+
+  it('10 concurrent runs: exactly one wins (free lock, then stale lock), many rounds', async () => {
+    const { b, clock, run } = setup();
+    for (let round = 0; round < 6; round++) {
+      const rs = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => b.acquireRun('web', run(round % 3 ? `u${i}@r${round}` : 'same@user', `m${i}`, 60_000))));
+      const won = rs.filter((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ runId: string; holder: string }>[];
       assert.equal(won.length, 1, `round ${round}: ${won.length} winners`);
       for (const r of rs) if (r.status === 'rejected') assert.ok(r.reason instanceof LockHeldError, String(r.reason));
-      assert.equal((await b.read('web'))!.holder, won[0].value.holder);
-      // even rounds: the lock expires (takeover race); odd rounds: it is released (creation race)
-      if (round % 2 === 0) clock.t += 60_000;
-      else assert.equal(await b.release('web', won[0].value.holder), true);
+      assert.equal((await b.read('web'))!.id, won[0].value.runId);
+      if (round % 2 === 0) clock.t += 60_000; // stale: a takeover race
+      else assert.equal(await b.releaseRun(won[0].value as any), true); // released: a creation race
     }
   });
 
   it('concurrent release and takeover: never two holders', async () => {
-    const { b, clock } = setup();
-    for (let round = 0; round < 5; round++) {
-      await b.acquire('web', { holder: 'old@h', message: 'm', ttlMs: 1000 });
-      clock.t += 1000; // expired: others may take it over while its holder releases it
-      const ops = [b.release('web', 'old@h'), ...Array.from({ length: 6 }, (_, i) => b.acquire('web', { holder: `n${i}@h`, message: 'm', ttlMs: 60_000 }))];
+    const { b, clock, run } = setup();
+    for (let round = 0; round < 4; round++) {
+      const old = await b.acquireRun('web', run('old@h', 'm', 3000));
+      clock.t += 3000; // stale: others may take it over while its run releases it
+      const ops = [b.releaseRun(old), ...Array.from({ length: 6 }, (_, i) => b.acquireRun('web', run(`n${i}@h`, 'm', 60_000)))];
       const rs = await Promise.allSettled(ops);
-      const winners = rs.slice(1).filter((r) => r.status === 'fulfilled').length;
+      const winners = rs.slice(1).filter((r) => r.status === 'fulfilled') as PromiseFulfilledResult<any>[];
       const cur = await b.read('web');
-      // Exactly one acquirer won and holds it; or the release came last... which it cannot:
-      // a release only removes the generation it claimed (old@h's).
-      assert.equal(winners, 1, `round ${round}`);
-      assert.ok(cur && cur.holder.startsWith('n'), `round ${round}: ${JSON.stringify(cur)}`);
-      assert.equal(await b.release('web', cur!.holder), true);
+      assert.ok(winners.length <= 1, `round ${round}: ${winners.length} winners`);
+      if (winners.length === 1) {
+        assert.equal(cur?.id, winners[0].value.runId, `round ${round}`);
+        assert.equal(await b.releaseRun(winners[0].value), true);
+      } else assert.equal(cur, null, 'the release came first and every acquirer saw it held');
     }
   });
 
@@ -233,7 +239,7 @@ describe('ssh lock backend', () => {
     assert.deepEqual(calls[0].slice(6), ['ggn-lock', 'system', 'read', 'prod', 'web']);
   });
 
-  it('errors: unreachable host, a failing host command, sudo without NOPASSWD, bad names', async () => {
+  it('errors: unreachable host, sudo without NOPASSWD, an unwritable state dir, bad names and TTLs', async () => {
     const clock = new FakeClock();
     const down: RemoteExec = async () => {
       throw new GgnError('host host1 (127.0.0.11:22): connection refused', { host: 'host1' });
@@ -242,15 +248,15 @@ describe('ssh lock backend', () => {
     await assert.rejects(b.check(), (e: unknown) => e instanceof GgnError && e.message === 'ssh lock on host1 unreachable: host host1 (127.0.0.11:22): connection refused' && e.ctx.host === 'host1');
     const sudo: RemoteExec = async () => ({ code: 1, stdout: '', stderr: 'sudo: a password is required\n' });
     const s = createLockBackend({ backend: 'ssh' }, { exec: sudo, firstMachine: 'host1', scope: 'system', sudo: true, envName: 'prod', clock });
-    await assert.rejects(s.acquire('web', { holder: 'a@b', message: 'm', ttlMs: H }), /ssh lock on host1: taking the lock of web: sudo needs a password/);
+    await assert.rejects(s.acquireRun('web', { holder: 'a@b', message: 'm', ttlMs: H }), /ssh lock on host1: reading the lock of web: sudo needs a password/);
     const home = tmpDir('lock-home');
     fs.writeFileSync(path.join(home, '.local'), 'not a dir');
     const ro = createLockBackend({ backend: 'ssh' }, { exec: localExec(home), firstMachine: 'host1', scope: 'user', sudo: false, envName: 'prod', clock });
     await assert.rejects(ro.check(), /ssh lock on host1: preparing the lock directory failed: .*(Not a directory|File exists)/);
     const { b: ok } = setup();
-    await assert.rejects(ok.acquire('../x', { holder: 'a@b', message: 'm', ttlMs: H }), /refusing invalid service name/);
-    await assert.rejects(ok.acquire('web', { holder: 'a]b', message: 'm', ttlMs: H }), /invalid lock holder/);
-    await assert.rejects(ok.acquire('web', { holder: 'a@b', message: 'm', ttlMs: 0 }), /invalid lock TTL/);
+    await assert.rejects(ok.acquireRun('../x', { holder: 'a@b', message: 'm', ttlMs: H }), /refusing invalid service name/);
+    await assert.rejects(ok.acquireRun('web', { holder: 'a]b', message: 'm', ttlMs: H }), /invalid lock holder/);
+    await assert.rejects(ok.acquireRun('web', { holder: 'a@b', message: 'm', ttlMs: 1000 }), /invalid lock TTL 1s: it must be at least 3s/);
     assert.throws(() => setup({ envName: '..' }), /refusing invalid env name/);
   });
 });

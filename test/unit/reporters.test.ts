@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { createReporter, formatDuration, isoSeconds, JsonReporter, ListrReporter, PlainReporter } from '../../src/apply/reporters';
+import { createReporter, isoSeconds, JsonReporter, ListrReporter, PlainReporter } from '../../src/apply/reporters';
+import { formatElapsed as formatDuration } from '../../src/durations';
 import { RolloutEvent } from '../../src/apply/types';
 
 function sink(tty = false): Writable & { text: () => string; isTTY?: boolean; columns?: number; rows?: number } {

@@ -7,10 +7,13 @@ import { UnitChange } from '../../src/plan/diff';
 import { UnitState } from '../../src/drivers/types';
 
 const st = (active: string, sub: string, extra: Partial<UnitState> = {}): UnitState => ({
-  loadState: 'loaded', activeState: active, subState: sub, unitFileState: '', result: 'success', mainPid: 1, nRestarts: 0, activeEnterTimestamp: '', type: 'simple', ...extra,
+  loadState: 'loaded', activeState: active, subState: sub, unitFileState: '', result: 'success', mainPid: 1, nRestarts: 0, activeEnterTimestamp: '', type: 'simple', invocationId: 'inv0', ...extra,
 });
 
-/** Hosts in memory: a unit whose content contains FAIL fails to start; CRASH starts then dies. */
+/**
+ * Hosts in memory: a unit whose content contains FAIL fails to start; CRASH starts then dies;
+ * SLOW stays activating (ExecStartPre) for 25 s after its restart was queued.
+ */
 class FakeHosts implements RolloutDriver {
   files = new Map<string, string>();
   states = new Map<string, UnitState>();
@@ -29,6 +32,24 @@ class FakeHosts implements RolloutDriver {
   async removeUnits(m: string, us: string[]) {
     for (const u of us) this.files.delete(this.k(m, u));
     this.calls.push(`remove ${m} ${us.join(' ')}`);
+  }
+  private inv = 0;
+  private slowUntil = new Map<string, number>();
+  async restartNoBlock(m: string, u: string) {
+    this.calls.push(`restart --no-block ${m} ${u}`);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    await this.clock.sleep(50);
+    this.inFlight--;
+    const before = (this.states.get(this.k(m, u)) ?? st('inactive', 'dead', { invocationId: '' })).invocationId;
+    const c = this.files.get(this.k(m, u)) ?? '';
+    const invocationId = `inv${++this.inv}`;
+    if (c.includes('FAIL')) this.states.set(this.k(m, u), st('failed', 'failed', { result: 'exit-code', invocationId }));
+    else if (c.includes('SLOW')) {
+      this.slowUntil.set(this.k(m, u), this.clock.now() + 25_000);
+      this.states.set(this.k(m, u), st('activating', 'start-pre', { invocationId, mainPid: 0 }));
+    } else this.states.set(this.k(m, u), st('active', 'running', { mainPid: ++this.pid, invocationId, ...(c.includes('CRASH') ? { crashAfter: true } : {}) } as any));
+    return { invocationBefore: before };
   }
   async systemctl(m: string, verb: string, us: string[] = []) {
     this.calls.push(`${verb} ${m} ${us.join(' ')}`.trim());
@@ -53,6 +74,12 @@ class FakeHosts implements RolloutDriver {
     const out = new Map<string, UnitState>();
     for (const u of us) {
       const s = this.states.get(this.k(m, u)) ?? st('inactive', 'dead');
+      const slow = this.slowUntil.get(this.k(m, u));
+      if (slow !== undefined && this.clock.now() >= slow && s.activeState === 'activating') {
+        this.states.set(this.k(m, u), { ...s, activeState: 'active', subState: 'running', mainPid: ++this.pid });
+        out.set(u, this.states.get(this.k(m, u))!);
+        continue;
+      }
       if ((s as any).crashAfter) {
         // The second look finds it restarted by systemd.
         (s as any).crashAfter = false;
@@ -67,7 +94,9 @@ class FakeHosts implements RolloutDriver {
   async dropRevision(m: string, u: string, r: string) {
     this.calls.push(`drop ${m} ${u} ${r}`);
   }
+  auditFails = false;
   async appendAudit(m: string, f: string[]) {
+    if (this.auditFails) throw new Error('writing the audit log failed: Permission denied');
     this.calls.push(`audit ${m} ${f[4]} ${f[5]} ${f[8]}`);
   }
 }
@@ -98,7 +127,7 @@ function setup(items: RolloutItem[], seed: (h: FakeHosts) => void = () => undefi
   }
   seed(hosts);
   const reporter = new Recorder();
-  const deps = { driver: hosts, clock, reporter, audit: { who: 'me@box', env: 'prod', action: 'update' } };
+  const deps = { driver: hosts, clock, reporter, audit: { who: 'me@box', env: 'prod', action: 'update', runId: 'run-1' } };
   const opts = { concurrency: 1, timeoutMs: 5000, settleMs: 200, pollMs: 100, maxFail: 0 };
   return { clock, hosts, reporter, deps, opts };
 }
@@ -142,7 +171,9 @@ describe('runRollout', () => {
     assert.equal(hosts.maxInFlight, 2);
     assert.equal(hosts.files.get('m0/p_web_a.service'), 'a2');
     assert.deepEqual(reporter.events.filter((e) => e.unit === 'p_web_a.service' && e.result === 'ok').map((e) => e.step), ['write', 'daemon-reload', 'restart', 'wait-active', 'done']);
-    assert.ok(hosts.calls.includes('audit m0 p_web_a.service update ok'));
+    const a = hosts.calls.filter((c) => c.startsWith('audit m0 p_web_a.service'));
+    assert.deepEqual(a, ['audit m0 p_web_a.service update started', 'audit m0 p_web_a.service update ok'], 'a started line before the change, the result after');
+    assert.ok(hosts.calls.indexOf('audit m0 p_web_a.service update started') < hosts.calls.indexOf('write m0 p_web_a.service save=true'));
   });
 
   it('restores a unit that fails to start, then stops the rollout', async () => {
@@ -153,14 +184,14 @@ describe('runRollout', () => {
     const { hosts, deps, opts } = setup(items);
     const s = await runRollout(items, deps, opts);
     assert.equal(s.stopped, 'failure');
-    assert.deepEqual(s.failed.map((f) => [f.unit, f.step, f.restored]), [['p_web_a.service', 'restart', true]]);
-    assert.match(s.failed[0].message, /Job for p_web_a\.service failed/);
+    assert.deepEqual(s.failed.map((f) => [f.unit, f.step, f.restored]), [['p_web_a.service', 'wait-active', true]]);
+    assert.match(s.failed[0].message, /p_web_a\.service failed \(exit-code\)/);
     assert.deepEqual(s.notStarted, ['p_web_b.service@m1']);
     assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1', 'previous bytes back');
     assert.equal(hosts.states.get('m1/p_web_a.service')!.activeState, 'active', 'running again');
     assert.ok(hosts.calls.includes('write m1 p_web_a.service save=false drop=1'), 'restore drops the failed attempt\'s revision');
     assert.equal(hosts.files.get('m1/p_web_b.service'), 'b1', 'the next unit was not touched');
-    assert.ok(hosts.calls.some((c) => c === 'audit m1 p_web_a.service update failed at restart, restored'));
+    assert.ok(hosts.calls.some((c) => c === 'audit m1 p_web_a.service update failed at wait-active, restored'));
   });
 
   it('a unit that crashes right after starting fails the wait and is restored', async () => {
@@ -219,7 +250,77 @@ describe('runRollout', () => {
     assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1');
   });
 
-  it('an abort stops new units; those in flight finish', async () => {
+  it('--timeout bounds the whole start: a 25 s ExecStartPre fails a 3 s timeout and is restored', async () => {
+    const items = rolloutItems([change('p_web_a.service', 'm1', 'changed', 'SLOW', 'a1')], { all: false, force: false });
+    const { hosts, deps, opts, clock } = setup(items);
+    const t0 = clock.now();
+    const s = await runRollout(items, deps, { ...opts, timeoutMs: 3000 });
+    assert.deepEqual(s.failed.map((f) => [f.step, f.restored]), [['wait-active', true]]);
+    assert.match(s.failed[0].message, /not active after 3\.0s \(activating\/start-pre\)/);
+    assert.ok(clock.now() - t0 < 10_000, `gave up at ${clock.now() - t0} ms, not after the 25 s start`);
+    assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1');
+    // The same unit with a timeout above its start time passes.
+    const items2 = rolloutItems([change('p_web_b.service', 'm1', 'changed', 'SLOW', 'b1')], { all: false, force: false });
+    const r2 = setup(items2);
+    const s2 = await runRollout(items2, r2.deps, { ...r2.opts, timeoutMs: 30_000 });
+    assert.equal(s2.ok.length, 1, JSON.stringify(s2.failed));
+  });
+
+  it('the wait does not count the old instance: a queued restart is waited for', async () => {
+    const items = rolloutItems([change('p_web_a.service', 'm1', 'changed', 'a2', 'a1')], { all: false, force: false });
+    const { hosts, deps, opts } = setup(items);
+    // The restart job runs only after 1 s: until then systemd still shows the old, running instance.
+    const real = hosts.restartNoBlock.bind(hosts);
+    let ready = 0;
+    hosts.restartNoBlock = async (m, u) => {
+      const old = hosts.states.get(`${m}/${u}`)!;
+      const r = await real(m, u);
+      const next = hosts.states.get(`${m}/${u}`)!;
+      hosts.states.set(`${m}/${u}`, old);
+      ready = deps.clock.now() + 1000;
+      const orig = hosts.unitStates.bind(hosts);
+      hosts.unitStates = async (mm, us) => {
+        if (deps.clock.now() >= ready) hosts.states.set(`${m}/${u}`, next);
+        return orig(mm, us);
+      };
+      return r;
+    };
+    const s = await runRollout(items, deps, opts);
+    assert.equal(s.ok.length, 1);
+    assert.ok(deps.clock.now() >= ready, 'finished only after the new instance came up');
+  });
+
+  it('an audit line that cannot be written is a warning naming host and unit, and counted', async () => {
+    const items = rolloutItems([change('p_web_a.service', 'm1', 'changed', 'a2', 'a1')], { all: false, force: false });
+    const { hosts, deps, opts, reporter } = setup(items);
+    hosts.auditFails = true;
+    const s = await runRollout(items, deps, opts);
+    assert.equal(s.ok.length, 1, 'the unit itself is updated');
+    assert.equal(s.auditFailures.length, 2);
+    assert.match(reporter.infos[0], /^warning: host m1: unit p_web_a\.service: could not write the audit line \(started\): .*Permission denied/);
+  });
+
+  it('a stop interrupts the wait of the unit in flight and restores it; no new unit starts', async () => {
+    const items = rolloutItems(['a', 'b'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', x === 'a' ? 'SLOW' : `${x}2`, `${x}1`)), { all: false, force: false });
+    const { hosts, deps, opts, clock } = setup(items);
+    const ac = new AbortController();
+    const reporter = deps.reporter as Recorder;
+    const orig = reporter.event.bind(reporter);
+    reporter.event = (e) => {
+      orig(e);
+      if (e.step === 'wait-active' && e.result === 'started') setImmediate(() => ac.abort());
+    };
+    const t0 = clock.now();
+    const s = await runRollout(items, deps, { ...opts, timeoutMs: 60_000, signal: ac.signal });
+    assert.deepEqual(s.failed.map((f) => [f.unit, f.step, f.message, f.restored]), [['p_web_a.service', 'wait-active', 'interrupted', true]]);
+    assert.ok(clock.now() - t0 < 25_000, 'did not wait out the start');
+    assert.deepEqual(s.notStarted, ['p_web_b.service@m1']);
+    assert.equal(s.stopped, 'interrupted');
+    assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1');
+    assert.ok(hosts.calls.includes('audit m1 p_web_a.service update interrupted at wait-active, restored'));
+  });
+
+  it('an abort stops new units; those in flight are restored', async () => {
     const items = rolloutItems(['a', 'b', 'c', 'd'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', `${x}2`, `${x}1`)), { all: false, force: false });
     const { deps, opts } = setup(items);
     const ac = new AbortController();
@@ -230,7 +331,8 @@ describe('runRollout', () => {
       if (e.unit === 'p_web_a.service' && e.step === 'restart' && e.result === 'started') ac.abort();
     };
     const s = await runRollout(items, deps, { ...opts, concurrency: 2, signal: ac.signal });
-    assert.deepEqual(s.ok.sort(), ['p_web_a.service@m1', 'p_web_b.service@m1']);
+    assert.deepEqual(s.ok, []);
+    assert.deepEqual(s.failed.map((f) => [f.unit, f.message, f.restored]).sort(), [['p_web_a.service', 'interrupted', true], ['p_web_b.service', 'interrupted', true]]);
     assert.deepEqual(s.notStarted, ['p_web_c.service@m1', 'p_web_d.service@m1']);
     assert.equal(s.stopped, 'interrupted');
   });

@@ -1,78 +1,107 @@
 /**
- * What the lock backends share: the lock's shape, the "held" error, durations, and the
- * try / wait loop (on the injected clock, so waiting is testable without waiting).
+ * What the lock backends share: the lock record, the store each backend implements (read,
+ * compare-and-swap write, remove), the "held" errors, and the checks on names and TTLs.
+ * The rules of who may take a lock live in one place, `./dance.ts`, over any store.
  */
 import { GgnError } from '../../errors';
-import { Clock } from '../types';
+import { printable } from '../../report/printable';
+import { formatDuration } from '../../durations';
 
-export interface LockInfo {
-  /** `user@host` of whoever holds the lock. */
+export { formatDuration, parseDuration } from '../../durations';
+
+/**
+ * One service lock.
+ * - kind `run`: held by one run of a command (update, rollback, restart, ...), identified by its
+ *   run id. The run renews it (`renewedAt`, `expiresAt` = renewal + TTL) while it lives; once
+ *   `expiresAt` has passed without a renewal the run is dead and the lock is stale.
+ * - kind `hand`: taken with `ggn <env> <svc> lock -t 1h msg`; it lasts its TTL and is never
+ *   renewed. The same user@host may run commands under it, one at a time (`inner`), which
+ *   never release it: only `unlock` does.
+ */
+export interface LockRecord {
+  /** `user@host` of whoever took it. */
   holder: string;
   message: string;
+  kind: 'run' | 'hand';
+  /** The run id (kind run) or an id of the hand lock. */
+  id: string;
+  takenAt: number;
+  renewedAt: number;
   /** Epoch ms (Infinity: a value without expiry, e.g. an etcd key put by hand without a lease). */
+  expiresAt: number;
+  /** A run of the hand lock's holder working under it. */
+  inner?: InnerRun;
+}
+
+export interface InnerRun {
+  id: string;
+  message: string;
+  takenAt: number;
+  renewedAt: number;
   expiresAt: number;
 }
 
-export interface AcquireOptions {
-  holder: string;
-  message: string;
-  ttlMs: number;
-  /** How long to wait for a held lock (`--lock-wait`); 0 or absent: fail at once. */
-  waitMs?: number;
-}
+/** What a store holds for a service: a record with its version (for compare-and-swap), or a lock being written. */
+export type Stored = { version: string; record: LockRecord } | { pending: true; ageMs: number };
 
-export interface LockBackend {
+/**
+ * A backend's storage: every write is a compare-and-swap on the version read before, so that of
+ * two clients racing for the same version exactly one wins.
+ */
+export interface LockStore {
   /** e.g. "ssh lock on host1" / "etcd lock at http://127.0.0.1:12379" */
   readonly description: string;
   /** Throws a GgnError naming the backend when it cannot be reached (called before any change). */
   check(): Promise<void>;
-  /** Takes the lock (or re-takes it: same holder), or throws LockHeldError. */
-  acquire(service: string, opts: AcquireOptions): Promise<LockInfo>;
-  /** false when the lock is not held by `holder` (and not forced) or not held at all. */
-  release(service: string, holder: string, opts?: { force?: boolean }): Promise<boolean>;
-  read(service: string): Promise<LockInfo | null>;
+  read(service: string): Promise<Stored | null>;
+  /** Writes `record` if the stored version is still `version` (null: only if there is none). */
+  write(service: string, version: string | null, record: LockRecord): Promise<boolean>;
+  /** Removes the lock if its version is still `version`; null removes whatever is there (--force). */
+  remove(service: string, version: string | null): Promise<boolean>;
+  /** Removes a lock left half-written (no record) for at least minAgeMs. */
+  reap(service: string, minAgeMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** How a lock is described to the user: `[alice@box] update web (run 3f2a9c1e, renewed 2s ago)`. */
+export function describeLock(r: LockRecord, now: number): string {
+  const who = `[${printable(r.holder)}] ${printable(r.message)}`;
+  if (r.kind === 'hand') {
+    const inner = r.inner && now < r.inner.expiresAt ? `; its owner's run ${shortId(r.inner.id)} is working under it` : '';
+    return `${who} (locked by hand, ${timeLeft(r.expiresAt, now)}${inner})`;
+  }
+  return `${who} (run ${shortId(r.id)}, renewed ${formatDuration(Math.max(0, now - r.renewedAt))} ago, ${timeLeft(r.expiresAt, now)})`;
+}
+
+export const shortId = (id: string) => id.slice(0, 8);
 
 export class LockHeldError extends GgnError {
   /** How long we waited before giving up (0: did not wait). */
   readonly waitedMs: number;
-  constructor(readonly service: string, readonly info: LockInfo, now: number, waitedMs = 0) {
-    super(`service ${service} is locked by [${info.holder}] ${info.message} (${timeLeft(info.expiresAt, now)})`, { service });
+  constructor(
+    readonly service: string,
+    readonly record: LockRecord,
+    now: number,
+    waitedMs = 0,
+    why?: string,
+  ) {
+    super(`service ${service} is locked by ${describeLock(record, now)}${why ? `: ${why}` : ''}`, { service });
     this.name = 'LockHeldError';
     this.waitedMs = waitedMs;
+  }
+}
+
+/** The run's lock was taken over or could not be renewed: the run must stop starting units. */
+export class LockLostError extends GgnError {
+  constructor(message: string, service: string) {
+    super(message, { service });
+    this.name = 'LockLostError';
   }
 }
 
 export function timeLeft(expiresAt: number, now: number): string {
   if (!Number.isFinite(expiresAt)) return 'no expiry';
   return `${formatDuration(Math.max(0, expiresAt - now))} left`;
-}
-
-/** Go's time.Duration style at second precision: "1h2m3s", "58m12s", "5s", "1h0m0s". Rounds up. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return 'forever';
-  const total = Math.max(0, Math.ceil(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  if (h > 0) return `${h}h${m}m${s}s`;
-  if (m > 0) return `${m}m${s}s`;
-  return `${s}s`;
-}
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** "1h", "5m", "90s", "1h30m", "1.5h", "500ms", "0" → ms. Throws a GgnError for anything else. */
-export function parseDuration(text: string): number {
-  const s = String(text).trim();
-  const bad = () => new GgnError(`invalid duration ${JSON.stringify(text)}: use a number with a unit, e.g. 90s, 5m, 1h or 1h30m`);
-  if (s === '0') return 0;
-  if (!/^(\d+(\.\d+)?(ms|h|m|s))+$/.test(s)) throw bad();
-  let total = 0;
-  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
-  if (!Number.isFinite(total) || total > Number.MAX_SAFE_INTEGER) throw bad();
-  return Math.round(total);
 }
 
 /** `user@host` goes between brackets in the lock value and on one line in the ssh lock file. */
@@ -85,25 +114,38 @@ export function checkService(service: string): void {
   if (!/^[A-Za-z0-9_@:+-][A-Za-z0-9_.@:+-]*$/.test(service)) throw new GgnError(`refusing invalid service name ${JSON.stringify(service)} for a lock`);
 }
 
+/** The shortest lock TTL: a run renews every third of it, and one renewal round trip must fit. */
+export const MIN_TTL_MS = 3000;
+
 export function checkTtl(ttlMs: number): void {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new GgnError(`invalid lock TTL ${ttlMs} ms: it must be positive`);
+  if (!Number.isFinite(ttlMs) || ttlMs < MIN_TTL_MS) throw new GgnError(`invalid lock TTL ${formatDuration(ttlMs)}: it must be at least ${formatDuration(MIN_TTL_MS)}`);
 }
 
-/** One attempt: the lock is ours (info), or held by someone else (info of the holder). */
-export type Attempt = { won: true; info: LockInfo } | { won: false; info: LockInfo };
-
-/** Polls `attempt` until it wins or waitMs (on `clock`) has passed; then throws LockHeldError. */
-export async function acquireLoop(service: string, clock: Clock, waitMs: number, pollMs: number, attempt: () => Promise<Attempt>): Promise<LockInfo> {
-  const start = clock.now();
-  const deadline = start + Math.max(0, waitMs);
-  for (;;) {
-    const r = await attempt();
-    if (r.won) return r.info;
-    const now = clock.now();
-    if (now >= deadline) throw new LockHeldError(service, r.info, now, now - start);
-    // Poll, but wake up at the lock's expiry or the deadline when they come first.
-    // (at least 200 ms apart, so a lock that is about to expire is not hammered).
-    const untilExpiry = Number.isFinite(r.info.expiresAt) ? Math.max(Math.min(pollMs, 200), r.info.expiresAt - now) : pollMs;
-    await clock.sleep(Math.max(1, Math.min(pollMs, untilExpiry, deadline - now)));
+/** A record parsed from stored JSON; null when it is not one of ours. */
+export function parseRecord(text: string): LockRecord | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
   }
+  const r = v as Partial<LockRecord> | null;
+  if (!r || typeof r !== 'object' || typeof r.holder !== 'string' || typeof r.id !== 'string' || (r.kind !== 'run' && r.kind !== 'hand')) return null;
+  const num = (x: unknown) => (typeof x === 'number' ? x : x === null ? Infinity : 0);
+  const inner = r.inner && typeof r.inner === 'object' && typeof r.inner.id === 'string' ? { ...r.inner, expiresAt: num(r.inner.expiresAt) } : undefined;
+  return {
+    holder: r.holder,
+    message: typeof r.message === 'string' ? r.message : '',
+    kind: r.kind,
+    id: r.id,
+    takenAt: num(r.takenAt),
+    renewedAt: num(r.renewedAt),
+    expiresAt: num(r.expiresAt),
+    ...(inner ? { inner } : {}),
+  };
+}
+
+/** JSON of a record (Infinity, which JSON lacks, as null). */
+export function serializeRecord(r: LockRecord): string {
+  return JSON.stringify(r, (_k, v) => (v === Infinity ? null : v));
 }

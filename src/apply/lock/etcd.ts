@@ -1,32 +1,31 @@
 /**
- * The etcd lock backend, as GGN used it: key `/ggn-lock/<service>/lock`, value
- * `[user@host] message`, attached to a lease whose TTL is the lock's TTL (no keep-alive: the
- * lock ends by release or expiry). etcd keeps the time, so expiry does not depend on any
- * client's clock; `expiresAt` is the client's now + the lease's remaining TTL.
+ * The etcd lock store, compatible with GGN: key `/ggn-lock/<service>/lock`, value
+ * `[user@host] message` (what GGN wrote and reads). ggn keeps the rest of its record (kind, run
+ * id, renewal) as JSON beside it, in `/ggn-lock/<service>/record`; a GGN lock has no record and
+ * reads as a lock taken by hand.
  *
- * Take: one transaction "create revision == 0 → put, else read". When the value starts with
- * `[user@host] ` (our own lock) a second transaction replaces it if its mod revision did not
- * change. Release: delete only if the value is still the one we read (unless forced).
+ * Both keys are written in one transaction, attached to a fresh lease whose TTL reaches the
+ * record's end, so etcd itself removes the lock of a run that died (and the previous lease is
+ * revoked). The version compared on every write is the lock key's mod revision.
  */
 import type * as Etcd3Module from 'etcd3';
 import { GgnError } from '../../errors';
 import { Clock } from '../types';
-import { acquireLoop, AcquireOptions, Attempt, checkHolder, checkService, checkTtl, LockBackend, LockInfo } from './common';
+import { LockRecord, LockStore, parseRecord, serializeRecord, Stored } from './common';
 
 export interface EtcdLockDeps {
   endpoints: string[];
   clock: Clock;
   /** Connect and per-request timeout (default 3 s). */
   timeoutMs?: number;
-  /** Poll interval while waiting for a held lock (default 1 s). */
-  pollMs?: number;
 }
 
 export const lockKey = (service: string) => `/ggn-lock/${service}/lock`;
+export const recordKey = (service: string) => `/ggn-lock/${service}/record`;
 
 const UNREACHABLE = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|No connection established|Deadline exceeded|UNAVAILABLE|DEADLINE_EXCEEDED|Failed to connect|connection/i;
 
-export class EtcdLockBackend implements LockBackend {
+export class EtcdLockStore implements LockStore {
   readonly description: string;
   private client?: Etcd3Module.Etcd3;
   private mod?: typeof Etcd3Module;
@@ -79,67 +78,56 @@ export class EtcdLockBackend implements LockBackend {
     await this.call('status', (c) => c.maintenance.status({}));
   }
 
-  async read(service: string): Promise<LockInfo | null> {
-    checkService(service);
-    const kv = await this.call('read', async (c) => (await c.kv.range({ key: Buffer.from(lockKey(service)) })).kvs[0], service);
-    if (!kv) return null;
-    return this.infoOf(service, kv);
+  async read(service: string): Promise<Stored | null> {
+    const prefix = Buffer.from(`/ggn-lock/${service}/`);
+    const kvs = await this.call('read', async (c) => (await c.kv.range({ key: prefix, range_end: prefixEnd(prefix) })).kvs, service);
+    const lock = kvs.find((kv) => kv.key.toString() === lockKey(service));
+    if (!lock) return null;
+    const rec = kvs.find((kv) => kv.key.toString() === recordKey(service));
+    const { holder, message } = parseValue(lock.value.toString());
+    const parsed = rec ? parseRecord(rec.value.toString()) : null;
+    // A record that does not match the value is stale (GGN replaced the value): trust the value.
+    const record = parsed && parsed.holder === holder && parsed.message === message ? parsed : await this.ggnRecord(service, holder, message, lock.lease);
+    return { version: `${lock.mod_revision}/${lock.lease || '0'}`, record };
   }
 
-  async acquire(service: string, opts: AcquireOptions): Promise<LockInfo> {
-    checkService(service);
-    checkHolder(opts.holder);
-    checkTtl(opts.ttlMs);
+  async write(service: string, version: string | null, record: LockRecord): Promise<boolean> {
+    const now = this.d.clock.now();
+    const end = record.inner ? Math.max(record.expiresAt, record.inner.expiresAt) : record.expiresAt;
+    const ttlSec = Number.isFinite(end) ? Math.max(1, Math.ceil((end - now) / 1000)) : 0;
+    const lease = ttlSec ? (await this.call('lease grant', (c) => c.leaseClient.leaseGrant({ TTL: ttlSec }), service)).ID : '0';
     const key = Buffer.from(lockKey(service));
-    const value = `[${opts.holder}] ${opts.message}`;
-    const ttlSec = Math.max(1, Math.ceil(opts.ttlMs / 1000));
-    return acquireLoop(service, this.d.clock, opts.waitMs ?? 0, this.d.pollMs ?? 1000, async (): Promise<Attempt> => {
-      for (let i = 0; ; i++) {
-        const lease = await this.call('lease grant', (c) => c.leaseClient.leaseGrant({ TTL: ttlSec }), service);
-        const now = this.d.clock.now();
-        const put = { request_put: { key, value: Buffer.from(value), lease: lease.ID } };
-        const t = await this.call(
-          'take',
-          (c) => c.kv.txn({ compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }], success: [put], failure: [{ request_range: { key } }] }),
-          service,
-        );
-        const mine = (): Attempt => ({ won: true, info: { holder: opts.holder, message: opts.message, expiresAt: now + ttlSec * 1000 } });
-        if (t.succeeded) return mine();
-        const kv = t.responses[0]?.response_range?.kvs[0];
-        if (kv && kv.value.toString().startsWith(`[${opts.holder}] `)) {
-          // Our own lock: replace it, unless it changed since we read it.
-          const r = await this.call(
-            'retake',
-            (c) => c.kv.txn({ compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision }], success: [put], failure: [] }),
-            service,
-          );
-          if (r.succeeded) return mine();
-        }
-        await this.revoke(lease.ID);
-        if (kv && !kv.value.toString().startsWith(`[${opts.holder}] `)) return { won: false, info: await this.infoOf(service, kv) };
-        // Released or changed between our two steps: try again at once, a few times.
-        if (i >= 4) return { won: false, info: kv ? await this.infoOf(service, kv) : { holder: 'unknown', message: '(the lock keeps changing)', expiresAt: this.d.clock.now() } };
-      }
-    });
+    const puts = [
+      { request_put: { key, value: Buffer.from(`[${record.holder}] ${record.message}`), lease } },
+      { request_put: { key: Buffer.from(recordKey(service)), value: Buffer.from(serializeRecord(record)), lease } },
+    ];
+    const compare = version === null ? { key, target: 'Create' as const, result: 'Equal' as const, create_revision: 0 } : { key, target: 'Mod' as const, result: 'Equal' as const, mod_revision: version.split('/')[0] };
+    const t = await this.call('write', (c) => c.kv.txn({ compare: [compare], success: puts, failure: [] }), service);
+    if (!t.succeeded) {
+      if (lease !== '0') await this.revoke(lease);
+      return false;
+    }
+    const old = version?.split('/')[1];
+    if (old && old !== '0') await this.revoke(old);
+    return true;
   }
 
-  async release(service: string, holder: string, opts: { force?: boolean } = {}): Promise<boolean> {
-    checkService(service);
-    if (!opts.force) checkHolder(holder);
-    const key = Buffer.from(lockKey(service));
-    if (opts.force) {
-      const r = await this.call('delete', (c) => c.kv.deleteRange({ key }), service);
+  async remove(service: string, version: string | null): Promise<boolean> {
+    const prefix = Buffer.from(`/ggn-lock/${service}/`);
+    const del = { request_delete_range: { key: prefix, range_end: prefixEnd(prefix) } };
+    if (version === null) {
+      const r = await this.call('delete', (c) => c.kv.deleteRange({ key: prefix, range_end: prefixEnd(prefix) }), service);
       return Number(r.deleted) > 0;
     }
-    const kv = await this.call('read', async (c) => (await c.kv.range({ key })).kvs[0], service);
-    if (!kv || !kv.value.toString().startsWith(`[${holder}] `)) return false;
-    const r = await this.call(
-      'release',
-      (c) => c.kv.txn({ compare: [{ key, target: 'Value', result: 'Equal', value: kv.value }], success: [{ request_delete_range: { key } }], failure: [] }),
-      service,
-    );
-    if (r.succeeded && kv.lease !== '0') await this.revoke(kv.lease);
-    return r.succeeded;
+    const key = Buffer.from(lockKey(service));
+    const [mod, lease] = version.split('/');
+    const t = await this.call('release', (c) => c.kv.txn({ compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: mod }], success: [del], failure: [] }), service);
+    if (t.succeeded && lease && lease !== '0') await this.revoke(lease);
+    return t.succeeded;
+  }
+
+  async reap(): Promise<boolean> {
+    return false; // etcd writes are transactions: there is no half-written lock
   }
 
   async close(): Promise<void> {
@@ -155,13 +143,23 @@ export class EtcdLockBackend implements LockBackend {
     }
   }
 
-  private async infoOf(service: string, kv: Etcd3Module.IKeyValue): Promise<LockInfo> {
-    const { holder, message } = parseValue(kv.value.toString());
-    if (kv.lease === '0' || !kv.lease) return { holder, message, expiresAt: Infinity };
-    const t = await this.call('lease ttl', (c) => c.leaseClient.leaseTimeToLive({ ID: kv.lease }), service);
-    const ttl = Number(t.TTL);
-    return { holder, message, expiresAt: this.d.clock.now() + Math.max(0, ttl) * 1000 };
+  /** A lock GGN (or someone with etcdctl) put: taken by hand, until its lease ends. */
+  private async ggnRecord(service: string, holder: string, message: string, lease: string): Promise<LockRecord> {
+    const now = this.d.clock.now();
+    let expiresAt = Infinity;
+    if (lease && lease !== '0') {
+      const t = await this.call('lease ttl', (c) => c.leaseClient.leaseTimeToLive({ ID: lease }), service);
+      expiresAt = now + Math.max(0, Number(t.TTL)) * 1000;
+    }
+    return { holder, message, kind: 'hand', id: `etcd-${lease || '0'}`, takenAt: now, renewedAt: now, expiresAt };
   }
+}
+
+/** The end of etcd's range for a key prefix: the prefix with its last byte incremented. */
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  end[end.length - 1]++;
+  return end;
 }
 
 /** `[user@host] message` → holder, message (anything else: holder unknown, the whole value). */

@@ -1,7 +1,7 @@
 /**
- * Service locks (`ggn <env> <service> lock -t 1h <message>` / `unlock`, and taken by update,
- * restart, start, stop, destroy and rollback for their duration). The backend comes from the
- * env config:
+ * Service locks (`ggn <env> <service> lock -t 1h <message>` / `unlock`, and held by update,
+ * rollback, start, stop, restart and destroy as one run: `withServiceLock`). The backend comes
+ * from the env config:
  *
  *   lock: {backend: ssh}                                    # default: a directory on the first machine
  *   lock: {backend: etcd, endpoints: [http://10.0.0.1:2379]} # GGN's /ggn-lock/<service>/lock
@@ -10,13 +10,15 @@ import { GgnError } from '../../errors';
 import { isMapValue } from '../../tree/yaml';
 import { GoMap, GoValue } from '../../template/values';
 import { Clock, RemoteExec } from '../types';
-import { LockBackend } from './common';
-import { EtcdLockBackend } from './etcd';
-import { SshLockBackend } from './ssh';
+import { ServiceLocks } from './dance';
+import { EtcdLockStore } from './etcd';
+import { SshLockStore } from './ssh';
 
-export { LockInfo, LockBackend, AcquireOptions, LockHeldError, formatDuration, parseDuration, timeLeft } from './common';
-export { SshLockBackend, SSH_LOCK_SCRIPT } from './ssh';
-export { EtcdLockBackend, lockKey } from './etcd';
+export { LockRecord, LockStore, LockHeldError, LockLostError, formatDuration, parseDuration, timeLeft, describeLock, MIN_TTL_MS } from './common';
+export { ServiceLocks, HeldRun, PENDING_REAP_MS } from './dance';
+export { withServiceLock, LockedOutcome, DEFAULT_LOCK_TTL } from './run';
+export { SshLockStore, SSH_LOCK_SCRIPT } from './ssh';
+export { EtcdLockStore, lockKey, recordKey } from './etcd';
 
 export type LockConfig = { backend: 'ssh' } | { backend: 'etcd'; endpoints: string[] };
 
@@ -66,7 +68,10 @@ export interface LockDeps {
   pollMs?: number;
 }
 
-export function createLockBackend(cfg: LockConfig, deps: LockDeps): LockBackend {
-  if (cfg.backend === 'etcd') return new EtcdLockBackend({ endpoints: cfg.endpoints, clock: deps.clock, pollMs: deps.pollMs });
-  return new SshLockBackend({ exec: deps.exec, machine: deps.firstMachine, scope: deps.scope, sudo: deps.sudo, envName: deps.envName, clock: deps.clock, pollMs: deps.pollMs });
+export function createLockBackend(cfg: LockConfig, deps: LockDeps): ServiceLocks {
+  const store =
+    cfg.backend === 'etcd'
+      ? new EtcdLockStore({ endpoints: cfg.endpoints, clock: deps.clock })
+      : new SshLockStore({ exec: deps.exec, machine: deps.firstMachine, scope: deps.scope, sudo: deps.sudo, envName: deps.envName });
+  return new ServiceLocks(store, deps.clock, deps.pollMs ?? (cfg.backend === 'etcd' ? 1000 : 2000));
 }

@@ -1,31 +1,27 @@
 /**
- * The default lock backend: a directory on the first machine of the env, in ggn's state
+ * The default lock store: a directory on the first machine of the env, in ggn's state
  * directory (`/var/lib/ggn`, or `${XDG_STATE_HOME:-$HOME/.local/state}/ggn` for scope user):
  * `<state>/locks/<env>/<service>.lock/`.
  *
  * Layout and protocol (every step is one atomic mkdir or rename):
- * - `info`: four fields, one per line: a generation (a random id chosen by the writer), the
- *   holder, the expiry (epoch ms) and the message (the rest of the file). It is only ever
- *   replaced by rename, so a reader sees the old or the new one, never half a file.
+ * - `info`: a generation (a random id chosen by its writer) on the first line, then the record
+ *   as JSON. It is only ever replaced by rename, so a reader sees the old or the new one.
  * - To write `info`, one must first win `mkdir claim.<generation it replaces>` (`claim.none`
- *   when the directory has no info yet, i.e. it is new). mkdir is atomic, so for each
- *   generation exactly one acquirer (or releaser) wins; the others re-read and see the winner.
- *   After the claim the winner re-reads `info`: if its generation changed (the directory was
- *   released and made again in between), the claim is void and it tries again.
- * - Release also claims the current generation, then renames the directory away and removes it.
- *   A forced release only renames it away.
+ *   when the directory has no info yet). mkdir is atomic, so for each generation exactly one
+ *   writer wins; after the claim the winner re-reads `info`, and when its generation changed in
+ *   between (the directory was removed and made again) the claim is void. The claim of a
+ *   replaced generation is removed after the write: a late claimer re-reads and sees the change.
+ * - Remove claims the current generation, then renames the directory away and deletes it; a
+ *   forced remove renames away whatever is at that path (a directory or a stray file).
  *
- * Expiry is on the client's clock (the injected Clock): the client sends "now" and the expiry
- * as arguments, the host only compares numbers. This keeps the host side to POSIX sh (no
- * `date +%s%3N`, which busybox lacks) and makes expiry and waiting testable with a fake clock.
- * The cost: clients whose clocks disagree see a lock expire up to that skew early or late.
+ * Times are the client's (the injected Clock); only the age of a half-written directory is
+ * measured on the host. The host side is POSIX sh.
  */
-import { randomUUID } from 'node:crypto';
 import { GgnError } from '../../errors';
 import { remoteError } from '../../drivers/systemd/driver';
 import { ExecResult } from '../../transport/types';
-import { Clock, RemoteExec } from '../types';
-import { acquireLoop, AcquireOptions, Attempt, checkHolder, checkService, checkTtl, LockBackend, LockInfo } from './common';
+import { RemoteExec } from '../types';
+import { LockRecord, LockStore, parseRecord, serializeRecord, Stored } from './common';
 
 export const SSH_LOCK_SCRIPT = `set -u
 scope=$1 action=$2 env=$3 svc=$4
@@ -33,16 +29,6 @@ shift 4
 if [ "$scope" = user ]; then base=\${XDG_STATE_HOME:-$HOME/.local/state}/ggn; else base=/var/lib/ggn; fi
 locks=$base/locks/$env
 d=$locks/$svc.lock
-# load: info (whole file), gen (none: no info yet), holder, exp
-load() {
-  info=$(cat "$d/info" 2>/dev/null) || info=
-  gen= holder= exp=
-  { IFS= read -r gen; IFS= read -r holder; IFS= read -r exp; } <<EOF
-$info
-EOF
-  [ -n "$gen" ] || gen=none
-  case "$exp" in ''|*[!0-9]*) exp=0;; esac
-}
 curgen() {
   cur=
   IFS= read -r cur < "$d/info" 2>/dev/null || :
@@ -54,62 +40,53 @@ check)
   echo OK
   ;;
 read)
-  if [ ! -d "$d" ]; then echo FREE; exit 0; fi
-  load
-  if [ "$gen" = none ]; then echo PENDING; else printf 'INFO\\n%s\\n' "$info"; fi
+  if [ ! -e "$d" ] && [ ! -L "$d" ]; then echo FREE; exit 0; fi
+  if [ ! -d "$d" ] || [ -L "$d" ]; then echo NOTDIR; exit 0; fi
+  if [ -f "$d/info" ]; then printf 'INFO\\n'; cat "$d/info"; exit 0; fi
+  age=$(( $(date +%s) - $(date -r "$d" +%s) ))
+  printf 'PENDING %s\\n' "$age"
   ;;
-acquire)
-  me=$1 now=$2 newexp=$3 newgen=$4 msg=$5
+write)
+  old=$1 new=$2 rec=$3
   mkdir -p "$locks" || exit 1
-  i=0
-  while [ $i -lt 8 ]; do
-    i=$((i + 1))
-    mkdir "$d" 2>/dev/null || [ -d "$d" ] || { echo "cannot create $d" >&2; exit 1; }
-    load
-    if [ "$gen" != none ] && [ "$holder" != "$me" ] && [ "$exp" -gt "$now" ]; then
-      printf 'HELD\\n%s\\n' "$info"
-      exit 0
-    fi
-    if mkdir "$d/claim.$gen" 2>/dev/null; then
-      curgen
-      if [ "$cur" = "$gen" ]; then
-        tmp=$d/.info.$newgen
-        if printf '%s\\n%s\\n%s\\n%s' "$newgen" "$me" "$newexp" "$msg" > "$tmp" && mv -f "$tmp" "$d/info"; then
-          echo WON
-          exit 0
-        fi
-        rm -f "$tmp"
-        echo "cannot write $d/info" >&2
-        exit 1
-      fi
-      rmdir "$d/claim.$gen" 2>/dev/null
-    fi
-  done
-  echo BUSY
-  ;;
-release)
-  me=$1 force=$2 tok=$3
-  if [ "$force" = 1 ]; then
-    if mv "$d" "$locks/.gone.$tok" 2>/dev/null; then rm -rf "$locks/.gone.$tok"; echo RELEASED; else echo NOTHELD; fi
+  if [ "$old" = none ]; then
+    mkdir "$d" 2>/dev/null || { echo CHANGED; exit 0; }
+  fi
+  curgen
+  [ "$cur" = "$old" ] || { echo CHANGED; exit 0; }
+  mkdir "$d/claim.$old" 2>/dev/null || { echo CHANGED; exit 0; }
+  curgen
+  if [ "$cur" != "$old" ]; then rmdir "$d/claim.$old" 2>/dev/null; echo CHANGED; exit 0; fi
+  tmp=$d/.info.$new
+  trap 'rm -f "$tmp"' EXIT HUP INT TERM PIPE
+  if printf '%s\\n%s\\n' "$new" "$rec" > "$tmp" && mv -f "$tmp" "$d/info"; then
+    [ "$old" = none ] || rmdir "$d/claim.$old" 2>/dev/null
+    echo WON
     exit 0
   fi
-  i=0
-  while [ $i -lt 8 ]; do
-    i=$((i + 1))
-    [ -d "$d" ] || { echo NOTHELD; exit 0; }
-    load
-    if [ "$gen" = none ] || [ "$holder" != "$me" ]; then echo NOTHELD; exit 0; fi
-    if mkdir "$d/claim.$gen" 2>/dev/null; then
-      curgen
-      if [ "$cur" = "$gen" ]; then
-        mv "$d" "$locks/.gone.$tok" && rm -rf "$locks/.gone.$tok" || exit 1
-        echo RELEASED
-        exit 0
-      fi
-      rmdir "$d/claim.$gen" 2>/dev/null
-    fi
-  done
-  echo BUSY
+  echo "cannot write $d/info" >&2
+  exit 1
+  ;;
+remove)
+  old=$1 tok=$2
+  if [ "$old" = force ]; then
+    if { [ -e "$d" ] || [ -L "$d" ]; } && mv "$d" "$locks/.gone.$tok" 2>/dev/null; then rm -rf "$locks/.gone.$tok"; echo REMOVED; else echo ABSENT; fi
+    exit 0
+  fi
+  curgen
+  [ "$cur" = "$old" ] || { echo CHANGED; exit 0; }
+  mkdir "$d/claim.$old" 2>/dev/null || { echo CHANGED; exit 0; }
+  curgen
+  if [ "$cur" != "$old" ]; then rmdir "$d/claim.$old" 2>/dev/null; echo CHANGED; exit 0; fi
+  mv "$d" "$locks/.gone.$tok" && rm -rf "$locks/.gone.$tok" || exit 1
+  echo REMOVED
+  ;;
+reap)
+  min=$1 tok=$2
+  [ -d "$d" ] && [ ! -f "$d/info" ] || { echo KEPT; exit 0; }
+  age=$(( $(date +%s) - $(date -r "$d" +%s) ))
+  [ "$age" -ge "$min" ] || { echo KEPT; exit 0; }
+  if mv "$d" "$locks/.gone.$tok" 2>/dev/null; then rm -rf "$locks/.gone.$tok"; echo REMOVED; else echo KEPT; fi
   ;;
 *)
   echo "unknown lock action $action" >&2
@@ -124,19 +101,22 @@ export interface SshLockDeps {
   scope: 'system' | 'user';
   sudo: boolean;
   envName: string;
-  clock: Clock;
-  /** Poll interval while waiting for a held lock (default 2 s). */
-  pollMs?: number;
   /** Per-command timeout (default 20 s). */
   timeoutMs?: number;
+  /** A random token (generations, temporary names); injectable for tests. */
+  token?: () => string;
 }
 
-export class SshLockBackend implements LockBackend {
+export class SshLockStore implements LockStore {
   readonly description: string;
 
   constructor(private readonly d: SshLockDeps) {
     if (!/^[A-Za-z0-9_@:+-][A-Za-z0-9_.@:+-]*$/.test(d.envName)) throw new GgnError(`refusing invalid env name ${JSON.stringify(d.envName)} for a lock`);
     this.description = `ssh lock on ${d.machine}`;
+  }
+
+  private token(): string {
+    return (this.d.token ?? (() => require('node:crypto').randomUUID() as string))();
   }
 
   private argv(action: string, service: string, args: string[]): string[] {
@@ -163,56 +143,48 @@ export class SshLockBackend implements LockBackend {
     await this.run('check', '', [], 'preparing the lock directory');
   }
 
-  async read(service: string): Promise<LockInfo | null> {
-    checkService(service);
+  async read(service: string): Promise<Stored | null> {
     const out = await this.run('read', service, [], `reading the lock of ${service}`);
     if (out.startsWith('FREE')) return null;
-    if (out.startsWith('PENDING')) return this.pending(service);
-    return parseInfo(out);
+    if (out.startsWith('NOTDIR')) {
+      throw new GgnError(`${this.description}: the lock path of ${service} is not a directory (left by something else); \`ggn ${this.d.envName} ${service} unlock --force\` removes it`, {
+        host: this.d.machine,
+        service,
+      });
+    }
+    const pending = /^PENDING (-?\d+)/.exec(out);
+    if (pending) return { pending: true, ageMs: Math.max(0, Number(pending[1])) * 1000 };
+    const [, gen = '', ...rest] = out.split('\n');
+    const body = rest.join('\n').replace(/\n+$/, '');
+    const record = parseRecord(body) ?? legacyRecord(rest);
+    if (!record) throw new GgnError(`${this.description}: the lock of ${service} is unreadable; \`ggn ${this.d.envName} ${service} unlock --force\` removes it`, { host: this.d.machine, service });
+    return { version: gen, record };
   }
 
-  async acquire(service: string, opts: AcquireOptions): Promise<LockInfo> {
-    checkService(service);
-    checkHolder(opts.holder);
-    checkTtl(opts.ttlMs);
-    return acquireLoop(service, this.d.clock, opts.waitMs ?? 0, this.d.pollMs ?? 2000, async (): Promise<Attempt> => {
-      const now = this.d.clock.now();
-      const expiresAt = now + Math.ceil(opts.ttlMs);
-      const out = await this.run('acquire', service, [opts.holder, String(now), String(expiresAt), randomUUID(), opts.message], `taking the lock of ${service}`);
-      if (out.startsWith('WON')) return { won: true, info: { holder: opts.holder, message: opts.message, expiresAt } };
-      if (out.startsWith('HELD')) return { won: false, info: parseInfo(out) };
-      return { won: false, info: this.pending(service) };
-    });
+  async write(service: string, version: string | null, record: LockRecord): Promise<boolean> {
+    const out = await this.run('write', service, [version ?? 'none', this.token(), serializeRecord(record)], `writing the lock of ${service}`);
+    return out.startsWith('WON');
   }
 
-  async release(service: string, holder: string, opts: { force?: boolean } = {}): Promise<boolean> {
-    checkService(service);
-    if (!opts.force) checkHolder(holder);
-    const out = await this.run('release', service, [holder, opts.force ? '1' : '0', randomUUID()], `releasing the lock of ${service}`);
-    if (out.startsWith('RELEASED')) return true;
-    if (out.startsWith('NOTHELD')) return false;
-    throw new GgnError(`${this.description}: the lock of ${service} is being changed by someone else; try again`, { host: this.d.machine, service });
+  async remove(service: string, version: string | null): Promise<boolean> {
+    const out = await this.run('remove', service, [version ?? 'force', this.token()], `removing the lock of ${service}`);
+    return out.startsWith('REMOVED');
+  }
+
+  async reap(service: string, minAgeMs: number): Promise<boolean> {
+    const out = await this.run('reap', service, [String(Math.ceil(minAgeMs / 1000)), this.token()], `clearing the half-written lock of ${service}`);
+    return out.startsWith('REMOVED');
   }
 
   async close(): Promise<void> {
     // The connection belongs to the driver's transport.
   }
-
-  /** A lock directory that has no info yet: being written right now, or left half-written by a killed ggn. */
-  private pending(service: string): LockInfo {
-    return {
-      holder: 'unknown',
-      message: `(the lock directory is being written, or was left half-written; \`ggn ${this.d.envName} ${service} unlock\` removes it)`,
-      expiresAt: this.d.clock.now(),
-    };
-  }
 }
 
-/** `HELD`/`INFO` line, then generation, holder, expiry, message (rest). */
-function parseInfo(out: string): LockInfo {
-  const lines = out.split('\n');
-  const holder = lines[2] ?? '';
-  const expiresAt = Number(lines[3] ?? 0) || 0;
-  const message = lines.slice(4).join('\n').replace(/\n+$/, '');
-  return { holder, message, expiresAt };
+/** A lock written by ggn 0.1 (holder, expiry, message on lines): a lock taken by hand. */
+function legacyRecord(lines: string[]): LockRecord | null {
+  const [holder, exp, ...msg] = lines;
+  if (!holder || !/^\d+$/.test(exp ?? '')) return null;
+  const expiresAt = Number(exp);
+  return { holder, message: msg.join('\n').replace(/\n+$/, ''), kind: 'hand', id: 'legacy', takenAt: 0, renewedAt: 0, expiresAt };
 }

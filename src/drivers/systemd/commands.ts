@@ -127,6 +127,18 @@ for f in "$@"; do line="$line	$f"; done
 printf '%s\\n' "$line" >> "$state/audit.log"
 `;
 
+/** Fails, naming the path, unless the audit log can be appended to (opening it writes nothing). */
+export const AUDIT_CHECK_SCRIPT =
+  PRELUDE +
+  `log=$state/audit.log
+if mkdir -p "$state" 2>/dev/null && true 2>/dev/null >> "$log"; then exit 0; fi
+echo "the audit log $log is not writable" >&2
+exit 1
+`;
+
+/** Prints the unit's invocation id, then queues its restart without waiting for the job. */
+export const RESTART_NO_BLOCK_SCRIPT = PRELUDE + `sc show -p InvocationID --value -- "$1" && sc restart --no-block -- "$1"\n`;
+
 /** Prints the audit log (empty when there is none). */
 export const AUDIT_READ_SCRIPT = PRELUDE + `[ -f "$state/audit.log" ] && cat "$state/audit.log"; exit 0\n`;
 
@@ -183,6 +195,15 @@ export function dropRevisionCommand(t: CommandTarget, unit: string, revision: st
 /** Audit fields are free text: tabs and newlines become spaces so a line stays a line. */
 export function auditAppendCommand(t: CommandTarget, fields: string[]): string[] {
   return wrap(t, AUDIT_APPEND_SCRIPT, fields.map((f) => f.replace(/[\t\r\n]+/g, ' ')));
+}
+
+export function auditCheckCommand(t: CommandTarget): string[] {
+  return wrap(t, AUDIT_CHECK_SCRIPT, []);
+}
+
+export function restartNoBlockCommand(t: CommandTarget, unit: string): string[] {
+  checkUnits([unit]);
+  return wrap(t, RESTART_NO_BLOCK_SCRIPT, [unit]);
 }
 
 export function auditReadCommand(t: CommandTarget): string[] {

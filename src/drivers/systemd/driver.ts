@@ -9,7 +9,9 @@ import { Connection, ExecResult, HostSpec, Transport } from '../../transport/typ
 import { Driver, HostSnapshot, LiveUnit, UnitState } from '../types';
 import {
   auditAppendCommand,
+  auditCheckCommand,
   auditReadCommand,
+  restartNoBlockCommand,
   CommandTarget,
   dropRevisionCommand,
   journalCommand,
@@ -110,6 +112,17 @@ export class SshSystemdDriver implements Driver {
     await this.run(machine, auditAppendCommand(this.opts.target, fields), 'writing the audit log');
   }
 
+  /** Refuses (naming host and path) when the audit log cannot be appended to; writes nothing. */
+  async checkAudit(machine: string): Promise<void> {
+    await this.run(machine, auditCheckCommand(this.opts.target), 'checking the audit log');
+  }
+
+  /** Queues a restart and returns at once, with the invocation id the unit had before. */
+  async restartNoBlock(machine: string, unit: string): Promise<{ invocationBefore: string }> {
+    const r = await this.run(machine, restartNoBlockCommand(this.opts.target, unit), `systemctl restart --no-block ${unit}`);
+    return { invocationBefore: r.stdout.split('\n')[0].trim() };
+  }
+
   async readAudit(machine: string): Promise<string> {
     return (await this.run(machine, auditReadCommand(this.opts.target), 'reading the audit log')).stdout;
   }
@@ -117,7 +130,7 @@ export class SshSystemdDriver implements Driver {
   /** systemd's view of units right now (one round trip). */
   async unitStates(machine: string, units: string[]): Promise<Map<string, UnitState>> {
     const r = await this.systemctl(machine, 'show', units, {
-      extra: ['--no-pager', '--property=Id,LoadState,ActiveState,SubState,UnitFileState,Result,MainPID,NRestarts,ActiveEnterTimestamp,Type'],
+      extra: ['--no-pager', '--property=Id,LoadState,ActiveState,SubState,UnitFileState,Result,MainPID,NRestarts,ActiveEnterTimestamp,Type,InvocationID'],
     });
     const out = new Map<string, UnitState>();
     for (const block of r.stdout.split('\n\n')) {
@@ -161,6 +174,7 @@ function toState(s: Record<string, string>): UnitState {
     nRestarts: Number(s.NRestarts ?? 0) || 0,
     activeEnterTimestamp: s.ActiveEnterTimestamp ?? '',
     type: s.Type ?? '',
+    invocationId: s.InvocationID ?? '',
   };
 }
 
