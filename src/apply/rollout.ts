@@ -267,9 +267,10 @@ async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOpt
       ev(name, 'ok', { durationMs: clock.now() - t0 });
       return v;
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
+      // A wait or health check cut short by a stop says so, not "timed out after 0.0 s".
+      const message = signal.aborted && (name === 'wait-active' || name === 'health' || name === 'hooks-early') ? 'interrupted' : e instanceof Error ? e.message : String(e);
       ev(name, 'failed', { durationMs: clock.now() - t0, message });
-      throw e instanceof StepError ? e : new StepError(name, message);
+      throw e instanceof StepError && e.message === message ? e : new StepError(name, message);
     }
   };
   const written: { unit: string; previous: string | null; revision?: string }[] = [];

@@ -320,6 +320,23 @@ describe('runRollout', () => {
     assert.ok(hosts.calls.includes('audit m1 p_web_a.service update interrupted at wait-active, restored'));
   });
 
+  it('a stop during the health check interrupts it at once: "interrupted", not a timeout, and the unit is restored', async () => {
+    const items = rolloutItems([change('p_web_a.service', 'm1', 'changed', 'a2', 'a1')], { all: false, force: false });
+    const { hosts, deps, opts, clock } = setup(items);
+    const ac = new AbortController();
+    const health = async (_item: RolloutItem, signal: AbortSignal) => {
+      setImmediate(() => ac.abort());
+      // A health check that would take 10 s, and gives up when its signal aborts.
+      for (let i = 0; i < 100 && !signal.aborted; i++) await clock.sleep(100).catch(() => undefined);
+      return { ok: false, message: 'timed out after 0.0 s' };
+    };
+    const t0 = clock.now();
+    const s = await runRollout(items, { ...deps, health }, { ...opts, signal: ac.signal });
+    assert.deepEqual(s.failed.map((f) => [f.step, f.message, f.restored]), [['health', 'interrupted', true]]);
+    assert.ok(clock.now() - t0 < 5000);
+    assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1');
+  });
+
   it('an abort stops new units; those in flight are restored', async () => {
     const items = rolloutItems(['a', 'b', 'c', 'd'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', `${x}2`, `${x}1`)), { all: false, force: false });
     const { deps, opts } = setup(items);

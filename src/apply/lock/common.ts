@@ -66,6 +66,7 @@ export interface LockStore {
 /** How a lock is described to the user: `[alice@box] update web (run 3f2a9c1e, renewed 2s ago)`. */
 export function describeLock(r: LockRecord, now: number): string {
   const who = `[${printable(r.holder)}] ${printable(r.message)}`;
+  if (r.id === 'half-written') return who;
   if (r.kind === 'hand') {
     const inner = r.inner && now < r.inner.expiresAt ? `; its owner's run ${shortId(r.inner.id)} is working under it` : '';
     return `${who} (locked by hand, ${timeLeft(r.expiresAt, now)}${inner})`;

@@ -19,6 +19,8 @@ import { checkHolder, checkService, checkTtl, describeLock, LockHeldError, LockL
 
 /** A lock directory with no record for this long was left by a killed writer: it is reaped. */
 export const PENDING_REAP_MS = 30_000;
+/** The id of the record that stands for a half-written lock. */
+export const PENDING_ID = 'half-written';
 /** Poll interval while waiting for a held lock (`--lock-wait`). */
 const DEFAULT_POLL_MS = 1000;
 
@@ -87,13 +89,14 @@ export class ServiceLocks {
     checkHolder(opts.holder);
     checkTtl(opts.ttlMs);
     const runId = opts.runId ?? randomUUID();
+    const settle = this.pendingSettler();
     return this.waitFor<HeldRun>(service, opts.waitMs ?? 0, opts.signal, async () => {
       const now = this.clock.now();
       const cur = await this.store.read(service);
       const fresh: LockRecord = { holder: opts.holder, message: opts.message, kind: 'run', id: runId, takenAt: now, renewedAt: now, expiresAt: now + opts.ttlMs };
       const held = (r: Omit<HeldRun, 'service' | 'runId' | 'holder' | 'message' | 'ttlMs'>): HeldRun => ({ service, runId, holder: opts.holder, message: opts.message, ttlMs: opts.ttlMs, ...r });
       if (!cur) return (await this.store.write(service, null, fresh)) ? held({ under: 'own', expiresAt: fresh.expiresAt }) : 'again';
-      if ('pending' in cur) return this.reapPending(service, cur.ageMs);
+      if ('pending' in cur) return this.reapPending(service, cur.ageMs, settle);
       const r = cur.record;
       if (now >= endOf(r)) {
         if (!(await this.store.write(service, cur.version, fresh))) return 'again';
@@ -149,12 +152,13 @@ export class ServiceLocks {
     checkHolder(opts.holder);
     checkTtl(opts.ttlMs);
     const id = randomUUID();
+    const settle = this.pendingSettler();
     return this.waitFor<LockRecord>(service, 0, undefined, async () => {
       const now = this.clock.now();
       const fresh: LockRecord = { holder: opts.holder, message: opts.message, kind: 'hand', id, takenAt: now, renewedAt: now, expiresAt: now + opts.ttlMs };
       const cur = await this.store.read(service);
       if (!cur) return (await this.store.write(service, null, fresh)) ? fresh : 'again';
-      if ('pending' in cur) return this.reapPending(service, cur.ageMs);
+      if ('pending' in cur) return this.reapPending(service, cur.ageMs, settle);
       const r = cur.record;
       if (now >= endOf(r)) return (await this.store.write(service, cur.version, fresh)) ? fresh : 'again';
       if (r.kind === 'hand' && r.holder === opts.holder) {
@@ -211,8 +215,22 @@ export class ServiceLocks {
     }
   }
 
-  private async reapPending(service: string, ageMs: number): Promise<'again' | { held: LockRecord }> {
+  /**
+   * A lock seen without its record is usually being written by a racing client at this very
+   * moment: look again a few times, 100 ms apart, before calling it held.
+   */
+  private pendingSettler(): () => Promise<boolean> {
+    let tries = 0;
+    return async () => {
+      if (tries++ >= 10) return false;
+      await this.clock.sleep(100);
+      return true;
+    };
+  }
+
+  private async reapPending(service: string, ageMs: number, settle: () => Promise<boolean>): Promise<'again' | { held: LockRecord }> {
     if (ageMs >= PENDING_REAP_MS && (await this.store.reap(service, PENDING_REAP_MS))) return 'again';
+    if (ageMs < 5000 && (await settle())) return 'again';
     return { held: this.pendingRecord(ageMs) };
   }
 
@@ -222,7 +240,7 @@ export class ServiceLocks {
       holder: 'unknown',
       message: `(the lock is being written, or was left half-written ${formatDuration(ageMs)} ago; it is cleared after ${formatDuration(PENDING_REAP_MS)}, or now by \`unlock --force\`)`,
       kind: 'hand',
-      id: '',
+      id: PENDING_ID,
       takenAt: now - ageMs,
       renewedAt: now - ageMs,
       expiresAt: now + Math.max(0, PENDING_REAP_MS - ageMs),
