@@ -169,7 +169,7 @@ describe('ssh lock store (its script run by a local sh)', () => {
     const { b, lockDir, run } = setup();
     await b.check();
     fs.mkdirSync(path.join(lockDir, 'web.lock/claim.none'), { recursive: true });
-    await assert.rejects(b.acquireRun('web', run('a@b')), /locked by \[unknown\] \(the lock is being written, or was left half-written \\ds ago; it is cleared after 30s, or now by `unlock --force`\)/);
+    await assert.rejects(b.acquireRun('web', run('a@b')), /locked by \[unknown\] \(the lock is being written, or was left half-written \ds ago; it is cleared after 30s, or now by `unlock --force`\)/);
     const r = await b.unlock('web', 'a@b', false);
     assert.ok('refused' in r && /half-written .*`unlock --force` removes it/.test(r.refused));
     // An old one (its mtime 40 s ago, on the host's clock) is reaped by the next run.
