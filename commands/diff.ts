@@ -1,4 +1,5 @@
 import * as Flags from '@oclif/core/flags';
+import { rolloutItems } from '../src/apply/rollout';
 import { buildPlan } from '../src/plan/build';
 import { planJson, renderDiff, summaryLine } from '../src/report/diff';
 import { GgnCommand } from './base';
@@ -7,11 +8,12 @@ import { colorsFor, jsonFlag, parallelFlag, reportAll, withDriver } from './live
 export default class Diff extends GgnCommand {
   static override description = `Renders the units, reads what is live on every machine (one round trip per host),
 places the units ([X-Fleet] rules) and prints a unified diff per unit and host: new units, changed
-units, and orphans (units of this env on a host that the tree no longer puts there).
-Exit codes with --exit-code: 0 nothing to do, 2 changes, 1 error (Terraform's convention).`;
+units, and orphans (units of this env on a host that the tree no longer puts there); then the units that
+are up to date but not running (stopped or failed: update would start them).
+Exit codes with --exit-code: 0 nothing to do, 2 changes or units not running, 1 error (Terraform's convention).`;
   static override examples = ['ggn prod cassandra diff', 'ggn prod diff --exit-code', 'ggn prod cassandra cass1 diff --json'];
   static override flags = {
-    'exit-code': Flags.boolean({ description: 'exit 2 when there are changes, 0 when none, 1 on error' }),
+    'exit-code': Flags.boolean({ description: 'exit 2 when there are changes or units not running, 0 when none, 1 on error' }),
     json: jsonFlag,
     parallel: parallelFlag,
   };
@@ -20,12 +22,19 @@ Exit codes with --exit-code: 0 nothing to do, 2 changes, 1 error (Terraform's co
     const flags = await this.flags(Diff.flags);
     const { ctx } = this;
     const plan = await withDriver(ctx, flags.parallel, (d) => buildPlan(ctx.ws, d, ctx.target));
-    const changed = plan.changes.some((c) => c.kind !== 'unchanged');
-    if (flags.json) this.print(JSON.stringify(planJson(plan.changes, plan.errors), null, 2));
+    // Drift is also a unit that is up to date but stopped or failed, as check and update see it.
+    const notRunning = rolloutItems(plan.changes, { all: false, force: false })
+      .filter((i) => i.reason === 'not running')
+      .map((i) => {
+        const c = plan.changes.find((x) => x.machine === i.machine && x.unit === (i.timer ?? i.main));
+        return { unit: i.timer ?? i.main, machine: i.machine, state: c?.state ? `${c.state.activeState}/${c.state.subState}` : 'not loaded' };
+      });
+    const changed = plan.changes.some((c) => c.kind !== 'unchanged') || notRunning.length > 0;
+    if (flags.json) this.print(JSON.stringify(planJson(plan.changes, plan.errors, notRunning), null, 2));
     else {
-      ctx.out.write(renderDiff(plan.changes, colorsFor(ctx.out)));
+      ctx.out.write(renderDiff(plan.changes, colorsFor(ctx.out), notRunning));
       reportAll(ctx, plan.errors);
-      this.print(summaryLine(plan.changes) + (plan.errors.length ? `, ${plan.errors.length} error(s)` : ''));
+      this.print(summaryLine(plan.changes, notRunning) + (plan.errors.length ? `, ${plan.errors.length} error(s)` : ''));
     }
     if (plan.errors.length) return 1;
     return flags['exit-code'] && changed ? 2 : 0;

@@ -27,10 +27,10 @@ const VERBS: Record<string, Verb> = {
   'list-machines': { levels: ['env'], summary: "print the env's machine inventory (the SSH driver's `machines:`)", load: () => require('./list-machines').default },
   lock: {
     levels: ['service'],
-    summary: 'lock the service (update, start, stop, restart, destroy and rollback refuse to run): lock -t 1h <message>',
+    summary: "lock the service by hand for a while (others' update, rollback, start, stop, restart and destroy refuse to run; yours run under it): lock -t 1h <message>",
     load: () => require('./lock').Lock,
   },
-  unlock: { levels: ['service'], summary: "release the service lock (yours; --force for someone else's)", load: () => require('./lock').Unlock },
+  unlock: { levels: ['service'], summary: "release your lock taken by hand (--force: any lock, also a running command's or a half-written one)", load: () => require('./lock').Unlock },
   history: { levels: ['service'], summary: "the service's audit log, from every host: who did what, when, and how it ended", load: () => require('./lock').History },
   status: { levels: ['unit'], summary: "systemd's status of the unit on its machine(s)", load: () => require('./unit-inspect').Status },
   journal: { levels: ['unit'], summary: "the unit's journal on its machine (-f to follow, -l N lines)", load: () => require('./unit-inspect').Journal },

@@ -103,13 +103,17 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
         await reporter.close();
         stop.dispose();
       }
-      const failed = this.report(results);
-      return stop.exitCode() ?? (failed ? 1 : 0);
+      const failed = this.report(results, flags.json);
+      const code = stop.exitCode() ?? (failed ? 1 : 0);
+      if (flags.json) ctx.out.write(JSON.stringify(jsonSummary(results, code)) + '\n');
+      return code;
     }
 
     /** Prints what happened per service; true when anything failed. */
-    private report(results: ServiceResult[]): boolean {
+    private report(results: ServiceResult[], json: boolean): boolean {
       const { ctx } = this;
+      // With --json, stdout carries JSON only: the human summary goes to stderr.
+      const human = json ? ctx.err : ctx.out;
       let failed = false;
       for (const r of results) {
         if (r.lockLost) {
@@ -148,10 +152,30 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
         if (s.skipped.length) parts.push(`${s.skipped.length} skipped`);
         if (s.notStarted.length) parts.push(`${s.notStarted.length} not started`);
         const why = s.stopped === 'failure' ? ' (stopped after a failure)' : s.stopped === 'quit' ? ' (quit)' : s.stopped === 'interrupted' ? ' (interrupted)' : '';
-        ctx.out.write(`${ctx.target.env}/${r.service}: ${parts.join(', ')}${why}\n`);
+        human.write(`${ctx.target.env}/${r.service}: ${parts.join(', ')}${why}\n`);
       }
       return failed;
     }
+  };
+}
+
+/** The last line of `--json`: what happened per service, and the exit code. */
+function jsonSummary(results: ServiceResult[], exitCode: number): object {
+  return {
+    summary: {
+      exitCode,
+      services: results.map((r) => ({
+        service: r.service,
+        nothingToDo: !!r.nothingToDo,
+        ok: r.summary?.ok ?? [],
+        failed: (r.summary?.failed ?? []).map((f) => ({ unit: f.unit, host: f.machine, step: f.step, message: f.message, restored: f.restored })),
+        skipped: r.summary?.skipped ?? [],
+        notStarted: r.summary?.notStarted ?? [],
+        stopped: r.summary?.stopped ?? null,
+        auditFailures: r.summary?.auditFailures ?? [],
+        errors: [r.error, r.lockLost, r.releaseError].filter((e) => e).map((e) => ({ message: e!.message, ...e!.ctx })),
+      })),
+    },
   };
 }
 

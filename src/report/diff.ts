@@ -41,27 +41,36 @@ const TITLES: Record<UnitChange['kind'], string> = {
   new: 'new: not on the host yet',
   changed: 'changed',
   unchanged: 'unchanged',
-  orphan: 'orphan: on the host but no longer in the tree (removed only with --prune)',
+  orphan: 'orphan: on the host but no longer in the tree (ggn leaves it there)',
 };
 
-export function renderDiff(changes: UnitChange[], colors: Colors): string {
+/** A unit whose file is up to date but that is not running: `update` would start it. */
+export interface NotRunning {
+  unit: string;
+  machine: string;
+  state: string;
+}
+
+export function renderDiff(changes: UnitChange[], colors: Colors, notRunning: NotRunning[] = []): string {
   let out = '';
   for (const c of changes) {
     if (c.kind === 'unchanged') continue;
     out += colors.bold(`# ${c.unit} on ${c.machine}: ${TITLES[c.kind]}`) + '\n';
     out += unifiedDiff(c, colors) + '\n';
   }
+  for (const n of notRunning) out += colors.bold(`# ${n.unit} on ${n.machine}: up to date but not running (${n.state}); update starts it`) + '\n\n';
   return out;
 }
 
-export function summaryLine(changes: UnitChange[]): string {
+export function summaryLine(changes: UnitChange[], notRunning: NotRunning[] = []): string {
   const s = summarize(changes);
-  return `${s.changed} changed, ${s.new} new, ${s.orphan} orphaned, ${s.unchanged} unchanged`;
+  return `${s.changed} changed, ${s.new} new, ${s.orphan} orphaned, ${s.unchanged} unchanged` + (notRunning.length ? ` (${notRunning.length} of them not running)` : '');
 }
 
-export function planJson(changes: UnitChange[], errors: GgnError[]): object {
+export function planJson(changes: UnitChange[], errors: GgnError[], notRunning: NotRunning[] = []): object {
   return {
-    summary: summarize(changes),
+    summary: { ...summarize(changes), notRunning: notRunning.length },
+    notRunning,
     changes: changes.map((c) => ({
       kind: c.kind,
       unit: c.unit,

@@ -57,15 +57,21 @@ describe('diff / check / list-units on a live cluster', { skip, timeout: 120_000
 
   it('reports nothing to do once the hosts have the rendered bytes; check wants them running', async () => {
     for (let i = 0; i < 3; i++) await place(h[i], `prod_web_web${i + 1}.service`, rendered(`prod_web_web${i + 1}.service`));
+    // Up to date but not running: drift for diff --exit-code as for check and update.
     const d = run('prod', 'web', 'diff', '--exit-code');
-    assert.equal(d.code, 0, d.stdout + d.stderr);
-    assert.match(d.stdout, /0 changed, 0 new, 0 orphaned, 3 unchanged/);
+    assert.equal(d.code, 2, d.stdout + d.stderr);
+    assert.match(d.stdout, new RegExp(`# prod_web_web1\\.service on ${h[0].name}: up to date but not running \\(inactive/dead\\); update starts it`));
+    assert.match(d.stdout, /0 changed, 0 new, 0 orphaned, 3 unchanged \(3 of them not running\)/);
+    assert.equal(JSON.parse(run('prod', 'web', 'diff', '--json').stdout).summary.notRunning, 3);
     const c = run('prod', 'web', 'check');
     assert.equal(c.code, 2);
     assert.match(c.stdout, new RegExp(`prod_web_web1\\.service +${h[0].name} +inactive/dead`));
     for (let i = 0; i < 3; i++) assert.equal((await cluster.exec(h[i], ['systemctl', '--user', 'start', `prod_web_web${i + 1}.service`])).code, 0);
     const ok = run('prod', 'web', 'check');
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    const clean = run('prod', 'web', 'diff', '--exit-code');
+    assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+    assert.match(clean.stdout, /0 changed, 0 new, 0 orphaned, 3 unchanged\n/);
     assert.match(ok.stdout, /3 of 3 units ok/);
     const lu = run('prod', 'list-units');
     assert.match(lu.stdout, new RegExp(`prod_web_web2\\.service +${h[1].name} +unchanged +loaded +active +running`));
@@ -79,7 +85,7 @@ describe('diff / check / list-units on a live cluster', { skip, timeout: 120_000
     assert.match(r.stdout, /-Description=web web3 v1\n\+Description=web web3 v2/);
     assert.match(r.stdout, /3 changed, 0 new, 0 orphaned, 0 unchanged/);
     const json = JSON.parse(run('prod', 'web', 'web1', 'diff', '--json').stdout);
-    assert.deepEqual(json.summary, { new: 0, changed: 1, unchanged: 0, orphan: 0 });
+    assert.deepEqual(json.summary, { new: 0, changed: 1, unchanged: 0, orphan: 0, notRunning: 0 });
     assert.equal(json.changes[0].machine, h[0].name);
     assert.match(json.changes[0].diff, /\+Description=web web1 v2/);
     const c = run('prod', 'web', 'check');

@@ -79,10 +79,15 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     setVersion('2');
     const r = run('prod', 'web', 'update', '-y', '--json', '--parallel', '3');
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    // stdout is JSON only (one object per line), the last line the summary; the human line is on stderr.
+    const lines = r.stdout.split('\n').filter(Boolean);
+    const events = lines.map((l) => JSON.parse(l));
+    assert.deepEqual(events.at(-1).summary.services[0].ok.length, 3);
+    assert.equal(events.at(-1).summary.exitCode, 0);
+    assert.match(r.stderr, /prod\/web: 3 updated/);
     const steps = events.filter((e) => e.unit === 'prod_web_w2.service' && e.result === 'ok').map((e) => e.step);
     assert.deepEqual(steps, ['hooks-early', 'write', 'daemon-reload', 'restart', 'wait-active', 'health', 'hooks-late', 'done']);
-    assert.ok(events.every((e) => e.info || (e.host && typeof e.time === 'string')));
+    assert.ok(events.slice(0, -1).every((e) => e.info || (e.host && typeof e.time === 'string')));
     assert.match(onHost(1)!, /v2/);
     const hist = run('prod', 'web', 'history');
     assert.equal(hist.code, 0, hist.stderr);
@@ -143,7 +148,7 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     const r = await p.done;
     assert.equal(r.code, 130, r.stderr);
     assert.match(r.stderr, /SIGINT: stopping/);
-    assert.match(r.stdout, /0 updated, 1 interrupted and restored, 2 not started \(interrupted\)/);
+    assert.match(r.stderr, /0 updated, 1 interrupted and restored, 2 not started \(interrupted\)/);
     assert.equal(onHost(0), before);
     assert.equal(await active(0), 'active');
     assert.doesNotMatch(onHost(2)!, /v5/);

@@ -152,7 +152,10 @@ describe('run locks on a live cluster, both backends', { skip, timeout: 600_000 
           assert.equal(r.code, code, r.stderr);
           assert.ok(Date.now() - t0 < 10_000, `stopped in ${Date.now() - t0} ms`);
           assert.match(r.stderr, new RegExp(`${sig}: stopping`));
-          assert.match(r.stdout, /0 updated, 1 interrupted and restored, 2 not started \(interrupted\)/);
+          assert.match(r.stderr, /0 updated, 1 interrupted and restored, 2 not started \(interrupted\)/);
+          const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+          assert.equal(last.summary.exitCode, code);
+          assert.deepEqual(last.summary.services[0].failed.map((f: any) => [f.unit, f.message, f.restored]), [['prod_web_w1.service', 'interrupted', true]]);
           for (let i = 0; i < 3; i++) assert.equal(onHost(i), i === 0 ? before : onHost(i), 'old bytes');
           assert.equal(onHost(0), before, 'w1 restored');
           assert.equal(await active(0), 'active');
