@@ -3,6 +3,7 @@
  * exit codes and prints errors; `src/` returns errors that say where and what.
  */
 import * as path from 'node:path';
+import { GgnError } from '../src/errors';
 import { Workspace } from '../src/workspace';
 import { CommandContext } from './base';
 import { complete, completionScript } from './completion';
@@ -13,6 +14,8 @@ import { commandHelp, helpText } from './help';
 import { loadVerb } from './registry';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+/** The grammar's own refusals (commands/grammar.ts); other errors while resolving (a broken tree) exit 1. */
+const GRAMMAR = /^(unknown (env or command|command or unit|command, service or unit|command) "|unit ".*" exists in services )/;
 
 export async function main(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
   let globals: GlobalFlags = { logLevel: 'info', help: false };
@@ -29,7 +32,16 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
       io.out.write(complete(ws, parsed.rest.slice(1)).map((c) => c + '\n').join(''));
       return 0;
     }
-    const r = resolve(ws, parsed.rest, globals.help);
+    let r: ReturnType<typeof resolve>;
+    try {
+      r = resolve(ws, parsed.rest, globals.help);
+    } catch (e) {
+      // An unknown or ambiguous env, service, unit or command is a usage error (exit 2).
+      if (!(e instanceof GgnError) || !GRAMMAR.test(e.message)) throw e;
+      reportError({ err: io.err, globals, ws }, e);
+      io.err.write('See: ggn --help\n');
+      return 2;
+    }
     if (r.kind === 'help') {
       io.out.write(helpText(ws, r.level, r.env, r.service, r.unit));
       return 0;

@@ -14,6 +14,7 @@ import { reportError } from './errors';
 import { colorsFor, withDriver } from './live';
 import { ask, isInteractive } from './prompt';
 import { stopOnSignals } from './signals';
+import { UsageError } from './globals';
 
 const FLAGS = {
   yes: Flags.boolean({ char: 'y', description: 'do not ask: update every unit (needed without a terminal, and for more than one unit at a time)' }),
@@ -66,6 +67,8 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
         reportError(ctx, new Error(`${mode} changes hosts: pass -y to run it without a terminal`));
         return 1;
       }
+      if (flags.parallel !== undefined && flags.batch) throw new UsageError('--parallel and --batch do not go together: batches set how many units go at once');
+      if (flags.parallel !== undefined && flags.parallel > 1 && !flags.yes) throw new UsageError('--parallel needs -y: without it, units are asked for one at a time');
       const stop = stopOnSignals(ctx, 'no new units; units in flight are restored, then the lock is released');
       // Prompts and a live task list would fight over the terminal: ask in plain mode.
       const reporter = createReporter({ json: flags.json, tty: !!(ctx.out as NodeJS.WriteStream).isTTY && flags.yes, out: ctx.out });
@@ -151,6 +154,8 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
         if (interrupted.length) parts.push(`${interrupted.length} interrupted and ${interrupted.every((f) => f.restored) ? 'restored' : 'NOT all restored'}`);
         if (s.skipped.length) parts.push(`${s.skipped.length} skipped`);
         if (s.notStarted.length) parts.push(`${s.notStarted.length} not started`);
+        // Quitting at the prompt is not success: what was not done is listed above.
+        if (s.stopped === 'quit') failed = true;
         const why = s.stopped === 'failure' ? ' (stopped after a failure)' : s.stopped === 'quit' ? ' (quit)' : s.stopped === 'interrupted' ? ' (interrupted)' : '';
         human.write(`${ctx.target.env}/${r.service}: ${parts.join(', ')}${why}\n`);
       }

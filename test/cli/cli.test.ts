@@ -57,7 +57,7 @@ describe('ggn CLI', () => {
     }
     fs.writeFileSync(path.join(base, 'config.yml'), `workPath: ${w}\n`);
     const r = ggn(['-H', base, 'e', 'h1', 'generate']);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /unit "h1" exists in services a, b: name the service/);
   });
 
@@ -96,7 +96,7 @@ describe('ggn CLI', () => {
 
   it('suggests the closest name for an unknown unit', () => {
     const r = run('prod', 'cassandra', 'cass9', 'generate');
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /unknown command or unit "cass9" for service cassandra \(did you mean "cass1" or "cass2" or "cass3"\?\)/);
   });
 
