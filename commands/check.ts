@@ -1,26 +1,8 @@
 import { buildPlan } from '../src/plan/build';
-import { UnitChange } from '../src/plan/diff';
+import { problemsOf } from '../src/plan/problems';
 import { table } from '../src/report/table';
 import { GgnCommand } from './base';
 import { jsonFlag, parallelFlag, reportAll, withDriver } from './live';
-
-/** What is wrong with a unit on its host, or undefined when it is present, current and running. */
-export function problemOf(c: UnitChange, hasTimer: boolean): string | undefined {
-  switch (c.kind) {
-    case 'new':
-      return 'missing on the host';
-    case 'changed':
-      return 'outdated (differs from the tree)';
-    case 'orphan':
-      return 'orphan (no longer in the tree)';
-  }
-  const s = c.state;
-  if (!s || s.loadState !== 'loaded') return `not loaded (${s?.loadState || 'unknown'})`;
-  if (c.unit.endsWith('.timer')) return s.activeState === 'active' ? undefined : `timer ${s.activeState}/${s.subState}`;
-  if (hasTimer) return s.activeState === 'failed' ? `failed (${s.result})` : undefined;
-  if (s.activeState === 'active' && ['running', 'exited', 'listening', 'waiting'].includes(s.subState)) return undefined;
-  return `${s.activeState}/${s.subState}` + (s.result && s.result !== 'success' ? ` (${s.result})` : '');
-}
 
 export default class Check extends GgnCommand {
   static override description = `Exit 0 when every unit in scope is present on its machine, identical to the tree and
@@ -34,9 +16,7 @@ a host could not be checked.`;
     const { ctx } = this;
     const plan = await withDriver(ctx, flags.parallel, (d) => buildPlan(ctx.ws, d, ctx.target));
     const timers = new Set(plan.rendered.filter((u) => u.kind === 'timer').map((u) => u.name.replace(/\.timer$/, '.service')));
-    const problems = plan.changes
-      .map((c) => ({ c, problem: problemOf(c, timers.has(c.unit)) }))
-      .filter((p): p is { c: UnitChange; problem: string } => p.problem !== undefined);
+    const problems = problemsOf(plan.changes, timers);
     if (flags.json) {
       this.print(
         JSON.stringify(

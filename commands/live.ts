@@ -1,7 +1,7 @@
 /** Shared by the commands that talk to hosts: flags, the driver's lifecycle, colours, errors. */
 import * as Flags from '@oclif/core/flags';
 import { createDriver } from '../src/drivers';
-import { SshSystemdDriver } from '../src/drivers/systemd/driver';
+import { Driver } from '../src/drivers/types';
 import { GgnError } from '../src/errors';
 import { ANSI, Colors, PLAIN } from '../src/report/diff';
 import { CommandContext } from './base';
@@ -10,7 +10,7 @@ import { reportError } from './errors';
 export const parallelFlag = Flags.integer({ description: 'hosts contacted at once', default: 20, min: 1, helpValue: 'N' });
 export const jsonFlag = Flags.boolean({ description: 'print one JSON document instead of text' });
 
-export async function withDriver<T>(ctx: CommandContext, parallel: number, fn: (d: SshSystemdDriver) => Promise<T>): Promise<T> {
+export async function withDriver<T>(ctx: CommandContext, parallel: number, fn: (d: Driver) => Promise<T>): Promise<T> {
   const driver = createDriver(ctx.ws.env(ctx.target.env), { parallel });
   try {
     return await fn(driver);

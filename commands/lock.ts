@@ -3,11 +3,10 @@ import * as Flags from '@oclif/core/flags';
 import { foldStarted, parseAudit, AuditEntry } from '../src/apply/audit';
 import { realClock } from '../src/apply/types';
 import { lockBackendFor } from '../src/apply/update';
-import { readDriverConfig } from '../src/drivers/config';
 import { formatDuration, parseDuration } from '../src/durations';
 import { printable } from '../src/report/printable';
 import { toGgnError } from '../src/errors';
-import { mapLimit } from '../src/transport/parallel';
+import { mapLimit } from '../src/parallel';
 import { table } from '../src/report/table';
 import { whoAmI } from '../src/tree/home';
 import { GgnCommand } from './base';
@@ -91,8 +90,8 @@ export class History extends GgnCommand {
     const flags = await this.flags(History.flags);
     const { ctx } = this;
     const env = ctx.ws.env(ctx.target.env);
-    const machines = readDriverConfig(env).machines.map((m) => m.name);
     return withDriver(ctx, 20, async (d) => {
+      const machines = d.machines().map((m) => m.name);
       const reads = await mapLimit(machines, 20, async (m) => parseAudit(await d.readAudit(m), m, (e) => e.env === env.name && e.service === ctx.target.service));
       let entries: AuditEntry[] = [];
       let failed = 0;

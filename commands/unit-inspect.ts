@@ -2,36 +2,18 @@
 import { spawnSync } from 'node:child_process';
 import * as Flags from '@oclif/core/flags';
 import { GgnError } from '../src/errors';
-import { buildPlan, LivePlan } from '../src/plan/build';
-import { opensshArgv } from '../src/transport/openssh';
-import { SshSystemdDriver } from '../src/drivers/systemd/driver';
+import { buildPlan } from '../src/plan/build';
+import { locateUnit, Located } from '../src/plan/locate';
+import { Driver, missingCapability } from '../src/drivers/types';
 import { GgnCommand } from './base';
 import { reportError } from './errors';
 import { parallelFlag, reportAll, withDriver } from './live';
 
-/** Machines that have the unit's service file, else where the tree places it. */
-function machinesOf(plan: LivePlan, preferTimer = false): { machine: string; unit: string }[] {
-  const pick = (cs: LivePlan['changes']) => {
-    const timer = cs.find((c) => c.unit.endsWith('.timer'));
-    return (preferTimer && timer) || cs.find((c) => c.unit.endsWith('.service')) || cs[0];
-  };
-  const live = plan.changes.filter((c) => c.kind !== 'new');
-  const chosen = live.length ? live : plan.changes;
-  const byMachine = new Map<string, LivePlan['changes']>();
-  for (const c of chosen) byMachine.set(c.machine, [...(byMachine.get(c.machine) ?? []), c]);
-  return [...byMachine].map(([machine, cs]) => ({ machine, unit: pick(cs).unit }));
-}
-
-async function locate(cmd: GgnCommand, d: SshSystemdDriver): Promise<{ machine: string; unit: string }[]> {
+async function locate(cmd: GgnCommand, d: Driver): Promise<Located[]> {
   const { ctx } = cmd;
   const plan = await buildPlan(ctx.ws, d, { env: ctx.target.env, service: ctx.target.service, unit: ctx.target.unit });
-  const hostErrors = plan.errors.filter((e) => e.ctx.host);
   reportAll(ctx, plan.errors.filter((e) => !e.ctx.host));
-  if (plan.changes.length === 0) {
-    if (hostErrors.length) throw hostErrors[0];
-    throw new GgnError(`unit ${ctx.target.unit} is on no machine`, { unit: ctx.target.unit });
-  }
-  return machinesOf(plan);
+  return locateUnit(plan, ctx.target.unit);
 }
 
 export class Status extends GgnCommand {
@@ -44,9 +26,10 @@ export class Status extends GgnCommand {
       let failed = 0;
       for (const { machine, unit } of await locate(this, d)) {
         try {
-          const r = await d.systemctl(machine, 'status', [unit], { allowCodes: [3, 4], extra: ['--no-pager', '--full'] });
+          if (!d.status) throw missingCapability(d, 'show a unit status');
+          const text = await d.status(machine, unit);
           this.print(`# ${unit} on ${machine}`);
-          this.ctx.out.write(r.stdout.endsWith('\n') || r.stdout === '' ? r.stdout : r.stdout + '\n');
+          this.ctx.out.write(text.endsWith('\n') || text === '' ? text : text + '\n');
         } catch (e) {
           failed++;
           reportError(this.ctx, e);
@@ -71,15 +54,17 @@ export class Journal extends GgnCommand {
       if (flags.follow) {
         if (where.length > 1) throw new GgnError(`the unit runs on ${where.map((w) => w.machine).join(', ')}: -f follows one machine; pick the unit name of one host`);
         const { machine, unit } = where[0];
-        const argv = opensshArgv(d.host(machine), d.journalArgv(unit, flags.lines, true));
+        if (!d.followJournalCommand) throw missingCapability(d, 'follow a journal');
+        const argv = d.followJournalCommand(machine, unit, flags.lines);
         return spawnSync(argv[0], argv.slice(1), { stdio: 'inherit' }).status ?? 1;
       }
       let failed = 0;
       for (const { machine, unit } of where) {
         try {
-          const r = await d.run(machine, d.journalArgv(unit, flags.lines, false), `journalctl -u ${unit}`, { allowCodes: [1] });
+          if (!d.journal) throw missingCapability(d, 'read a journal');
+          const text = await d.journal(machine, unit, flags.lines);
           this.print(`# ${unit} on ${machine}`);
-          this.ctx.out.write(r.stdout + (r.code ? r.stderr : ''));
+          this.ctx.out.write(text);
         } catch (e) {
           failed++;
           reportError(this.ctx, e);
@@ -102,7 +87,8 @@ export class Ssh extends GgnCommand {
     return withDriver(this.ctx, 20, async (d) => {
       const where = await locate(this, d);
       const { machine } = where[0];
-      const argv = opensshArgv(d.host(machine), remote, { tty: remote.length === 0 && !!process.stdin.isTTY });
+      if (!d.shellCommand) throw missingCapability(d, 'open a shell on a machine');
+      const argv = d.shellCommand(machine, remote, remote.length === 0 && !!process.stdin.isTTY);
       return spawnSync(argv[0], argv.slice(1), { stdio: 'inherit' }).status ?? 1;
     });
   }

@@ -2,10 +2,10 @@
  * The rollout: units are updated host by host, each through the same steps, and a unit that
  * fails any step is put back the way it was.
  *
- *   hooks-early -> write (atomic; the replaced bytes become a revision) -> daemon-reload ->
+ *   hooks-early -> write (atomic; the replaced bytes become a revision) -> reload ->
  *   restart (start; a unit with a timer: restart the timer) -> wait-active -> health -> hooks-late
  *
- * On failure: the previous bytes go back (a new unit is removed), daemon-reload, the unit is
+ * On failure: the previous bytes go back (a new unit is removed), reload, the unit is
  * restarted if it was running before (and must be active again), and the rollout stops starting
  * new units; units in flight finish their own steps or restore. `maxFail` lets it go on past
  * that many failed units. A stop (Ctrl-C, SIGTERM, SIGHUP, the lock lost) starts no new unit,
@@ -18,8 +18,7 @@
  */
 import { GgnError } from '../errors';
 import { auditFields, contentHash, STARTED } from './audit';
-import { formatElapsed } from '../durations';
-import { UnitState } from '../drivers/types';
+import { Driver, StartTicket } from '../drivers/types';
 import { UnitChange } from '../plan/diff';
 import { Clock, Reporter, RolloutStep } from './types';
 
@@ -38,16 +37,8 @@ export interface RolloutItem {
   reason: string;
 }
 
-export interface RolloutDriver {
-  writeUnitRevision(machine: string, unit: string, content: string, opts: { save: boolean; dropRevision?: string }): Promise<{ revision?: string }>;
-  removeUnits(machine: string, units: string[]): Promise<void>;
-  systemctl(machine: string, verb: 'daemon-reload' | 'restart' | 'start' | 'stop' | 'reset-failed', units?: string[], opts?: { allowCodes?: number[] }): Promise<unknown>;
-  /** Queues a restart of a service and returns at once, with the invocation id it had before. */
-  restartNoBlock(machine: string, unit: string): Promise<{ invocationBefore: string }>;
-  unitStates(machine: string, units: string[]): Promise<Map<string, UnitState>>;
-  appendAudit(machine: string, fields: string[]): Promise<void>;
-  dropRevision(machine: string, unit: string, revision: string): Promise<void>;
-}
+/** What the rollout asks of a driver. */
+export type RolloutDriver = Pick<Driver, 'install' | 'uninstall' | 'reload' | 'stop' | 'resetFailed' | 'beginStart' | 'waitUp' | 'appendAudit' | 'dropRevision'>;
 
 export type PromptAnswer = 'yes' | 'skip' | 'quit';
 
@@ -299,15 +290,15 @@ async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOpt
       for (const f of item.files) {
         if (!f.changed) continue;
         // A rollback does not keep the bytes it replaces; its revision is dropped once the unit is up.
-        const { revision } = await driver.writeUnitRevision(item.machine, f.unit, f.desired, { save: f.fromRevision === undefined });
+        const { revision } = await driver.install(item.machine, f.unit, f.desired, { keepRevision: f.fromRevision === undefined });
         written.push({ unit: f.unit, previous: f.previous, revision });
       }
     });
-    if (written.length) await step('daemon-reload', () => driver.systemctl(item.machine, 'daemon-reload'));
+    if (written.length) await step('reload', () => driver.reload(item.machine));
     const target = item.timer ?? item.main;
     const deadline = clock.now() + opts.timeoutMs;
-    const started = await step('restart', () => startUnit(driver, item.machine, target));
-    await step('wait-active', () => waitActive(item, target, started.invocationBefore, deps, { ...opts, deadline }, signal));
+    const ticket = await step('restart', () => driver.beginStart(item.machine, target));
+    await step('wait-active', () => waitUp(driver, item, ticket, opts, deadline, signal, clock));
     if (deps.health) {
       await step('health', async () => {
         const r = await deps.health!(item, signal);
@@ -335,69 +326,12 @@ async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOpt
   }
 }
 
-/** A service is restarted without blocking (its start is then bounded by the wait); a timer at once. */
-async function startUnit(driver: RolloutDriver, machine: string, target: string): Promise<{ invocationBefore?: string }> {
-  if (target.endsWith('.timer')) {
-    await driver.systemctl(machine, 'restart', [target]);
-    return {};
-  }
-  return driver.restartNoBlock(machine, target);
-}
-
-/**
- * Polls systemd until the unit is up: a timer active; a oneshot service finished successfully (or
- * active/exited); any other service active/running and still so `settleMs` later with the same
- * PID. It has failed when it is failed, has exited, restarted during the wait, or the deadline
- * passed.
- */
-async function waitActive(
-  item: RolloutItem,
-  target: string,
-  invocationBefore: string | undefined,
-  deps: RolloutDeps,
-  opts: RolloutOptions & { deadline: number },
-  signal: AbortSignal,
-): Promise<void> {
-  const { driver, clock } = deps;
-  const { deadline } = opts;
-  const isTimer = target.endsWith('.timer');
-  const sleep = async (ms: number) => {
-    try {
-      await clock.sleep(ms, signal);
-    } catch {
-      throw new StepError('wait-active', 'interrupted');
-    }
-  };
-  let baseline: UnitState | undefined;
-  for (;;) {
-    if (signal.aborted) throw new StepError('wait-active', 'interrupted');
-    const s = (await driver.unitStates(item.machine, [target])).get(target);
-    if (!s || s.loadState !== 'loaded') throw new StepError('wait-active', `systemd has not loaded ${target} (${s?.loadState ?? 'unknown'})`);
-    if (invocationBefore !== undefined && s.invocationId === invocationBefore) {
-      // The restart job has not run yet (or is still starting: ExecStartPre of the old invocation).
-      if (clock.now() >= deadline) throw new StepError('wait-active', `${target} not started after ${formatElapsed(opts.timeoutMs)} (${s.activeState}/${s.subState}, restart still queued)`);
-      await sleep(opts.pollMs);
-      continue;
-    }
-    baseline ??= s;
-    if (s.activeState === 'failed') throw new StepError('wait-active', `${target} failed (${s.result || s.subState})`);
-    if (isTimer) {
-      if (s.activeState === 'active') return;
-    } else if (s.type === 'oneshot') {
-      if ((s.activeState === 'inactive' && s.result === 'success') || (s.activeState === 'active' && s.subState === 'exited')) return;
-    } else {
-      if (s.nRestarts > baseline.nRestarts) throw new StepError('wait-active', `${target} restarted during the wait (${s.nRestarts - baseline.nRestarts} restart(s))`);
-      if (s.activeState === 'inactive') throw new StepError('wait-active', `${target} exited (${s.result || 'inactive/dead'})`);
-      if (s.activeState === 'active' && s.subState === 'running') {
-        if (opts.settleMs <= 0) return;
-        await sleep(opts.settleMs);
-        const again = (await driver.unitStates(item.machine, [target])).get(target);
-        if (again && again.activeState === 'active' && again.subState === 'running' && again.mainPid === s.mainPid && again.nRestarts === s.nRestarts) return;
-        throw new StepError('wait-active', `${target} did not stay up: ${again ? `${again.activeState}/${again.subState}` : 'gone'}${again && again.nRestarts > s.nRestarts ? ', restarted' : ''}`);
-      }
-    }
-    if (clock.now() >= deadline) throw new StepError('wait-active', `${target} not active after ${formatElapsed(opts.timeoutMs)} (${s.activeState}/${s.subState})`);
-    await sleep(opts.pollMs);
+/** The driver's wait, bounded by the deadline taken before the start was asked for. */
+async function waitUp(driver: RolloutDriver, item: RolloutItem, ticket: StartTicket, opts: RolloutOptions, deadline: number, signal: AbortSignal, clock: RolloutDeps['clock']): Promise<void> {
+  try {
+    await driver.waitUp(item.machine, ticket, { deadline, timeoutMs: opts.timeoutMs, settleMs: opts.settleMs, pollMs: opts.pollMs, clock, signal });
+  } catch (e) {
+    throw new StepError('wait-active', e instanceof Error ? e.message : String(e));
   }
 }
 
@@ -409,23 +343,23 @@ async function restore(item: RolloutItem, written: { unit: string; previous: str
   try {
     const removed = written.filter((w) => w.previous === null).map((w) => w.unit);
     if (removed.length) {
-      await driver.systemctl(item.machine, 'stop', removed, { allowCodes: [1, 5] });
-      await driver.removeUnits(item.machine, removed);
+      await driver.stop(item.machine, removed, { quiet: true });
+      await driver.uninstall(item.machine, removed);
     }
     for (const w of written) {
-      if (w.previous !== null) await driver.writeUnitRevision(item.machine, w.unit, w.previous, { save: false, dropRevision: w.revision });
+      if (w.previous !== null) await driver.install(item.machine, w.unit, w.previous, { keepRevision: false, dropRevision: w.revision });
     }
-    await driver.systemctl(item.machine, 'daemon-reload');
-    await driver.systemctl(item.machine, 'reset-failed', units, { allowCodes: [1, 5] });
+    await driver.reload(item.machine);
+    await driver.resetFailed(item.machine, units);
     const target = item.timer ?? item.main;
     if (item.wasActive && written.every((w) => w.previous !== null || w.unit !== target)) {
       const timeoutMs = Math.min(opts.timeoutMs, 30_000);
       const deadline = clock.now() + timeoutMs;
-      const started = await startUnit(driver, item.machine, target);
+      const ticket = await driver.beginStart(item.machine, target);
       // A restore is never interrupted: it is what leaves the host as it was.
-      await waitActive(item, target, started.invocationBefore, deps, { ...opts, timeoutMs, deadline }, new AbortController().signal);
+      await waitUp(driver, item, ticket, { ...opts, timeoutMs }, deadline, new AbortController().signal, clock);
     } else if (!item.wasActive) {
-      await driver.systemctl(item.machine, 'stop', [target], { allowCodes: [1, 5] });
+      await driver.stop(item.machine, [target], { quiet: true });
     }
     reporter.event({ time: clock.now(), unit: item.main, host: item.machine, step: 'restore', result: 'restored', durationMs: clock.now() - t0 });
     return true;

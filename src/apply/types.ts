@@ -4,34 +4,13 @@
  */
 import { ExecResult } from '../transport/types';
 
-export interface Clock {
-  now(): number;
-  /** Resolves after ms, or rejects with an AbortError-like error when `signal` aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(new Error('aborted'));
-      const t = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(t);
-        reject(new Error('aborted'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
+export { Clock, realClock } from '../clock';
 
 /** Runs argv on a machine (already connected, quoted by the transport); non-zero exits are returned, not thrown. */
 export type RemoteExec = (machine: string, argv: string[], opts?: { stdin?: string; timeoutMs?: number }) => Promise<ExecResult>;
 
 /** The steps of one unit's update, in order. */
-export type RolloutStep = 'pending' | 'hooks-early' | 'write' | 'daemon-reload' | 'restart' | 'wait-active' | 'health' | 'hooks-late' | 'restore' | 'done';
+export type RolloutStep = 'pending' | 'hooks-early' | 'write' | 'reload' | 'restart' | 'wait-active' | 'health' | 'hooks-late' | 'restore' | 'done';
 
 export type RolloutResult = 'started' | 'ok' | 'skipped' | 'failed' | 'restored' | 'restore-failed';
 

@@ -2,15 +2,15 @@
  * One unit's actions on its machine(s): load, start, stop, restart, unload, destroy, status.
  * A GGN unit name means the service unit and, when the service has one, its timer; `x.timer`
  * means the timer alone.
- *   load     write the unit files the tree renders where they are missing or differ; daemon-reload
+ *   load     write the unit files the tree renders where they are missing or differ; reload
  *   start    load what is missing, then start (the timer when there is one, else the service)
  *   stop     stop the timer, then the service
  *   restart  restart the service
  *   unload   stop, keep the files
- *   destroy  stop, remove the files, daemon-reload, reset-failed
+ *   destroy  stop, remove the files, reload, forget a failed state
  */
 import { GgnError, toGgnError } from '../errors';
-import { SshSystemdDriver } from '../drivers/systemd/driver';
+import { Driver } from '../drivers/types';
 import { buildPlan, LivePlan, PlanScope } from '../plan/build';
 import { UnitChange } from '../plan/diff';
 import { Workspace } from '../workspace';
@@ -31,7 +31,7 @@ export function byMachine(plan: LivePlan): Map<string, UnitChange[]> {
   return out;
 }
 
-export async function unitAction(ws: Workspace, driver: SshSystemdDriver, scope: Required<PlanScope>, action: UnitAction): Promise<{ plan: LivePlan; outcomes: ActionOutcome[] }> {
+export async function unitAction(ws: Workspace, driver: Driver, scope: Required<PlanScope>, action: UnitAction): Promise<{ plan: LivePlan; outcomes: ActionOutcome[] }> {
   const plan = await buildPlan(ws, driver, scope);
   if (plan.errors.length) return { plan, outcomes: [] };
   if (plan.changes.length === 0) throw new GgnError(`unit ${scope.unit} renders nothing in service ${scope.service}`, { service: scope.service });
@@ -49,7 +49,7 @@ export async function unitAction(ws: Workspace, driver: SshSystemdDriver, scope:
   return { plan, outcomes };
 }
 
-async function actOn(d: SshSystemdDriver, machine: string, changes: UnitChange[], action: UnitAction, done: string[]): Promise<void> {
+async function actOn(d: Driver, machine: string, changes: UnitChange[], action: UnitAction, done: string[]): Promise<void> {
   const desired = changes.filter((c) => c.kind !== 'orphan');
   const live = changes.filter((c) => c.kind !== 'new');
   const service = changes.find((c) => c.unit.endsWith('.service'));
@@ -59,53 +59,53 @@ async function actOn(d: SshSystemdDriver, machine: string, changes: UnitChange[]
     case 'load': {
       const toWrite = desired.filter((c) => c.kind === 'new' || c.kind === 'changed');
       for (const c of toWrite) {
-        await d.writeUnit(machine, c.unit, c.desired!);
+        await d.install(machine, c.unit, c.desired!, { keepRevision: false });
         done.push(`wrote ${c.unit}`);
       }
-      await d.systemctl(machine, 'daemon-reload');
-      done.push('daemon-reload');
+      await d.reload(machine);
+      done.push('reloaded');
       return;
     }
     case 'start': {
       const missing = desired.filter((c) => c.kind === 'new');
       for (const c of missing) {
-        await d.writeUnit(machine, c.unit, c.desired!);
+        await d.install(machine, c.unit, c.desired!, { keepRevision: false });
         done.push(`wrote ${c.unit}`);
       }
       if (missing.length) {
-        await d.systemctl(machine, 'daemon-reload');
-        done.push('daemon-reload');
+        await d.reload(machine);
+        done.push('reloaded');
       }
       const target = (timer ?? service)!.unit;
-      await d.systemctl(machine, 'start', [target]);
+      await d.start(machine, [target]);
       done.push(`started ${target}`);
       return;
     }
     case 'stop':
     case 'unload':
       if (stopOrder.length) {
-        await d.systemctl(machine, 'stop', stopOrder);
+        await d.stop(machine, stopOrder);
         done.push(`stopped ${stopOrder.join(' ')}`);
       }
       return;
     case 'restart': {
       if (!service || service.kind === 'new') throw new GgnError(`${service?.unit ?? 'the unit'} is not on this host: load or start it first`, { host: machine });
-      await d.systemctl(machine, 'restart', [service.unit]);
+      await d.restart(machine, [service.unit]);
       done.push(`restarted ${service.unit}`);
       return;
     }
     case 'destroy': {
       if (stopOrder.length) {
-        await d.systemctl(machine, 'stop', stopOrder);
+        await d.stop(machine, stopOrder);
         done.push(`stopped ${stopOrder.join(' ')}`);
       }
       const files = live.map((c) => c.unit);
       if (files.length) {
-        await d.removeUnits(machine, files);
+        await d.uninstall(machine, files);
         done.push(`removed ${files.join(' ')}`);
-        await d.systemctl(machine, 'daemon-reload');
-        await d.systemctl(machine, 'reset-failed', files, { allowCodes: [1, 5] });
-        done.push('daemon-reload');
+        await d.reload(machine);
+        await d.resetFailed(machine, files);
+        done.push('reloaded');
       }
       return;
     }

@@ -8,8 +8,7 @@
  * The lock backend is checked before anything changes; so are the plans.
  */
 import { GgnError, toGgnError } from '../errors';
-import { SshSystemdDriver } from '../drivers/systemd/driver';
-import { readDriverConfig } from '../drivers/config';
+import { Driver, missingCapability } from '../drivers/types';
 import { buildPlan, LivePlan, PlanScope } from '../plan/build';
 import { PreparedService } from '../render/service';
 import { Env } from '../tree/env';
@@ -19,7 +18,7 @@ import { readHealthCheck, waitHealthy, describeHealthCheck } from './health';
 import { hookAttributes, HookInfo, runAvailabilityHooks, runHooks } from './hooks';
 import { randomUUID } from 'node:crypto';
 import { createLockBackend, readLockConfig, ServiceLocks, withServiceLock } from './lock';
-import { mapLimit } from '../transport/parallel';
+import { mapLimit } from '../parallel';
 import { BatchSize, groupUnits, interleaveMachines, itemFor, PromptAnswer, RolloutItem, rolloutItems, runRollout, RolloutSummary } from './rollout';
 import { Clock, Reporter } from './types';
 
@@ -51,6 +50,8 @@ export interface UpdateDeps {
   logLevel: string;
   /** This run's id (locks, audit); default: a new one. */
   runId?: string;
+  /** The service locks; default: the env config's backend. */
+  locks?: ServiceLocks;
 }
 
 export interface ServiceResult {
@@ -74,23 +75,26 @@ export function serviceOrder(env: Env, services: string[]): string[] {
   return [...(order as string[]), ...services.filter((s) => !(order as string[]).includes(s))];
 }
 
-export function lockBackendFor(ws: Workspace, driver: SshSystemdDriver, envDir: string, clock: Clock): ServiceLocks {
+export function lockBackendFor(ws: Workspace, driver: Driver, envDir: string, clock: Clock): ServiceLocks {
   const env = ws.env(envDir);
-  const cfg = readDriverConfig(env);
-  return createLockBackend(readLockConfig(env.config, env.configFile), {
-    exec: (m, argv, o) => driver.exec(m, argv, o),
-    firstMachine: cfg.machines[0].name,
-    scope: cfg.ssh.scope,
-    sudo: cfg.ssh.sudo,
+  const cfg = readLockConfig(env.config, env.configFile);
+  const target = driver.lockTarget?.();
+  const exec = driver.exec?.bind(driver);
+  if (cfg.backend === 'ssh' && (!target || !exec)) throw missingCapability(driver, 'keep the ssh lock (use `lock: {backend: etcd, ...}`)');
+  return createLockBackend(cfg, {
+    exec: exec ?? (async () => Promise.reject(missingCapability(driver, 'run commands'))),
+    firstMachine: driver.machines()[0].name,
+    scope: target?.scope ?? 'user',
+    sudo: target?.sudo ?? false,
     envName: env.name,
     clock,
   });
 }
 
-export async function update(ws: Workspace, driver: SshSystemdDriver, deps: UpdateDeps, opts: UpdateOptions): Promise<ServiceResult[]> {
+export async function update(ws: Workspace, driver: Driver, deps: UpdateDeps, opts: UpdateOptions): Promise<ServiceResult[]> {
   const env = ws.env(opts.scope.env);
   const services = opts.scope.service ? [opts.scope.service] : serviceOrder(env, ws.serviceNames(env));
-  const lock = lockBackendFor(ws, driver, env.dir, deps.clock);
+  const lock = deps.locks ?? lockBackendFor(ws, driver, env.dir, deps.clock);
   const results: ServiceResult[] = [];
   try {
     await lock.check();
@@ -109,7 +113,7 @@ export async function update(ws: Workspace, driver: SshSystemdDriver, deps: Upda
 
 async function updateService(
   ws: Workspace,
-  driver: SshSystemdDriver,
+  driver: Driver,
   lock: ServiceLocks,
   env: Env,
   service: string,
@@ -153,7 +157,7 @@ async function updateService(
 /** One service's rollout, under its lock. */
 async function rollOutService(
   ws: Workspace,
-  driver: SshSystemdDriver,
+  driver: Driver,
   env: Env,
   service: string,
   svc: PreparedService,
@@ -218,7 +222,7 @@ function ggnUnitName(env: Env, service: string, item: RolloutItem): string {
 }
 
 /** isAvailable hooks (`hooks/command/*`) then the manifest's healthCheck, if any. */
-function healthGate(svc: PreparedService, env: Env, driver: SshSystemdDriver, deps: UpdateDeps, hookBase: Omit<HookInfo, 'unit' | 'action'>) {
+function healthGate(svc: PreparedService, env: Env, driver: Driver, deps: UpdateDeps, hookBase: Omit<HookInfo, 'unit' | 'action'>) {
   const check = isMapValue(svc.manifest.raw) ? readHealthCheck(svc.manifest.raw, svc.manifest.file) : undefined;
   return async (item: RolloutItem, signal: AbortSignal): Promise<{ ok: boolean; message?: string }> => {
     const avail = await runAvailabilityHooks(
@@ -229,8 +233,8 @@ function healthGate(svc: PreparedService, env: Env, driver: SshSystemdDriver, de
     if (!check) return { ok: true };
     const r = await waitHealthy(check, {
       machine: item.machine,
-      machineAddress: driver.host(item.machine).address,
-      exec: (m, argv, o) => driver.exec(m, argv, o),
+      machineAddress: driver.address?.(item.machine) ?? item.machine,
+      exec: (m, argv, o) => (driver.exec ? driver.exec(m, argv, o) : Promise.reject(missingCapability(driver, 'run exec health checks'))),
       clock: deps.clock,
       signal,
     });
@@ -239,7 +243,7 @@ function healthGate(svc: PreparedService, env: Env, driver: SshSystemdDriver, de
 }
 
 /** Rollback: for each unit of the service on its machine, the newest revision kept there. */
-async function rollbackItems(driver: SshSystemdDriver, plan: LivePlan): Promise<RolloutItem[]> {
+async function rollbackItems(driver: Driver, plan: LivePlan): Promise<RolloutItem[]> {
   const items: RolloutItem[] = [];
   for (const cs of groupUnits(plan.changes.filter((c) => c.kind !== 'new' && c.live !== undefined))) {
     const files: RolloutItem['files'] = [];

@@ -9,7 +9,7 @@ import { Env } from '../tree/env';
 import { isMapValue } from '../tree/yaml';
 import { GoMap, GoValue } from '../template/values';
 import { EnvSshConfig, MachineSpec } from '../transport/resolve';
-import { Machine } from '../plan/placement';
+import { Machine } from './types';
 import { Scope } from './systemd/commands';
 
 export interface SshDriverConfig extends EnvSshConfig {

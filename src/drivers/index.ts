@@ -1,5 +1,6 @@
 /**
- * Builds the driver an env's config asks for. Today: ssh (plain systemd over SSH).
+ * Builds the driver an env's config asks for. Today: ssh (plain systemd over SSH). Everything
+ * outside src/drivers/ sees only the port (`Driver`, ./types.ts).
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +12,7 @@ import { SshTransport } from '../transport/ssh';
 import { Transport } from '../transport/types';
 import { readDriverConfig } from './config';
 import { SshSystemdDriver } from './systemd/driver';
+import { Driver } from './types';
 import { GgnError } from '../errors';
 
 export interface DriverOptions {
@@ -20,7 +22,7 @@ export interface DriverOptions {
   transport?: Transport;
 }
 
-export function createDriver(env: Env, opts: DriverOptions = {}): SshSystemdDriver {
+export function createDriver(env: Env, opts: DriverOptions = {}): Driver {
   const cfg = readDriverConfig(env);
   if (cfg.machines.length === 0) {
     throw new GgnError('the env has no `machines:` to connect to (add them to its config.yml)', { file: env.configFile, env: env.dir });

@@ -1,11 +1,20 @@
 /**
- * What every driver offers (ssh-systemd now, fleet later): read the live state of units on
- * machines, and act on single units. Everything below returns GgnErrors that name the host.
+ * The driver port: what a rollout, a diff and the unit commands need from a backend, in their
+ * words (modelled on fleet's client API: one interface of intents, several implementations).
+ * The systemd-over-SSH driver is one implementation, the in-memory driver of the tests another;
+ * what "up" means, how a unit file is written and how a manager is told about it live inside
+ * each driver. Everything returns GgnErrors that name the host.
  */
 import { GgnError } from '../errors';
-import { Machine } from '../plan/placement';
+import { Clock } from '../clock';
+import { ExecResult } from '../transport/types';
 
-/** What systemd says of a unit (`systemctl show`). Missing fields are ''. */
+export interface Machine {
+  name: string;
+  metadata: Record<string, string>;
+}
+
+/** A unit's state, normalised (systemd's words, which fleet's /state also uses). Missing fields are ''. */
 export interface UnitState {
   loadState: string;
   activeState: string;
@@ -17,14 +26,14 @@ export interface UnitState {
   activeEnterTimestamp: string;
   /** Service Type= (simple, exec, forking, oneshot, notify, ...); '' for other unit kinds. */
   type: string;
-  /** systemd's id of the unit's current (or last) activation; a restart makes a new one. */
+  /** The id of the unit's current (or last) activation; a restart makes a new one. */
   invocationId: string;
 }
 
 export interface LiveUnit {
   name: string;
   machine: string;
-  /** Bytes of the unit file in the unit directory; null when there is no file. */
+  /** Bytes of the unit file; null when there is no file. */
   content: string | null;
   state?: UnitState;
 }
@@ -37,10 +46,80 @@ export interface HostSnapshot {
   error?: GgnError;
 }
 
+/** A start that was asked for and can be waited for (what the driver needs to tell the new instance). */
+export interface StartTicket {
+  unit: string;
+  /** Driver-specific: systemd's invocation id before the restart. */
+  before?: string;
+}
+
+export interface WaitUpOptions {
+  /** Epoch ms (on `clock`) by which the unit must be up. */
+  deadline: number;
+  timeoutMs: number;
+  /** How long a started service must stay up (same process, no restart) to count. */
+  settleMs: number;
+  pollMs: number;
+  clock: Clock;
+  /** Aborts the wait: it then throws `interrupted`. */
+  signal: AbortSignal;
+}
+
 export interface Driver {
   readonly name: string;
   machines(): Machine[];
   /** Reads, in a fixed number of round trips per host, every unit whose name starts with a prefix. */
   read(machines: string[], prefixes: string[]): Promise<HostSnapshot[]>;
+  /** The units' states right now. */
+  unitStates(machine: string, units: string[]): Promise<Map<string, UnitState>>;
+
+  /** Writes a unit atomically; keepRevision keeps the replaced bytes as a revision (returned). */
+  install(machine: string, unit: string, content: string, opts: { keepRevision: boolean; dropRevision?: string }): Promise<{ revision?: string }>;
+  /** Removes unit files (not an error when absent). */
+  uninstall(machine: string, units: string[]): Promise<void>;
+  /** Makes the machine's manager see what was installed or removed. */
+  reload(machine: string): Promise<void>;
+
+  start(machine: string, units: string[]): Promise<void>;
+  /** Stops units; `quiet`: units that are not loaded are not an error. */
+  stop(machine: string, units: string[], opts?: { quiet?: boolean }): Promise<void>;
+  restart(machine: string, units: string[]): Promise<void>;
+  /** Forgets units' failed state (after a restore or a destroy). */
+  resetFailed(machine: string, units: string[]): Promise<void>;
+  /** (Re)starts a unit without waiting for it to come up: `waitUp` does that, bounded. */
+  beginStart(machine: string, unit: string): Promise<StartTicket>;
+  /** Waits until the started unit is up by the driver's rules; throws an Error saying why not. */
+  waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<void>;
+
+  /** The newest revision kept for a unit on its machine. */
+  readRevision(machine: string, unit: string): Promise<{ revision: string; content: string } | undefined>;
+  dropRevision(machine: string, unit: string, revision: string): Promise<void>;
+
+  /** Refuses, naming host and place, when the machine's audit log cannot be appended to. */
+  checkAudit(machine: string): Promise<void>;
+  /** Appends one line (its fields, in the order `apply/audit.ts` defines). */
+  appendAudit(machine: string, fields: string[]): Promise<void>;
+  readAudit(machine: string): Promise<string>;
+
+  // Optional capabilities (a backend without them says so when they are asked for).
+  /** Runs argv on the machine (exec health checks, the ssh lock). */
+  exec?(machine: string, argv: string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<ExecResult>;
+  /** The machine's network address (`$HOST` in health checks). */
+  address?(machine: string): string;
+  /** A human status of the unit (`systemctl status`). */
+  status?(machine: string, unit: string): Promise<string>;
+  /** The unit's last journal lines. */
+  journal?(machine: string, unit: string, lines: number): Promise<string>;
+  /** A local command that follows the unit's journal, or opens a shell (or runs `remote`) on the machine. */
+  followJournalCommand?(machine: string, unit: string, lines: number): string[];
+  shellCommand?(machine: string, remote: string[], tty: boolean): string[];
+  /** For the ssh lock store: how the machine's ggn state is reached. */
+  lockTarget?(): { scope: 'system' | 'user'; sudo: boolean };
+
   close(): Promise<void>;
+}
+
+/** A capability the env's driver does not have: one clear line. */
+export function missingCapability(driver: Driver, what: string): GgnError {
+  return new GgnError(`the ${driver.name} driver cannot ${what}`);
 }

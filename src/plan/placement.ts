@@ -13,10 +13,9 @@
 import { GgnError } from '../errors';
 import { readXFleet, XFleet } from './unitfile';
 
-export interface Machine {
-  name: string;
-  metadata: Record<string, string>;
-}
+import { Machine } from '../drivers/types';
+
+export { Machine };
 
 export interface UnitToPlace {
   name: string;

@@ -8,5 +8,3 @@ export { resolveHosts, resolveHost } from './resolve';
 export type { EnvSshConfig, MachineSpec, ResolveOptions } from './resolve';
 export { SshTransport } from './ssh';
 export type { SshTransportOptions } from './ssh';
-export { mapLimit } from './parallel';
-export type { Settled } from './parallel';

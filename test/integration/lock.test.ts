@@ -57,7 +57,7 @@ describe('service locks on a live cluster', { skip, timeout: 120_000 }, () => {
     endpoint = cluster.etcd!.endpoint;
     tree = clusterTree(cluster, {}, { extra: `lock: {backend: etcd, endpoints: [${endpoint}]}\n` });
     const env = loadEnv(loadHome(tree.home), 'prod');
-    driver = createDriver(env);
+    driver = createDriver(env) as SshSystemdDriver;
     exec = (m, argv, o) => driver.run(m, argv, 'lock', { ...o, allowCodes: ALL_CODES });
     ssh = createLockBackend({ backend: 'ssh' }, deps(driver.machines()[0].name));
     const cfg = readLockConfig(env.config, env.configFile);
@@ -211,7 +211,7 @@ describe('service locks on a live cluster', { skip, timeout: 120_000 }, () => {
   it('ssh backend on a dead host: a clear error naming the host', async (t) => {
     await cluster.kill(h[1]);
     // A fresh driver (no pooled connection): the lock's first command has to connect.
-    const fresh = createDriver(loadEnv(loadHome(tree.home), 'prod'));
+    const fresh = createDriver(loadEnv(loadHome(tree.home), "prod")) as SshSystemdDriver;
     const freshExec: RemoteExec = (m, argv, o) => fresh.run(m, argv, 'lock', { ...o, allowCodes: ALL_CODES });
     const b = createLockBackend({ backend: 'ssh' }, { ...deps(h[1].name), exec: freshExec });
     t.after(() => fresh.close());

@@ -36,7 +36,7 @@ describe('unit commands on a live cluster', { skip, timeout: 120_000 }, () => {
   it('load writes the unit to its machine and reloads systemd', async () => {
     const r = run('prod', 'web', 'web1', 'load');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`${h[0].name}: wrote prod_web_web1\\.service, daemon-reload`));
+    assert.match(r.stdout, new RegExp(`${h[0].name}: wrote prod_web_web1\\.service, reloaded`));
     assert.ok(fs.existsSync(unitFile(h[0], 'prod_web_web1.service')));
     assert.ok(!fs.existsSync(unitFile(h[1], 'prod_web_web1.service')));
     assert.equal(await sc(h[0], 'show', '-p', 'LoadState', '--value', 'prod_web_web1.service'), 'loaded');
@@ -59,7 +59,7 @@ describe('unit commands on a live cluster', { skip, timeout: 120_000 }, () => {
   it('start writes a missing unit first; a unit with a timer starts its timer', async () => {
     const r = run('prod', 'tick', 't1', 'start');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /wrote prod_tick_t1\.service, wrote prod_tick_t1\.timer, daemon-reload, started prod_tick_t1\.timer/);
+    assert.match(r.stdout, /wrote prod_tick_t1\.service, wrote prod_tick_t1\.timer, reloaded, started prod_tick_t1\.timer/);
     assert.equal(await sc(h[1], 'is-active', 'prod_tick_t1.timer'), 'active');
     assert.equal(run('prod', 'tick', 'check').code, 0);
   });

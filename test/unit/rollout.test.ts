@@ -5,99 +5,33 @@ import { Reporter, RolloutEvent } from '../../src/apply/types';
 import { fakeClock, FakeClock } from '../support/fake-clock';
 import { UnitChange } from '../../src/plan/diff';
 import { UnitState } from '../../src/drivers/types';
+import { MemoryDriver } from '../../src/drivers/memory/driver';
 
 const st = (active: string, sub: string, extra: Partial<UnitState> = {}): UnitState => ({
-  loadState: 'loaded', activeState: active, subState: sub, unitFileState: '', result: 'success', mainPid: 1, nRestarts: 0, activeEnterTimestamp: '', type: 'simple', invocationId: 'inv0', ...extra,
+  loadState: 'loaded', activeState: active, subState: sub, unitFileState: '', result: 'success', mainPid: 1, nRestarts: 0, activeEnterTimestamp: '', type: 'simple', invocationId: 'old', ...extra,
 });
 
 /**
- * Hosts in memory: a unit whose content contains FAIL fails to start; CRASH starts then dies;
- * SLOW stays activating (ExecStartPre) for 25 s after its restart was queued.
+ * The in-memory driver, with maps keyed `machine/unit` for short assertions. A unit whose
+ * content contains FAIL fails to start; CRASH starts then dies; SLOW stays activating
+ * (ExecStartPre) for 25 s.
  */
-class FakeHosts implements RolloutDriver {
-  files = new Map<string, string>();
-  states = new Map<string, UnitState>();
-  calls: string[] = [];
-  inFlight = 0;
-  maxInFlight = 0;
-  private pid = 100;
-  constructor(private readonly clock: FakeClock) {}
-  private k = (m: string, u: string) => `${m}/${u}`;
-  async writeUnitRevision(m: string, u: string, c: string, o: { save: boolean; dropRevision?: string }) {
-    this.calls.push(`write ${m} ${u} save=${o.save}${o.dropRevision ? ' drop=' + o.dropRevision : ''}`);
-    const had = this.files.has(this.k(m, u));
-    this.files.set(this.k(m, u), c);
-    return { revision: o.save && had ? '1' : undefined };
+class FakeHosts extends MemoryDriver {
+  constructor(clock: FakeClock) {
+    super(['m0', 'm1', 'm2'].map((name) => ({ name, metadata: {} })), clock);
   }
-  async removeUnits(m: string, us: string[]) {
-    for (const u of us) this.files.delete(this.k(m, u));
-    this.calls.push(`remove ${m} ${us.join(' ')}`);
+  private view<K extends 'files' | 'states'>(kind: K) {
+    const split = (k: string) => k.split('/') as [string, string];
+    return {
+      get: (k: string) => (this.hosts.get(split(k)[0])![kind] as Map<string, any>).get(split(k)[1]),
+      has: (k: string) => (this.hosts.get(split(k)[0])![kind] as Map<string, any>).has(split(k)[1]),
+      set: (k: string, v: any) => (this.hosts.get(split(k)[0])![kind] as Map<string, any>).set(split(k)[1], v),
+    };
   }
-  private inv = 0;
-  private slowUntil = new Map<string, number>();
-  async restartNoBlock(m: string, u: string) {
-    this.calls.push(`restart --no-block ${m} ${u}`);
-    this.inFlight++;
-    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    await this.clock.sleep(50);
-    this.inFlight--;
-    const before = (this.states.get(this.k(m, u)) ?? st('inactive', 'dead', { invocationId: '' })).invocationId;
-    const c = this.files.get(this.k(m, u)) ?? '';
-    const invocationId = `inv${++this.inv}`;
-    if (c.includes('FAIL')) this.states.set(this.k(m, u), st('failed', 'failed', { result: 'exit-code', invocationId }));
-    else if (c.includes('SLOW')) {
-      this.slowUntil.set(this.k(m, u), this.clock.now() + 25_000);
-      this.states.set(this.k(m, u), st('activating', 'start-pre', { invocationId, mainPid: 0 }));
-    } else this.states.set(this.k(m, u), st('active', 'running', { mainPid: ++this.pid, invocationId, ...(c.includes('CRASH') ? { crashAfter: true } : {}) } as any));
-    return { invocationBefore: before };
-  }
-  async systemctl(m: string, verb: string, us: string[] = []) {
-    this.calls.push(`${verb} ${m} ${us.join(' ')}`.trim());
-    if (verb === 'restart' || verb === 'start') {
-      this.inFlight++;
-      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-      await this.clock.sleep(50);
-      this.inFlight--;
-      for (const u of us) {
-        const c = this.files.get(this.k(m, u)) ?? '';
-        if (c.includes('FAIL')) {
-          this.states.set(this.k(m, u), st('failed', 'failed', { result: 'exit-code' }));
-          throw new Error(`Job for ${u} failed because the control process exited with error code.`);
-        }
-        this.states.set(this.k(m, u), c.includes('CRASH') ? st('active', 'running', { mainPid: ++this.pid, crashAfter: true } as any) : st('active', 'running', { mainPid: ++this.pid }));
-      }
-    }
-    if (verb === 'stop') for (const u of us) this.states.set(this.k(m, u), st('inactive', 'dead'));
-    return {};
-  }
-  async unitStates(m: string, us: string[]) {
-    const out = new Map<string, UnitState>();
-    for (const u of us) {
-      const s = this.states.get(this.k(m, u)) ?? st('inactive', 'dead');
-      const slow = this.slowUntil.get(this.k(m, u));
-      if (slow !== undefined && this.clock.now() >= slow && s.activeState === 'activating') {
-        this.states.set(this.k(m, u), { ...s, activeState: 'active', subState: 'running', mainPid: ++this.pid });
-        out.set(u, this.states.get(this.k(m, u))!);
-        continue;
-      }
-      if ((s as any).crashAfter) {
-        // The second look finds it restarted by systemd.
-        (s as any).crashAfter = false;
-        out.set(u, s);
-        this.states.set(this.k(m, u), { ...s, mainPid: s.mainPid + 1, nRestarts: s.nRestarts + 1 });
-        continue;
-      }
-      out.set(u, s);
-    }
-    return out;
-  }
-  async dropRevision(m: string, u: string, r: string) {
-    this.calls.push(`drop ${m} ${u} ${r}`);
-  }
-  auditFails = false;
-  async appendAudit(m: string, f: string[]) {
-    if (this.auditFails) throw new Error('writing the audit log failed: Permission denied');
-    this.calls.push(`audit ${m} ${f[4]} ${f[5]} ${f[8]}`);
+  files = this.view('files');
+  states = this.view('states');
+  set auditFails(v: boolean) {
+    for (const m of ['m0', 'm1', 'm2']) if (v) this.auditReadOnly.add(m);
   }
 }
 
@@ -170,10 +104,10 @@ describe('runRollout', () => {
     assert.equal(s.failed.length, 0);
     assert.equal(hosts.maxInFlight, 2);
     assert.equal(hosts.files.get('m0/p_web_a.service'), 'a2');
-    assert.deepEqual(reporter.events.filter((e) => e.unit === 'p_web_a.service' && e.result === 'ok').map((e) => e.step), ['write', 'daemon-reload', 'restart', 'wait-active', 'done']);
+    assert.deepEqual(reporter.events.filter((e) => e.unit === 'p_web_a.service' && e.result === 'ok').map((e) => e.step), ['write', 'reload', 'restart', 'wait-active', 'done']);
     const a = hosts.calls.filter((c) => c.startsWith('audit m0 p_web_a.service'));
     assert.deepEqual(a, ['audit m0 p_web_a.service update started', 'audit m0 p_web_a.service update ok'], 'a started line before the change, the result after');
-    assert.ok(hosts.calls.indexOf('audit m0 p_web_a.service update started') < hosts.calls.indexOf('write m0 p_web_a.service save=true'));
+    assert.ok(hosts.calls.indexOf('audit m0 p_web_a.service update started') < hosts.calls.indexOf('install m0 p_web_a.service keep'));
   });
 
   it('restores a unit that fails to start, then stops the rollout', async () => {
@@ -189,7 +123,7 @@ describe('runRollout', () => {
     assert.deepEqual(s.notStarted, ['p_web_b.service@m1']);
     assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1', 'previous bytes back');
     assert.equal(hosts.states.get('m1/p_web_a.service')!.activeState, 'active', 'running again');
-    assert.ok(hosts.calls.includes('write m1 p_web_a.service save=false drop=1'), 'restore drops the failed attempt\'s revision');
+    assert.ok(hosts.calls.includes('install m1 p_web_a.service drop=1'), 'restore drops the failed attempt\'s revision');
     assert.equal(hosts.files.get('m1/p_web_b.service'), 'b1', 'the next unit was not touched');
     assert.ok(hosts.calls.some((c) => c === 'audit m1 p_web_a.service update failed at wait-active, restored'));
   });
@@ -234,7 +168,7 @@ describe('runRollout', () => {
     const hooks = { early: async () => { throw new Error('early hook hooks/early/check failed (exit 1)'); }, late: async () => undefined };
     const s = await runRollout(items, { ...deps, hooks }, opts);
     assert.deepEqual(s.failed.map((f) => f.step), ['hooks-early']);
-    assert.ok(!hosts.calls.some((c) => c.startsWith('write')));
+    assert.ok(!hosts.calls.some((c) => c.startsWith('install')));
   });
 
   it('asks per unit: skip, yes, quit', async () => {
@@ -270,11 +204,11 @@ describe('runRollout', () => {
     const items = rolloutItems([change('p_web_a.service', 'm1', 'changed', 'a2', 'a1')], { all: false, force: false });
     const { hosts, deps, opts } = setup(items);
     // The restart job runs only after 1 s: until then systemd still shows the old, running instance.
-    const real = hosts.restartNoBlock.bind(hosts);
+    const real = hosts.beginStart.bind(hosts);
     let ready = 0;
-    hosts.restartNoBlock = async (m, u) => {
+    hosts.beginStart = async (m, u) => {
       const old = hosts.states.get(`${m}/${u}`)!;
-      const r = await real(m, u);
+      const ticket = await real(m, u);
       const next = hosts.states.get(`${m}/${u}`)!;
       hosts.states.set(`${m}/${u}`, old);
       ready = deps.clock.now() + 1000;
@@ -283,7 +217,7 @@ describe('runRollout', () => {
         if (deps.clock.now() >= ready) hosts.states.set(`${m}/${u}`, next);
         return orig(mm, us);
       };
-      return r;
+      return ticket;
     };
     const s = await runRollout(items, deps, opts);
     assert.equal(s.ok.length, 1);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mapLimit } from '../../src/transport/parallel';
+import { mapLimit } from '../../src/parallel';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,10 +3,11 @@
  * decided on the client; a unit is a file `<unitdir>/<name>` plus what systemctl says of it.
  */
 import { GgnError, toGgnError } from '../../errors';
-import { Machine } from '../../plan/placement';
-import { mapLimit } from '../../transport/parallel';
+import { opensshArgv } from '../../transport/openssh';
+import { mapLimit } from '../../parallel';
 import { Connection, ExecResult, HostSpec, Transport } from '../../transport/types';
-import { Driver, HostSnapshot, LiveUnit, UnitState } from '../types';
+import { Driver, HostSnapshot, LiveUnit, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
+import { waitUp } from './wait';
 import {
   auditAppendCommand,
   auditCheckCommand,
@@ -156,6 +157,80 @@ export class SshSystemdDriver implements Driver {
 
   journalArgv(unit: string, lines: number, follow: boolean): string[] {
     return journalCommand(this.opts.target, unit, lines, follow);
+  }
+
+  // ---- the port's intents, in systemd's words
+
+  async install(machine: string, unit: string, content: string, opts: { keepRevision: boolean; dropRevision?: string }): Promise<{ revision?: string }> {
+    if (!opts.keepRevision && opts.dropRevision === undefined) {
+      await this.writeUnit(machine, unit, content);
+      return {};
+    }
+    return this.writeUnitRevision(machine, unit, content, { save: opts.keepRevision, dropRevision: opts.dropRevision });
+  }
+
+  async uninstall(machine: string, units: string[]): Promise<void> {
+    await this.removeUnits(machine, units);
+  }
+
+  async reload(machine: string): Promise<void> {
+    await this.systemctl(machine, 'daemon-reload');
+  }
+
+  async start(machine: string, units: string[]): Promise<void> {
+    await this.systemctl(machine, 'start', units);
+  }
+
+  async stop(machine: string, units: string[], opts: { quiet?: boolean } = {}): Promise<void> {
+    // 5: not loaded; 1: some systemd versions for the same.
+    await this.systemctl(machine, 'stop', units, { allowCodes: opts.quiet ? [1, 5] : [] });
+  }
+
+  async restart(machine: string, units: string[]): Promise<void> {
+    await this.systemctl(machine, 'restart', units);
+  }
+
+  async resetFailed(machine: string, units: string[]): Promise<void> {
+    await this.systemctl(machine, 'reset-failed', units, { allowCodes: [1, 5] });
+  }
+
+  /** A service is restarted without blocking (`--no-block`: its start is bounded by waitUp); a timer at once. */
+  async beginStart(machine: string, unit: string): Promise<StartTicket> {
+    if (unit.endsWith('.timer')) {
+      await this.systemctl(machine, 'restart', [unit]);
+      return { unit };
+    }
+    const { invocationBefore } = await this.restartNoBlock(machine, unit);
+    return { unit, before: invocationBefore };
+  }
+
+  async waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<void> {
+    await waitUp((units) => this.unitStates(machine, units), ticket, opts);
+  }
+
+  address(machine: string): string {
+    return this.host(machine).address;
+  }
+
+  async status(machine: string, unit: string): Promise<string> {
+    return (await this.systemctl(machine, 'status', [unit], { allowCodes: [3, 4], extra: ['--no-pager', '--full'] })).stdout;
+  }
+
+  async journal(machine: string, unit: string, lines: number): Promise<string> {
+    const r = await this.run(machine, this.journalArgv(unit, lines, false), `journalctl -u ${unit}`, { allowCodes: [1] });
+    return r.stdout + (r.code ? r.stderr : '');
+  }
+
+  followJournalCommand(machine: string, unit: string, lines: number): string[] {
+    return opensshArgv(this.host(machine), this.journalArgv(unit, lines, true));
+  }
+
+  shellCommand(machine: string, remote: string[], tty: boolean): string[] {
+    return opensshArgv(this.host(machine), remote, { tty });
+  }
+
+  lockTarget(): { scope: 'system' | 'user'; sudo: boolean } {
+    return { scope: this.opts.target.scope, sudo: this.opts.target.sudo };
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,197 @@
+/**
+ * update, rollback, the unit actions, check and the plan against the in-memory driver (the
+ * driver port's second implementation): no SSH, a fake clock, a memory lock store.
+ */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ServiceLocks } from '../../src/apply/lock';
+import { MemoryLockStore } from '../../src/apply/lock/memory';
+import { Reporter, RolloutEvent } from '../../src/apply/types';
+import { unitAction } from '../../src/apply/unit-actions';
+import { update, UpdateOptions } from '../../src/apply/update';
+import { MemoryDriver } from '../../src/drivers/memory/driver';
+import { buildPlan } from '../../src/plan/build';
+import { problemsOf } from '../../src/plan/problems';
+import { Workspace } from '../../src/workspace';
+import { scratchTree } from '../support/cli';
+import { fakeClock } from '../support/fake-clock';
+
+const UNIT = `[Service]
+ExecStart=/bin/app {{.version}}
+
+[X-Fleet]
+MachineID={{.machine_id}}
+`;
+
+class Lines implements Reporter {
+  events: RolloutEvent[] = [];
+  infos: string[] = [];
+  plan() {}
+  event(e: RolloutEvent) {
+    this.events.push(e);
+  }
+  info(m: string) {
+    this.infos.push(m);
+  }
+  async close() {}
+}
+
+function setup() {
+  const { work, home } = scratchTree({
+    'env/prod/config.yml': 'machines:\n  - {name: m0, address: 127.0.0.1}\n  - {name: m1, address: 127.0.0.1}\n',
+    'env/prod/attributes/base.yml': 'default:\n  version: "1"\n',
+    'env/prod/services/web/service-manifest.yml': 'nodes:\n  - {hostname: w1, machine_id: m0}\n  - {hostname: w2, machine_id: m1}\n',
+    'env/prod/services/web/unit.tmpl': UNIT,
+  });
+  const clock = fakeClock();
+  clock.t = 1_700_000_000_000;
+  const driver = new MemoryDriver([{ name: 'm0', metadata: {} }, { name: 'm1', metadata: {} }], clock);
+  const store = new MemoryLockStore();
+  const locks = new ServiceLocks(store, clock);
+  const reporter = new Lines();
+  const ws = () => new Workspace({ homePath: home });
+  const setVersion = (v: string) => fs.writeFileSync(path.join(work, 'env/prod/attributes/base.yml'), `default:\n  version: "${v}"\n`);
+  const opts = (o: Partial<UpdateOptions> = {}): UpdateOptions => ({
+    mode: 'update',
+    scope: { env: 'prod', service: 'web' },
+    all: false,
+    force: false,
+    timeoutMs: 10_000,
+    settleMs: 100,
+    pollMs: 100,
+    maxFail: 0,
+    lockTtlMs: 45_000,
+    lockWaitMs: 0,
+    ...o,
+  });
+  const run = (o: Partial<UpdateOptions> = {}) => update(ws(), driver, { clock, reporter, who: 'me@box', logLevel: 'info', locks }, opts(o));
+  const file = (m: string, u: string) => driver.hosts.get(m)!.files.get(u);
+  return { work, home, clock, driver, store, reporter, ws, setVersion, run, file };
+}
+
+describe('update and rollback on the in-memory driver', () => {
+  it('converges new units, audits each change, releases the lock; a second run has nothing to do', async () => {
+    const t = setup();
+    const [r] = await t.run();
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.deepEqual(r.summary!.ok.sort(), ['prod_web_w1.service@m0', 'prod_web_w2.service@m1']);
+    assert.match(t.file('m0', 'prod_web_w1.service')!, /ExecStart=\/bin\/app 1/);
+    assert.equal(t.driver.hosts.get('m1')!.states.get('prod_web_w2.service')!.activeState, 'active');
+    const audit = t.driver.hosts.get('m0')!.audit.map((l) => l.split('\t')[8]);
+    assert.deepEqual(audit, ['started', 'ok']);
+    assert.equal(t.store.locks.size, 0, 'lock released');
+    assert.match(t.reporter.infos[0], /^web: locked \(memory lock\)$/);
+    const [again] = await t.run();
+    assert.equal(again.nothingToDo, true);
+  });
+
+  it('a changed attribute is rolled out with a revision kept; rollback puts it back', async () => {
+    const t = setup();
+    await t.run();
+    t.setVersion('2');
+    const [r] = await t.run();
+    assert.equal(r.summary!.ok.length, 2);
+    assert.match(t.file('m1', 'prod_web_w2.service')!, /app 2/);
+    assert.equal(t.driver.hosts.get('m1')!.revisions.get('prod_web_w2.service')!.length, 1);
+    const [rb] = await t.run({ mode: 'rollback' });
+    assert.equal(rb.error, undefined, rb.error?.message);
+    assert.equal(rb.summary!.ok.length, 2);
+    assert.match(t.file('m1', 'prod_web_w2.service')!, /app 1/);
+    assert.equal(t.driver.hosts.get('m1')!.revisions.get('prod_web_w2.service')!.length, 0, 'the revision put back is dropped');
+  });
+
+  it('a version that fails to start is restored and stops the rollout; exit detail in the summary', async () => {
+    const t = setup();
+    await t.run();
+    t.setVersion('FAIL');
+    const [r] = await t.run();
+    assert.equal(r.summary!.failed.length, 1);
+    assert.equal(r.summary!.failed[0].restored, true);
+    assert.equal(r.summary!.stopped, 'failure');
+    assert.equal(r.summary!.notStarted.length, 1);
+    assert.match(t.file('m0', 'prod_web_w1.service')!, /app 1/);
+  });
+
+  it('refuses to start when a host cannot write its audit log, before any change', async () => {
+    const t = setup();
+    t.driver.auditReadOnly.add('m1');
+    const [r] = await t.run();
+    assert.match(r.error!.message, /audit log memory:m1\/audit\.log is not writable/);
+    assert.equal(r.error!.ctx.host, 'm1');
+    assert.equal(t.file('m0', 'prod_web_w1.service'), undefined, 'nothing written anywhere');
+    assert.equal(t.store.locks.size, 0);
+  });
+
+  it('a held lock refuses the run and names the holder; nothing changes', async () => {
+    const t = setup();
+    const locks = new ServiceLocks(t.store, t.clock);
+    await locks.acquireRun('web', { holder: 'bob@desk', message: 'update web', ttlMs: 45_000 });
+    const [r] = await t.run();
+    assert.match(r.error!.message, /^service web is locked by \[bob@desk\] update web \(run /);
+    assert.equal(t.file('m0', 'prod_web_w1.service'), undefined);
+  });
+
+  it('a lock lost mid-run (backend unreachable) stops the rollout and is reported', async () => {
+    const t = setup();
+    t.setVersion('SLOW');
+    t.driver.slowStartMs = 60_000;
+    setTimeout(() => (t.store.fail = 'connect ECONNREFUSED'), 5);
+    const [r] = await t.run({ lockTtlMs: 6000, timeoutMs: 120_000, parallel: 1 });
+    assert.match(r.lockLost!.message, /could not renew the lock of web \(memory lock\)/);
+    assert.ok(r.summary!.failed.every((f) => f.message === 'interrupted' && f.restored), JSON.stringify(r.summary));
+    assert.ok(r.summary!.notStarted.length >= 1);
+    assert.match(r.releaseError!.message, /could not release the lock of web/);
+  });
+});
+
+describe('unit actions, check and the plan on the in-memory driver', () => {
+  it('plan: new, then unchanged, then changed and orphaned units per machine', async () => {
+    const t = setup();
+    let plan = await buildPlan(t.ws(), t.driver, { env: 'prod', service: 'web' });
+    assert.deepEqual(plan.changes.map((c) => `${c.unit}@${c.machine} ${c.kind}`).sort(), ['prod_web_w1.service@m0 new', 'prod_web_w2.service@m1 new']);
+    await t.run();
+    await t.driver.install('m1', 'prod_web_old.service', '[Service]\n', { keepRevision: false });
+    t.setVersion('2');
+    plan = await buildPlan(t.ws(), t.driver, { env: 'prod', service: 'web' });
+    assert.deepEqual(plan.changes.map((c) => `${c.unit}@${c.machine} ${c.kind}`).sort(), [
+      'prod_web_old.service@m1 orphan',
+      'prod_web_w1.service@m0 changed',
+      'prod_web_w2.service@m1 changed',
+    ]);
+    t.driver.hosts.get('m1')!.down = 'connection refused';
+    plan = await buildPlan(t.ws(), t.driver, { env: 'prod', service: 'web' });
+    assert.match(plan.errors[0].message, /host m1: connection refused/);
+  });
+
+  it('check: a stopped unit is a problem; a running, current one is not', async () => {
+    const t = setup();
+    await t.run();
+    let plan = await buildPlan(t.ws(), t.driver, { env: 'prod', service: 'web' });
+    assert.deepEqual(problemsOf(plan.changes, new Set()), []);
+    await t.driver.stop('m0', ['prod_web_w1.service']);
+    plan = await buildPlan(t.ws(), t.driver, { env: 'prod', service: 'web' });
+    assert.deepEqual(
+      problemsOf(plan.changes, new Set()).map((p) => `${p.c.unit} ${p.problem}`),
+      ['prod_web_w1.service inactive/dead'],
+    );
+  });
+
+  it('start, stop, restart and destroy act on the unit where the tree places it', async () => {
+    const t = setup();
+    const scope = { env: 'prod', service: 'web', unit: 'w1' };
+    let r = await unitAction(t.ws(), t.driver, scope, 'start');
+    assert.deepEqual(r.outcomes.map((o) => [o.machine, o.done]), [['m0', ['wrote prod_web_w1.service', 'reloaded', 'started prod_web_w1.service']]]);
+    assert.equal(t.driver.hosts.get('m0')!.states.get('prod_web_w1.service')!.activeState, 'active');
+    r = await unitAction(t.ws(), t.driver, scope, 'restart');
+    assert.deepEqual(r.outcomes[0].done, ['restarted prod_web_w1.service']);
+    r = await unitAction(t.ws(), t.driver, scope, 'stop');
+    assert.deepEqual(r.outcomes[0].done, ['stopped prod_web_w1.service']);
+    r = await unitAction(t.ws(), t.driver, scope, 'destroy');
+    assert.deepEqual(r.outcomes[0].done, ['stopped prod_web_w1.service', 'removed prod_web_w1.service', 'reloaded']);
+    assert.equal(t.file('m0', 'prod_web_w1.service'), undefined);
+    r = await unitAction(t.ws(), t.driver, scope, 'restart');
+    assert.match(r.outcomes[0].error!.message, /is not on this host: load or start it first/);
+  });
+});
