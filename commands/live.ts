@@ -11,7 +11,10 @@ export const parallelFlag = Flags.integer({ description: 'hosts contacted at onc
 export const jsonFlag = Flags.boolean({ description: 'print one JSON document instead of text' });
 
 export async function withDriver<T>(ctx: CommandContext, parallel: number, fn: (d: SshSystemdDriver) => Promise<T>): Promise<T> {
-  const driver = createDriver(ctx.ws.env(ctx.target.env), { parallel });
+  const warn = (machine: string, message: string): void => {
+    if (ctx.globals.logLevel !== 'error') ctx.err.write(`warning: host ${machine}: ${message}\n`);
+  };
+  const driver = createDriver(ctx.ws.env(ctx.target.env), { parallel, onWarning: warn });
   try {
     return await fn(driver);
   } finally {

@@ -19,6 +19,7 @@ import {
   parseReadOutput,
   readUnitsCommand,
   removeUnitsCommand,
+  splitWarnings,
   systemctlCommand,
   SystemctlVerb,
   writeUnitCommand,
@@ -31,6 +32,8 @@ export interface SshSystemdOptions {
   transport: Transport;
   /** Hosts contacted at once (`--parallel`). */
   parallel: number;
+  /** Receives what a host's scripts warn about (e.g. junk in ggn's state directory). */
+  onWarning?: (machine: string, message: string) => void;
 }
 
 export class SshSystemdDriver implements Driver {
@@ -68,6 +71,16 @@ export class SshSystemdDriver implements Driver {
     return r;
   }
 
+  /** run() for ggn's own scripts: their `ggn-warning:` lines go to onWarning, not into errors. */
+  private async runScript(machine: string, argv: string[], what: string, opts: { stdin?: string } = {}): Promise<ExecResult> {
+    const r = await (await this.conn(machine)).exec(argv, { stdin: opts.stdin });
+    const { warnings, rest } = splitWarnings(r.stderr);
+    for (const w of warnings) this.opts.onWarning?.(machine, w);
+    const out = { ...r, stderr: rest };
+    if (r.code !== 0) throw remoteError(machine, what, out);
+    return out;
+  }
+
   async read(machines: string[], prefixes: string[]): Promise<HostSnapshot[]> {
     const results = await mapLimit(machines, this.opts.parallel, async (machine) => {
       const r = await this.run(machine, readUnitsCommand(this.opts.target, prefixes), 'reading units');
@@ -87,23 +100,24 @@ export class SshSystemdDriver implements Driver {
   }
 
   async writeUnit(machine: string, unit: string, content: string): Promise<void> {
-    await this.run(machine, writeUnitCommand(this.opts.target, unit), `writing ${unit}`, { stdin: content });
+    await this.runScript(machine, writeUnitCommand(this.opts.target, unit, Buffer.byteLength(content)), `writing ${unit}`, { stdin: content });
   }
 
   /** Atomic write; with save, the replaced bytes become a revision (returned). */
   async writeUnitRevision(machine: string, unit: string, content: string, opts: { save: boolean; dropRevision?: string }): Promise<{ revision?: string }> {
-    const r = await this.run(machine, writeUnitWithRevisionCommand(this.opts.target, unit, opts), `writing ${unit}`, { stdin: content });
+    const size = Buffer.byteLength(content);
+    const r = await this.runScript(machine, writeUnitWithRevisionCommand(this.opts.target, unit, { ...opts, size }), `writing ${unit}`, { stdin: content });
     const m = /^revision (\d+)$/m.exec(r.stdout);
     return { revision: m?.[1] };
   }
 
   async readRevision(machine: string, unit: string): Promise<{ revision: string; content: string } | undefined> {
-    const r = await this.run(machine, readRevisionCommand(this.opts.target, unit), `reading revisions of ${unit}`);
+    const r = await this.runScript(machine, readRevisionCommand(this.opts.target, unit), `reading revisions of ${unit}`);
     return parseRevisionOutput(r.stdout);
   }
 
   async dropRevision(machine: string, unit: string, revision: string): Promise<void> {
-    await this.run(machine, dropRevisionCommand(this.opts.target, unit, revision), `dropping revision ${revision} of ${unit}`);
+    await this.runScript(machine, dropRevisionCommand(this.opts.target, unit, revision), `dropping revision ${revision} of ${unit}`);
   }
 
   async appendAudit(machine: string, fields: string[]): Promise<void> {
@@ -132,7 +146,7 @@ export class SshSystemdDriver implements Driver {
   }
 
   async removeUnits(machine: string, units: string[]): Promise<void> {
-    await this.run(machine, removeUnitsCommand(this.opts.target, units), `removing ${units.join(' ')}`);
+    await this.runScript(machine, removeUnitsCommand(this.opts.target, units), `removing ${units.join(' ')}`);
   }
 
   async systemctl(machine: string, verb: SystemctlVerb, units: string[] = [], opts: { allowCodes?: number[]; extra?: string[] } = {}): Promise<ExecResult> {
