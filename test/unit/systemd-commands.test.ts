@@ -70,6 +70,16 @@ describe('remote errors', () => {
     const sc = remoteError('m1', 'systemctl start x.service', { code: 1, stdout: '', stderr: 'Job for x.service failed.\nSee "systemctl status x.service" for details.\n' });
     assert.equal(sc.oneLine(), 'host m1: systemctl start x.service failed: Job for x.service failed. | See "systemctl status x.service" for details.');
   });
+  it('say that a command was killed by a signal, and never show a script', () => {
+    const { remoteError } = require('../../src/drivers/systemd/driver');
+    const { describeCommand } = require('../../src/transport/ssh');
+    const killed = remoteError('m1', 'systemctl restart x.service', { code: 143, stdout: '', stderr: '' });
+    assert.equal(killed.oneLine(), 'host m1: systemctl restart x.service failed: killed by SIGTERM (the host shutting down, or the session closed?)');
+    assert.equal(remoteError('m1', 'x', { code: 3, stdout: '', stderr: '' }).oneLine(), 'host m1: x failed: exit code 3');
+    const argv = removeUnitsCommand(sys, ['p_web_a.service']);
+    assert.equal(describeCommand(argv, 'whatever'), 'running a ggn script (system p_web_a.service)');
+    assert.equal(describeCommand(['sleep', '5'], 'sleep 5'), 'running sleep 5');
+  });
 });
 
 describe('revisions and audit log on the host', () => {
@@ -82,8 +92,7 @@ describe('revisions and audit log on the host', () => {
     assert.equal(w('v2', { save: true }).stdout, '', 'same bytes: no revision');
     for (let i = 3; i <= 8; i++) w(`v${i}`, { save: true });
     const revDir = path.join(home, '.local/state/ggn/revisions/p_web_a.service');
-    // `.lock` is the writers' flock file; nothing else but revisions is left behind
-    const revs = () => fs.readdirSync(revDir).filter((f) => f !== '.lock');
+    const revs = () => fs.readdirSync(revDir);
     assert.deepEqual(revs().sort((a, b) => Number(a) - Number(b)), ['3', '4', '5', '6', '7']);
     assert.equal(fs.readFileSync(path.join(home, '.config/systemd/user/p_web_a.service'), 'utf8'), 'v8');
     const newest = parseRevisionOutput(runLocal(readRevisionCommand(user, 'p_web_a.service'), home).stdout);

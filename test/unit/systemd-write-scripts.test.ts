@@ -117,7 +117,7 @@ describe('unit write scripts: interrupted writes', () => {
           assert.deepEqual(tempFiles(b), [], `no temp file left after ${sig}`);
           assert.equal(fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8'), 'old');
         }
-        assert.deepEqual(ls(b.revDir).filter((f) => f !== '.lock'), [], 'no revision for a write that did not happen');
+        assert.deepEqual(ls(b.revDir), [], 'no revision for a write that did not happen');
       });
     }
 
@@ -243,7 +243,8 @@ describe('revision scripts: concurrent writers', () => {
       const kept = ls(b.revDir).filter((f) => /^\d+$/.test(f)).map((f) => fs.readFileSync(path.join(b.revDir, f), 'utf8'));
       const all = [...kept, fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8')].sort();
       assert.deepEqual(all, Array.from({ length: N + 1 }, (_, i) => `v${i}`).sort(), 'no version lost');
-      assert.deepEqual(ls(b.revDir).filter((f) => !/^\d+$/.test(f)), ['.lock']);
+      assert.deepEqual(ls(b.revDir).filter((f) => !/^\d+$/.test(f)), [], 'only revisions in the unit\'s folder');
+      assert.deepEqual(ls(path.dirname(b.revDir)), [`.${UNIT}.lock`, UNIT], 'the writers\' flock file sits next to it');
       assert.deepEqual(tempFiles(b), []);
     });
   }

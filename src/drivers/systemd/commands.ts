@@ -111,8 +111,8 @@ export const WARNING_PREFIX = 'ggn-warning: ';
 /**
  * Lists the revision numbers in `$rev`, one a line. Only names made of at most 9 digits without
  * a leading zero are revisions: a name is never evaluated (no `$(( name ))`, which a bash
- * `/bin/sh` would run as code for `x[$(cmd)]`). Anything else except ggn's own `.lock` and
- * `.tmp.*` is ignored, with a warning when called as `revs warn` (once per script run).
+ * `/bin/sh` would run as code for `x[$(cmd)]`). Anything else except ggn's own `.tmp.*` is
+ * ignored, with a warning when called as `revs warn` (once per script run).
  */
 const REVISION_HELPERS = `revs() {
   for f in "$rev"/* "$rev"/.[!.]* "$rev"/..?*; do
@@ -124,7 +124,7 @@ const REVISION_HELPERS = `revs() {
       [1-9]|[1-9][0-9]|[1-9][0-9][0-9]|[1-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9][0-9]|\\
       [1-9][0-9][0-9][0-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9])
         [ -f "$f" ] && printf '%s\\n' "$n" && continue;;
-      .lock|.tmp.*) continue;;
+      .tmp.*) continue;;
     esac
     [ "\${1:-}" = warn ] || continue
     printf '${WARNING_PREFIX}ignoring %s in the ggn state directory (not a revision)\\n' "$(printf '%s' "$f" | tr -c '[:print:]' '?')" >&2
@@ -138,7 +138,8 @@ newest() { revs warn | sort -n | tail -n 1; }
  * revision (`$state/revisions/<unit>/<seq>`, the newest KEEP_REVISIONS kept) and prints
  * `revision <seq>`. `drop`: a revision to delete in the same step (a restore after a failed
  * update drops the revision that update made; a rollback drops the revision it put back).
- * Two writers of one unit take turns (flock on `$rev/.lock`, when flock exists), so each keeps
+ * Two writers of one unit take turns (flock on `revisions/.<unit>.lock`, when flock exists; kept
+ * out of `$rev` so that it holds only revisions), so each keeps
  * what the other installed; without flock the number is still claimed atomically with `ln`,
  * which fails when the name exists, so no revision is ever overwritten.
  */
@@ -152,9 +153,10 @@ case "$drop" in *[!0-9]*) fail "refusing revision $drop";; esac
 rev="$state/revisions/$name"
 mkdir -p "$dir" "$rev" || fail "cannot create $dir or $rev"
 receive
+lock="$state/revisions/.$name.lock"
 if command -v flock >/dev/null 2>&1; then
-  exec 9>>"$rev/.lock" || fail "cannot open $rev/.lock"
-  flock -w 60 9 || fail "another write of $name on this host held $rev/.lock for 60 s"
+  exec 9>>"$lock" || fail "cannot open $lock"
+  flock -w 60 9 || fail "another write of $name on this host held $lock for 60 s"
 fi
 find "$rev" -maxdepth 1 -type f -name '.tmp.*' -mmin +10 -exec rm -f {} + 2>/dev/null
 seq=
