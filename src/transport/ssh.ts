@@ -489,7 +489,7 @@ class SshConnection implements Connection {
  */
 export function describeCommand(argv: string[], cmd: string): string {
   const i = argv[0] === 'sudo' ? argv.indexOf('sh') : 0;
-  const script = i >= 0 && argv[i] === 'sh' && argv[i + 1] === '-c' && argv.length > i + 2;
+  const script = i >= 0 && argv[i] === 'sh' && argv[i + 1] === '-c' && argv[i + 3] === 'ggn';
   const text = script ? `a ggn script (${argv.slice(i + 4).join(' ')})` : cmd;
   const line = text.replace(/\s+/g, ' ');
   return `running ${line.length > 120 ? line.slice(0, 117) + '...' : line}`;

@@ -79,6 +79,7 @@ describe('remote errors', () => {
     const argv = removeUnitsCommand(sys, ['p_web_a.service']);
     assert.equal(describeCommand(argv, 'whatever'), 'running a ggn script (system p_web_a.service)');
     assert.equal(describeCommand(['sleep', '5'], 'sleep 5'), 'running sleep 5');
+    assert.equal(describeCommand(['sh', '-c', 'test -f x'], "sh -c 'test -f x'"), "running sh -c 'test -f x'", 'a user command is shown as it is');
   });
 });
 
