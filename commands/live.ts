@@ -2,6 +2,7 @@
 import * as Flags from '@oclif/core/flags';
 import { createDriver } from '../src/drivers';
 import { Driver } from '../src/drivers/types';
+import { printable } from '../src/report/printable';
 import { GgnError } from '../src/errors';
 import { ANSI, Colors, PLAIN } from '../src/report/diff';
 import { CommandContext } from './base';
@@ -11,7 +12,10 @@ export const parallelFlag = Flags.integer({ description: 'hosts contacted at onc
 export const jsonFlag = Flags.boolean({ description: 'print one JSON document instead of text' });
 
 export async function withDriver<T>(ctx: CommandContext, parallel: number, fn: (d: Driver) => Promise<T>): Promise<T> {
-  const driver = createDriver(ctx.ws.env(ctx.target.env), { parallel });
+  const warn = (machine: string, message: string): void => {
+    if (ctx.globals.logLevel !== 'error') ctx.err.write(`warning: host ${machine}: ${printable(message)}\n`);
+  };
+  const driver = createDriver(ctx.ws.env(ctx.target.env), { parallel, onWarning: warn });
   try {
     return await fn(driver);
   } finally {

@@ -52,9 +52,14 @@
  *     (the action already happened; the caller reports them).
  *   - A hook that outlives `timeoutMs` or is aborted is killed with its process group (SIGTERM,
  *     then SIGKILL after 2 s); hooks run in their own process group for that reason.
+ *   - ATTRIBUTES is also written to a private file named by ATTRIBUTES_FILE (removed when the hooks
+ *     are done). Linux refuses one environment variable over 128 KiB (`spawn E2BIG`, every hook
+ *     failing, which GGN suffered too): over that size ATTRIBUTES is left out, ATTRIBUTES_FILE
+ *     still works.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { GgnError } from '../errors';
 import { goJsonMarshal } from '../template/funcs/gojson';
@@ -103,7 +108,9 @@ export interface HookOptions {
   clock?: Clock;
 }
 
-const HOOK_VARS = ['ENV', 'ENVDIR', 'SERVICE', 'UNIT', 'ACTION', 'COMMAND', 'WHO', 'ATTRIBUTES', 'GGN_HOME_PATH', 'LOG_LEVEL', 'HOST'];
+const HOOK_VARS = ['ENV', 'ENVDIR', 'SERVICE', 'UNIT', 'ACTION', 'COMMAND', 'WHO', 'ATTRIBUTES', 'ATTRIBUTES_FILE', 'GGN_HOME_PATH', 'LOG_LEVEL', 'HOST'];
+/** Linux's MAX_ARG_STRLEN (128 KiB) holds `ATTRIBUTES=`, the value and a NUL. */
+export const MAX_ATTRIBUTES_ENV = 128 * 1024 - 'ATTRIBUTES='.length - 1;
 const MAX_OUTPUT = 64 * 1024;
 const KILL_GRACE_MS = 2000;
 
@@ -127,6 +134,26 @@ export function hookVars(info: HookInfo, extra: Record<string, string> = {}): Re
   if (info.service !== undefined) vars.SERVICE = info.service;
   if (info.unit !== undefined) vars.UNIT = info.unit;
   return { ...vars, ...extra };
+}
+
+/**
+ * Runs `fn` with the hooks' environment; a non-empty ATTRIBUTES is also in the file
+ * ATTRIBUTES_FILE (a private temporary folder, removed afterwards) and is left out of the
+ * environment when too long for it.
+ */
+async function withHookEnvironment<T>(vars: Record<string, string>, fn: (env: NodeJS.ProcessEnv) => Promise<T>): Promise<T> {
+  const attrs = vars.ATTRIBUTES;
+  if (!attrs) return fn(hookEnvironment(vars));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ggn-hook-'));
+  try {
+    const file = path.join(dir, 'attributes.json');
+    fs.writeFileSync(file, attrs, { mode: 0o600 });
+    const v: Record<string, string> = { ...vars, ATTRIBUTES_FILE: file };
+    if (Buffer.byteLength(attrs) > MAX_ATTRIBUTES_ENV) delete v.ATTRIBUTES;
+    return await fn(hookEnvironment(v));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function hookEnvironment(vars: Record<string, string>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
@@ -190,16 +217,18 @@ export function listHooks(env: Env, kind: HookKind): HookFile[] {
  */
 export async function runHooks(kind: 'early' | 'late', info: HookInfo, opts: HookOptions = {}): Promise<HookRun[]> {
   const files = listHooks(info.env, kind);
-  const env = hookEnvironment(hookVars(info));
-  const results: HookRun[] = [];
-  for (const f of files) {
-    const r = await runHookFile(f, env, info.env.path, opts);
-    results.push(r);
-    if (!r.ok && kind === 'early') {
-      throw new GgnError(`early hook ${r.name} failed (${exitText(r)})${tailText(r.output)}`, { env: info.env.dir, service: info.service, file: f.path });
+  if (files.length === 0) return [];
+  return withHookEnvironment(hookVars(info), async (env) => {
+    const results: HookRun[] = [];
+    for (const f of files) {
+      const r = await runHookFile(f, env, info.env.path, opts);
+      results.push(r);
+      if (!r.ok && kind === 'early') {
+        throw new GgnError(`early hook ${r.name} failed (${exitText(r)})${tailText(r.output)}`, { env: info.env.dir, service: info.service, file: f.path });
+      }
     }
-  }
-  return results;
+    return results;
+  });
 }
 
 export interface AvailabilityResult {
@@ -226,7 +255,17 @@ export async function runAvailabilityHooks(info: HookInfo & { host: string }, op
   const start = clock.now();
   const files = listHooks(info.env, 'command').filter((f) => !f.skip);
   if (files.length === 0) return { ok: true, attempts: 0, ms: 0, hooks: 0, results: [] };
-  const env = hookEnvironment(hookVars(info, { HOST: info.host }));
+  return withHookEnvironment(hookVars(info, { HOST: info.host }), (env) => availabilityLoop(files, env, info, opts, start));
+}
+
+async function availabilityLoop(
+  files: HookFile[],
+  env: NodeJS.ProcessEnv,
+  info: HookInfo,
+  opts: { clock: Clock; timeoutMs: number; intervalMs: number; signal?: AbortSignal },
+  start: number,
+): Promise<AvailabilityResult> {
+  const { clock } = opts;
   const deadline = start + opts.timeoutMs;
   let attempts = 0;
   let last = '';

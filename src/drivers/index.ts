@@ -20,6 +20,8 @@ export interface DriverOptions {
   parallel?: number;
   /** For tests: another transport. */
   transport?: Transport;
+  /** Where a host's warnings go (see SshSystemdOptions.onWarning). */
+  onWarning?: (machine: string, message: string) => void;
 }
 
 export function createDriver(env: Env, opts: DriverOptions = {}): Driver {
@@ -40,5 +42,6 @@ export function createDriver(env: Env, opts: DriverOptions = {}): Driver {
     hosts,
     transport: opts.transport ?? new SshTransport(),
     parallel: opts.parallel ?? 20,
+    onWarning: opts.onWarning,
   });
 }

@@ -3,7 +3,7 @@
  * function set, partials, and errors turned into GgnErrors that name the file, line and column.
  */
 import { ErrorContext, GgnError } from '../errors';
-import { Template, TemplateExecError, TemplateParseError } from '../template';
+import { ExecLimits, Template, TemplateExecError, TemplateParseError } from '../template';
 import { ggnFuncs } from '../template/funcs';
 import { GoValue } from '../template/values';
 import { ggnCleanupTemplate } from './whitespace';
@@ -26,9 +26,9 @@ export function compileTemplate(file: string, text: string, partials: SourceText
   }
 }
 
-export function executeTemplate(t: Template, data: GoValue, ctx: ErrorContext): string {
+export function executeTemplate(t: Template, data: GoValue, ctx: ErrorContext, limits?: ExecLimits): string {
   try {
-    return t.execute(data);
+    return t.execute(data, limits);
   } catch (e) {
     if (e instanceof TemplateExecError) {
       throw new GgnError(stripGoPrefix(e.message, e.file), { ...ctx, file: e.file || ctx.file, line: e.line, col: e.col });

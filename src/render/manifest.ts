@@ -4,12 +4,13 @@
  * as YAML. Any `<no value>` in the result is an error, as in GGN.
  */
 import * as fs from 'node:fs';
-import { GgnError } from '../errors';
+import { GgnError, toGgnError } from '../errors';
 import { ServiceSource } from '../tree/env';
 import { deepClone, describe, mergeInto } from '../tree/attributes';
 import { isMapValue, parseYaml } from '../tree/yaml';
 import { GoMap, GoValue, newMap } from '../template/values';
 import { compileTemplate, executeTemplate } from './compile';
+import { checkUnitSize, maxUnitSize, unitLimits } from './size-limit';
 
 export interface ServiceManifest {
   file: string;
@@ -50,7 +51,13 @@ export function loadManifest(source: ServiceSource, manifestAttributes: GoMap): 
   const text = fs.readFileSync(file, 'utf8');
   const data = mergeInto(deepClone(manifestAttributes) as GoMap, source.attributes);
   const tmpl = compileTemplate(file, text, []);
-  const rendered = executeTemplate(tmpl, data, ctx);
+  const max = maxUnitSize(source.env);
+  const rendered = executeTemplate(tmpl, data, ctx, unitLimits(max));
+  try {
+    checkUnitSize(rendered, max, 'the rendered manifest');
+  } catch (e) {
+    throw toGgnError(e, ctx);
+  }
   const bad = rendered.indexOf('<no value>');
   if (bad >= 0) {
     const line = rendered.slice(0, bad).split('\n').length;

@@ -16,6 +16,7 @@ import { LocalManifests, resolveContainers } from './containers';
 import { buildUnitData, serviceDataContext } from './data';
 import { loadManifest, ServiceManifest } from './manifest';
 import { checkNamePart, UnitKind, unitFileName } from './names';
+import { checkUnitSize, maxUnitSize, unitLimits } from './size-limit';
 
 export interface RenderOptions {
   /** `-A`: data for manifest templating. */
@@ -34,6 +35,8 @@ export interface PreparedService {
   aciList: string[];
   templates: { kind: UnitKind; file: string; template: Template }[];
   unitsDir: string;
+  /** Bytes; `maxUnitSize:` in the env config. */
+  maxUnitSize: number;
 }
 
 export interface RenderedUnit {
@@ -59,6 +62,7 @@ export function prepareService(env: Env, name: string, opts: RenderOptions): Pre
   try {
     checkNamePart(name, 'service name', ctx);
     checkNamePart(env.name, 'envName', { ...ctx, file: env.configFile });
+    const max = maxUnitSize(env);
     const source = loadServiceSource(env, name);
     const manifest = loadManifest(source, opts.manifestAttributes);
     const nodes = expandNodes(manifest, env, opts.machineNames ?? machineNames);
@@ -69,7 +73,7 @@ export function prepareService(env: Env, name: string, opts: RenderOptions): Pre
     if (source.timerTemplateFile) {
       templates.push({ kind: 'timer', file: source.timerTemplateFile, template: compileUnitTemplate(source.timerTemplateFile, partials, ctx) });
     }
-    return { source, manifest, nodes, aciList, templates, unitsDir: path.join(source.path, 'units') };
+    return { source, manifest, nodes, aciList, templates, unitsDir: path.join(source.path, 'units'), maxUnitSize: max };
   } catch (e) {
     throw toGgnError(e, ctx);
   }
@@ -113,6 +117,7 @@ export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) 
   const result: RenderResult = { units: [], errors: [] };
   const shared = serviceDataContext(svc.source.attributes, svc.aciList, svc.manifest.exposeNodesInUnitEnv ? svc.nodes : undefined);
   const unitsDir = svc.unitsDir + path.sep;
+  const limits = unitLimits(svc.maxUnitSize);
   for (const node of svc.nodes) {
     const hostname = node.hostname as string;
     let data: GoMap | undefined;
@@ -121,7 +126,13 @@ export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) 
       if (onlyUnit && !onlyUnit(name)) continue;
       data ??= buildUnitData(shared, node);
       try {
-        const content = executeTemplate(t.template, data, { file: t.file, env: env.dir, service: svc.source.name, unit: name });
+        const ctx = { file: t.file, env: env.dir, service: svc.source.name, unit: name };
+        const content = executeTemplate(t.template, data, ctx, limits);
+        try {
+          checkUnitSize(content, svc.maxUnitSize, 'the rendered unit');
+        } catch (e) {
+          throw toGgnError(e, ctx);
+        }
         result.units.push({ name, kind: t.kind, hostname, service: svc.source.name, node, content, localPath: unitsDir + name });
       } catch (e) {
         result.errors.push(toGgnError(e, { env: env.dir, service: svc.source.name, unit: name }));

@@ -31,6 +31,7 @@ import {
   type VariableNode,
 } from './ast';
 import { truth } from './builtins';
+import { ExecLimits, NO_LIMITS, withLimits } from './limits';
 import { formatValue, goQuote, goTypeName, sortedKeys, utf8Len } from './fmt';
 import { GoStringSlice, isGoMap } from './values';
 import type { GoMap, GoOpaque, GoValue } from './values';
@@ -116,6 +117,7 @@ export class ExecState {
     private readonly set: Map<string, Tree>,
     name: string,
     data: Val,
+    private readonly limits: ExecLimits = NO_LIMITS,
   ) {
     this.tmplName = name;
     this.varNames = ['$'];
@@ -194,7 +196,7 @@ export class ExecState {
     this.node = node;
     switch (node.type) {
       case NodeType.Text:
-        this.out += node.text;
+        this.emit(node.text);
         return 0;
       case NodeType.List: {
         const nodes = node.nodes;
@@ -511,6 +513,10 @@ export class ExecState {
       this.node = node;
       this.errorf(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    if (typeof v === 'string' && v.length > this.limits.maxString) {
+      this.node = node;
+      this.errorf(`error calling ${name}: its result (${v.length} characters) is larger than ${this.limits.what}`);
+    }
     this.lastIface = false;
     return v === undefined && !isBuiltin ? null : v;
   }
@@ -623,27 +629,35 @@ export class ExecState {
     this.node = node;
     switch (typeof v) {
       case 'string':
-        this.out += v;
+        this.emit(v);
         return;
       case 'undefined':
-        this.out += '<no value>';
+        this.emit('<no value>');
         return;
       case 'bigint':
-        this.out += v.toString();
+        this.emit(v.toString());
         return;
       case 'object':
         if (v !== null && (v as any).__goFunc === true) {
           this.errorf(`can't print ${nodeString(node)} of type ${goTypeName(v)}`);
         }
     }
-    this.out += formatValue(v);
+    this.emit(formatValue(v));
+  }
+
+  /** Appends to the output, refusing to grow it past the limit (checked as it is written). */
+  private emit(s: string): void {
+    if (this.out.length + s.length > this.limits.maxOutput) {
+      this.errorf(`the rendered output is larger than ${this.limits.what}`);
+    }
+    this.out += s;
   }
 
   /** Runs the template's tree. */
   run(tree: Tree, data: Val): string {
     if (tree.root === null) this.errorf(`${goQuote(this.tmplName)} is an incomplete or empty template`);
     try {
-      this.walk(data, false, tree.root);
+      withLimits(this.limits, () => this.walk(data, false, tree.root!));
     } catch (e) {
       if (e instanceof RangeError && /call stack/i.test(e.message)) {
         this.errorf(`exceeded maximum template depth (${maxExecDepth})`);

@@ -17,11 +17,13 @@
 import { isEmptyTree, type EngineFunc, type Tree } from './ast';
 import { builtins } from './builtins';
 import { ExecState, TemplateExecError } from './exec';
+import type { ExecLimits } from './limits';
 import type { FuncMap } from './funcs/types';
 import { parseTrees, type FuncResolver } from './parser';
 import type { GoValue } from './values';
 
 export { TemplateExecError } from './exec';
+export type { ExecLimits } from './limits';
 export { TemplateParseError } from './parser';
 export { formatValue, sprint, sprintf, sprintln, formatFloat, goQuote, goTypeName } from './fmt';
 export { builtins } from './builtins';
@@ -85,11 +87,11 @@ export class Template {
     return this.set.has(name);
   }
 
-  /** Executes the template on `data` (the value of `.` and `$`). */
-  execute(data: GoValue): string {
+  /** Executes the template on `data` (the value of `.` and `$`), within `limits` if given. */
+  execute(data: GoValue, limits?: ExecLimits): string {
     const tree = this.set.get(this.name);
     const value = data === null ? undefined : data;
-    const state = new ExecState(this.set, this.name, value);
+    const state = new ExecState(this.set, this.name, value, limits);
     if (tree === undefined) {
       throw new TemplateExecError(
         `template: ${this.name}: "${this.name}" is an incomplete or empty template`,

@@ -159,6 +159,11 @@ export function verifyHostKey(file: string, host: string, port: number, keyType:
   return checkHostKey(loadKnownHosts(file), [host], port, keyType, keyBlob).status;
 }
 
+/** The name (`h` or `[h]:port`) under which the host is found, first of `hosts` with any entry. */
+export function knownHostsMatch(kh: KnownHosts, hosts: string[], port: number): string | undefined {
+  return entriesFor(kh, hosts, port).name;
+}
+
 /** Key types known_hosts lists for the host (first of `hosts` with any entry). */
 export function knownKeyTypes(kh: KnownHosts, hosts: string[], port: number): string[] {
   return [...new Set(entriesFor(kh, hosts, port).entries.map((e) => e.keyType))];

@@ -358,7 +358,7 @@ class SshConnection implements Connection {
     const cmd = shellQuote(argv);
     await this.acquire();
     try {
-      return await this.run(cmd, opts);
+      return await this.run(cmd, opts, argv);
     } finally {
       this.release();
     }
@@ -383,9 +383,9 @@ class SshConnection implements Connection {
     if (w) w();
   }
 
-  private run(cmd: string, opts: ExecOptions): Promise<ExecResult> {
+  private run(cmd: string, opts: ExecOptions, argv: string[]): Promise<ExecResult> {
     const ctx = { host: this.host.name };
-    const shown = cmd.length > 120 ? cmd.slice(0, 117) + '...' : cmd;
+    const shown = opts.what ?? describeCommand(argv, cmd);
     if (this.dead) return Promise.reject(this.execDeadError(shown));
     return new Promise<ExecResult>((resolve, reject) => {
       let done = false;
@@ -400,7 +400,7 @@ class SshConnection implements Connection {
       };
       if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) {
         timer = setTimeout(() => {
-          finish(new TransportError('timeout', `${this.where}: command timed out after ${fmtSeconds(opts.timeoutMs!)}: ${shown}`, ctx));
+          finish(new TransportError('timeout', `${this.where}: timed out after ${fmtSeconds(opts.timeoutMs!)} while ${shown}`, ctx));
           if (stream) {
             try {
               stream.signal('KILL');
@@ -418,7 +418,7 @@ class SshConnection implements Connection {
       const onChannel = (err: SshError | undefined, s: ClientChannel): void => {
         if (err) {
           if (this.dead || /No response from server|Not connected/i.test(err.message)) finish(this.execDeadError(shown, err));
-          else finish(new TransportError('protocol', `${this.where}: cannot start command (${err.message}): ${shown}`, ctx, { cause: err }));
+          else finish(new TransportError('protocol', `${this.where}: cannot start ${shown} (${err.message})`, ctx, { cause: err }));
           return;
         }
         stream = s;
@@ -465,8 +465,8 @@ class SshConnection implements Connection {
   private execDeadError(shown: string, cause?: SshError): TransportError {
     const d = this.dead ?? (this.lastError ? this.deathError() : undefined);
     const ctx = { host: this.host.name };
-    if (d) return new TransportError(d.kind, `${d.message} (while running: ${shown})`, ctx, { cause: d.cause ?? cause });
-    return new TransportError('disconnected', `${this.where}: connection lost (while running: ${shown})`, ctx, cause ? { cause } : undefined);
+    if (d) return new TransportError(d.kind, `${d.message} while ${shown}`, ctx, { cause: d.cause ?? cause });
+    return new TransportError('disconnected', `${this.where}: connection lost while ${shown}`, ctx, cause ? { cause } : undefined);
   }
 
   async close(): Promise<void> {
@@ -482,6 +482,18 @@ class SshConnection implements Connection {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/**
+ * A command for an error message: `running <argv>`, one line, at most 120 characters; a ggn
+ * script (`sh -c SCRIPT ggn ARGS`) is shown by its arguments, never by its text.
+ */
+export function describeCommand(argv: string[], cmd: string): string {
+  const i = argv[0] === 'sudo' ? argv.indexOf('sh') : 0;
+  const script = i >= 0 && argv[i] === 'sh' && argv[i + 1] === '-c' && argv[i + 3] === 'ggn';
+  const text = script ? `a ggn script (${argv.slice(i + 4).join(' ')})` : cmd;
+  const line = text.replace(/\s+/g, ' ');
+  return `running ${line.length > 120 ? line.slice(0, 117) + '...' : line}`;
+}
 
 interface LoadedIdentities {
   keys: Array<{ path: string; key: ParsedKey }>;

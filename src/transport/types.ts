@@ -28,6 +28,8 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Fails with kind 'timeout' when the command has not finished by then. */
   timeoutMs?: number;
+  /** What the command does, for errors (`systemctl restart x.service`); default: the command. */
+  what?: string;
 }
 
 export interface ExecResult {

@@ -28,11 +28,47 @@ const OPTIONS: YAMLTypes.ParseOptions & YAMLTypes.DocumentOptions & YAMLTypes.Sc
     }),
 };
 
+/** Deeper than this is refused: no attribute tree needs it, and every later step recurses. */
+export const MAX_YAML_DEPTH = 1000;
+
 /** Parses YAML text into Go-like values. Errors carry file, line and column. */
 export function parseYaml(text: string, file: string): GoValue {
-  const fast = parseYamlFast(text);
-  if (fast !== undefined) return fast;
-  return parseYamlFull(text, file);
+  let v: GoValue;
+  try {
+    const fast = parseYamlFast(text);
+    v = fast !== undefined ? fast : parseYamlFull(text, file);
+  } catch (e) {
+    throw asYamlError(e, file);
+  }
+  checkDepth(v, file);
+  return v;
+}
+
+/**
+ * The `yaml` package's own refusals (an alias "billion laughs", a stack overflow on deep
+ * nesting) arrive as plain errors: give them the file, like any other YAML error.
+ */
+function asYamlError(e: unknown, file: string): GgnError {
+  if (e instanceof GgnError) return e.withContext({ file });
+  const msg = e instanceof Error ? e.message : String(e);
+  if (e instanceof RangeError && /call stack/i.test(msg)) {
+    return new GgnError(`invalid YAML: nested too deeply (more than ${MAX_YAML_DEPTH} levels are refused)`, { file }, { cause: e });
+  }
+  if (/alias count/i.test(msg)) {
+    return new GgnError('invalid YAML: aliases expand to too many nodes (an alias bomb?); at most 10000 alias expansions are allowed', { file }, { cause: e });
+  }
+  return new GgnError(`invalid YAML: ${msg.split('\n')[0]}`, { file }, { cause: e });
+}
+
+/** Refuses values nested deeper than MAX_YAML_DEPTH (iterative: safe at any depth). */
+function checkDepth(root: GoValue, file: string): void {
+  const stack: Array<[GoValue, number]> = [[root, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d >= MAX_YAML_DEPTH) throw new GgnError(`invalid YAML: nested too deeply (more than ${MAX_YAML_DEPTH} levels are refused)`, { file });
+    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, d + 1]);
+  }
 }
 
 /** The full `yaml` package: every construct, and the error messages. */
@@ -43,7 +79,8 @@ export function parseYamlFull(text: string, file: string): GoValue {
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const pos = e.linePos?.[0];
-    const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    let msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    if (/call stack/i.test(msg)) msg = `nested too deeply (more than ${MAX_YAML_DEPTH} levels are refused)`;
     throw new GgnError(`invalid YAML: ${msg}`, { file, line: pos?.line, col: pos?.col });
   }
   return convert(doc.toJS({ mapAsMap: true, maxAliasCount: 10000 }), file, doc, lineCounter);

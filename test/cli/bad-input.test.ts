@@ -12,6 +12,13 @@ const MANIFEST = 'nodes:\n  - hostname: web1\n';
 const UNIT = '[Service]\nExecStart=/bin/true {{.port}}\n';
 const ATTRS = 'default:\n  port: 80\n';
 
+/** 10 lists of 10 aliases of the previous one: 10^10 nodes once expanded. */
+function aliasBomb(): string {
+  const lines = ['default:', '  a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+  for (let i = 1; i < 10; i++) lines.push(`  a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+  return lines.join('\n') + '\n';
+}
+
 /** A valid one-service tree; `files` override or add paths. */
 function tree(files: Record<string, string | null>, homeExtra = '') {
   const base: Record<string, string | null> = {
@@ -67,6 +74,11 @@ const CASES: Case[] = [
   { name: 'unknown service', args: ['prod', 'wbe', 'generate'], error: /unknown command, service or unit "wbe" in env prod \(did you mean "web"\?\)/, exit: 2 },
   { name: 'unknown command', args: ['prod', 'web', 'generat'], error: /unknown command or unit "generat" for service web \(did you mean "generate"\?\)/, exit: 2 },
   { name: 'home without config.yml', homeExtra: '', args: ['-H', '/nonexistent-ggn-home', 'prod', 'generate'], error: /\/nonexistent-ggn-home\/config\.yml: cannot read the home config: ENOENT/ },
+  { name: 'YAML alias bomb', files: { 'env/prod/attributes/bomb.yml': aliasBomb() }, error: /env\/prod\/attributes\/bomb\.yml: invalid YAML: aliases expand to too many nodes/ },
+  { name: 'YAML nested 10,000 levels (flow map)', files: { 'env/prod/attributes/deep.yml': `default:\n  x: ${'{a: '.repeat(10000)}1${'}'.repeat(10000)}\n` }, error: /env\/prod\/attributes\/deep\.yml: invalid YAML: nested too deeply/ },
+  { name: 'YAML nested 10,000 levels (flow list)', files: { 'env/prod/attributes/deep.yml': `default:\n  x: ${'['.repeat(10000)}${']'.repeat(10000)}\n` }, error: /env\/prod\/attributes\/deep\.yml: invalid YAML: nested too deeply/ },
+  { name: 'YAML nested 10,000 levels (block list)', files: { 'env/prod/attributes/deep.yml': `default:\n  x:\n    ${'- '.repeat(10000)}v\n` }, error: /env\/prod\/attributes\/deep\.yml:3:\d+: invalid YAML: nested too deeply/ },
+  { name: 'YAML nested 1,001 levels (a manifest)', files: { 'env/prod/services/web/service-manifest.yml': `nodes:\n  - hostname: web1\n    x: ${'['.repeat(1001)}${']'.repeat(1001)}\n` }, error: /services\/web\/service-manifest\.yml: service web: invalid YAML: nested too deeply \(more than 1000 levels/ },
   { name: 'unknown log level', args: ['-L', 'loud', 'prod', 'generate'], error: /unknown log level "loud"/, exit: 2 },
 ];
 

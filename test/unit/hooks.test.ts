@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GgnError } from '../../src/errors';
-import { hookAttributes, hookEnvironment, HookInfo, listHooks, runAvailabilityHooks, runHooks } from '../../src/apply/hooks';
+import { hookAttributes, hookEnvironment, HookInfo, listHooks, MAX_ATTRIBUTES_ENV, runAvailabilityHooks, runHooks } from '../../src/apply/hooks';
 import { Env } from '../../src/tree/env';
 import { GoMap } from '../../src/template/values';
 import { tmpDir } from '../support/cli';
@@ -233,5 +233,42 @@ describe('runAvailabilityHooks (hooks/command)', () => {
     assert.equal(r.last, 'hooks/command/never failed (exit 2): port 8080 closed');
     assert.equal(r.results.length, 1);
     assert.equal(fs.existsSync(path.join(env.path, 'hooks', 'command', 'ran')), false);
+  });
+});
+
+describe('ATTRIBUTES too large for the environment', () => {
+  const SHOW = `#!/bin/sh
+out="$(dirname "$0")/../../out-$(basename "$0")"
+{ echo "env=\${ATTRIBUTES+set} len=\${#ATTRIBUTES}"; echo "file=$ATTRIBUTES_FILE"; cat "$ATTRIBUTES_FILE"; } > "$out"
+`;
+  const attrs = (n: number) => hookAttributes({ big: 'x'.repeat(n) } as unknown as GoMap);
+
+  it('a 300 KiB ATTRIBUTES (spawn E2BIG before) reaches every hook through ATTRIBUTES_FILE', async () => {
+    const env = makeEnv();
+    hook(env, 'early', 'show', SHOW);
+    hook(env, 'command', 'show', SHOW);
+    const big = attrs(300 * 1024);
+    const [r] = await runHooks('early', info(env, { attributes: big }));
+    assert.equal(r.ok, true, r.error ?? r.output);
+    const out = fs.readFileSync(path.join(env.path, 'out-show'), 'utf8');
+    const [first, second, ...rest] = out.split('\n');
+    assert.equal(first, 'env= len=0', 'left out of the environment');
+    assert.equal(rest.join('\n'), big, 'the file holds the whole JSON');
+    const file = second.replace(/^file=/, '');
+    assert.ok(!fs.existsSync(file) && !fs.existsSync(path.dirname(file)), 'the file is removed afterwards');
+    const a = await runAvailabilityHooks({ ...info(env, { attributes: big }), host: 'h' }, { clock: fakeClock(), timeoutMs: 5000, intervalMs: 100 });
+    assert.equal(a.ok, true, a.last);
+  });
+
+  it('up to the limit ATTRIBUTES stays in the environment too (as GGN passed it)', async () => {
+    const env = makeEnv();
+    hook(env, 'late', 'show', SHOW);
+    const json = attrs(MAX_ATTRIBUTES_ENV - attrs(0).length);
+    assert.equal(json.length, MAX_ATTRIBUTES_ENV);
+    const [r] = await runHooks('late', info(env, { attributes: json }));
+    assert.equal(r.ok, true, r.error ?? r.output);
+    const out = fs.readFileSync(path.join(env.path, 'out-show'), 'utf8');
+    assert.equal(out.split('\n')[0], `env=set len=${json.length}`);
+    assert.equal(out.split('\n').slice(2).join('\n'), json);
   });
 });

@@ -70,6 +70,17 @@ describe('remote errors', () => {
     const sc = remoteError('m1', 'systemctl start x.service', { code: 1, stdout: '', stderr: 'Job for x.service failed.\nSee "systemctl status x.service" for details.\n' });
     assert.equal(sc.oneLine(), 'host m1: systemctl start x.service failed: Job for x.service failed. | See "systemctl status x.service" for details.');
   });
+  it('say that a command was killed by a signal, and never show a script', () => {
+    const { remoteError } = require('../../src/drivers/systemd/driver');
+    const { describeCommand } = require('../../src/transport/ssh');
+    const killed = remoteError('m1', 'systemctl restart x.service', { code: 143, stdout: '', stderr: '' });
+    assert.equal(killed.oneLine(), 'host m1: systemctl restart x.service failed: killed by SIGTERM (the host shutting down, or the session closed?)');
+    assert.equal(remoteError('m1', 'x', { code: 3, stdout: '', stderr: '' }).oneLine(), 'host m1: x failed: exit code 3');
+    const argv = removeUnitsCommand(sys, ['p_web_a.service']);
+    assert.equal(describeCommand(argv, 'whatever'), 'running a ggn script (system p_web_a.service)');
+    assert.equal(describeCommand(['sleep', '5'], 'sleep 5'), 'running sleep 5');
+    assert.equal(describeCommand(['sh', '-c', 'test -f x'], "sh -c 'test -f x'"), "running sh -c 'test -f x'", 'a user command is shown as it is');
+  });
 });
 
 describe('revisions and audit log on the host', () => {
@@ -82,13 +93,14 @@ describe('revisions and audit log on the host', () => {
     assert.equal(w('v2', { save: true }).stdout, '', 'same bytes: no revision');
     for (let i = 3; i <= 8; i++) w(`v${i}`, { save: true });
     const revDir = path.join(home, '.local/state/ggn/revisions/p_web_a.service');
-    assert.deepEqual(fs.readdirSync(revDir).sort((a, b) => Number(a) - Number(b)), ['3', '4', '5', '6', '7']);
+    const revs = () => fs.readdirSync(revDir);
+    assert.deepEqual(revs().sort((a, b) => Number(a) - Number(b)), ['3', '4', '5', '6', '7']);
     assert.equal(fs.readFileSync(path.join(home, '.config/systemd/user/p_web_a.service'), 'utf8'), 'v8');
     const newest = parseRevisionOutput(runLocal(readRevisionCommand(user, 'p_web_a.service'), home).stdout);
     assert.deepEqual(newest, { revision: '7', content: 'v7' });
     // A restore puts v7 back without keeping v8, and drops revision 7.
     assert.equal(w('v7', { save: false, dropRevision: '7' }).code, 0);
-    assert.deepEqual(fs.readdirSync(revDir).sort(), ['3', '4', '5', '6']);
+    assert.deepEqual(revs().sort(), ['3', '4', '5', '6']);
     assert.equal(fs.readFileSync(path.join(home, '.config/systemd/user/p_web_a.service'), 'utf8'), 'v7');
     assert.equal(parseRevisionOutput(runLocal(readRevisionCommand(user, 'p_other.service'), home).stdout), undefined);
     assert.equal(runLocal(auditAppendCommand(user, ['t1', 'a@b', 'prod', 'web', 'p_web_a.service', 'update', 'h1', 'h2', 'ok\twith\ttabs']), home).code, 0);

@@ -50,6 +50,8 @@ for p in "$@"; do
   for f in "$dir/$p"*.service "$dir/$p"*.timer; do
     [ -f "$f" ] || continue
     n=\${f##*/}
+    # temp files of a write (.<unit>.ggn-tmp.*) and names systemd would not load are not units
+    case "$n" in .*|*[!A-Za-z0-9:_.@-]*) continue;; esac
     printf 'F %s\\n' "$n"
     base64 < "$f" | tr -d '\\n'
     printf '\\n'
@@ -64,59 +66,141 @@ if [ -n "$names" ]; then
 fi
 `;
 
+/**
+ * Helpers of the write scripts. `$tmp` / `$rtmp` are removed on every way out: a failure, the
+ * end of the script, or a signal (the channel closing, ggn being killed): the traps turn
+ * HUP/INT/PIPE/TERM into an exit so the EXIT trap runs. Only SIGKILL escapes, and what it
+ * leaves is removed by the next write of the same unit once it is 10 minutes old (a live write
+ * keeps its temp file's mtime fresh). `size`, when given, is the byte count ggn sent: a channel
+ * that closed mid-transfer gives `cat` a normal EOF, so a short file must not be installed.
+ */
+const WRITE_HELPERS = `tmp=; rtmp=
+cleanup() { [ -z "$tmp" ] || rm -f "$tmp"; [ -z "$rtmp" ] || rm -f "$rtmp"; }
+trap cleanup EXIT
+trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
+fail() { printf 'ggn: %s\\n' "$1" >&2; exit 1; }
+receive() {
+  find "$dir" -maxdepth 1 -type f -name ".$name.ggn-tmp.*" -mmin +10 -exec rm -f {} + 2>/dev/null
+  tmp=$(mktemp "$dir/.$name.ggn-tmp.XXXXXX") || fail "cannot create a temporary file in $dir"
+  cat > "$tmp" || fail "cannot write $tmp"
+  if [ -n "$size" ]; then
+    got=$(wc -c < "$tmp") || fail "cannot read back $tmp"
+    [ $got -eq "$size" ] || fail "received $got of $size bytes (connection lost?); $dir/$name left unchanged"
+  fi
+}
+`;
+
 /** Writes stdin to the unit file atomically (temporary file in the same directory, then rename). */
 export const WRITE_SCRIPT =
   PRELUDE +
-  `name=$1
-mkdir -p "$dir"
-tmp="$dir/.$name.ggn-tmp.$$"
-if cat > "$tmp" && mv -f "$tmp" "$dir/$name"; then exit 0; fi
-rm -f "$tmp"
-exit 1
+  WRITE_HELPERS +
+  `name=$1; size=\${2:-}
+mkdir -p "$dir" || fail "cannot create $dir"
+receive
+mv -f "$tmp" "$dir/$name" || fail "cannot rename $tmp to $dir/$name"
+tmp=
+exit 0
 `;
 
 /** How many previous versions of each unit ggn keeps on the host. */
 export const KEEP_REVISIONS = 5;
+
+/** Warnings go to stderr as `ggn-warning: ...` lines; the driver shows them with the host. */
+export const WARNING_PREFIX = 'ggn-warning: ';
+
+/**
+ * Lists the revision numbers in `$rev`, one a line. Only names made of at most 9 digits without
+ * a leading zero are revisions: a name is never evaluated (no `$(( name ))`, which a bash
+ * `/bin/sh` would run as code for `x[$(cmd)]`). Anything else except ggn's own `.tmp.*` is
+ * ignored, with a warning when called as `revs warn` (once per script run).
+ */
+const REVISION_HELPERS = `revs() {
+  for f in "$rev"/* "$rev"/.[!.]* "$rev"/..?*; do
+    n=\${f##*/}
+    case "$n" in
+      '*'|'.[!.]*'|'..?*') [ -e "$f" ] || [ -L "$f" ] || continue;;
+    esac
+    case "$n" in
+      [1-9]|[1-9][0-9]|[1-9][0-9][0-9]|[1-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9][0-9]|\\
+      [1-9][0-9][0-9][0-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9])
+        [ -f "$f" ] && printf '%s\\n' "$n" && continue;;
+      .tmp.*) continue;;
+    esac
+    [ "\${1:-}" = warn ] || continue
+    printf '${WARNING_PREFIX}ignoring %s in the ggn state directory (not a revision)\\n' "$(printf '%s' "$f" | tr -c '[:print:]' '?')" >&2
+  done
+}
+newest() { revs warn | sort -n | tail -n 1; }
+`;
 
 /**
  * Writes stdin as the unit atomically. With save=1 it first keeps the bytes it replaces as a
  * revision (`$state/revisions/<unit>/<seq>`, the newest KEEP_REVISIONS kept) and prints
  * `revision <seq>`. `drop`: a revision to delete in the same step (a restore after a failed
  * update drops the revision that update made; a rollback drops the revision it put back).
+ * Two writers of one unit take turns (flock on `revisions/.<unit>.lock`, when flock exists; kept
+ * out of `$rev` so that it holds only revisions), so each keeps
+ * what the other installed; without flock the number is still claimed atomically with `ln`,
+ * which fails when the name exists, so no revision is ever overwritten.
  */
 export const WRITE_REVISION_SCRIPT =
   PRELUDE +
-  `name=$1; keep=$2; save=$3; drop=\${4:-}
+  WRITE_HELPERS +
+  REVISION_HELPERS +
+  `name=$1; keep=$2; save=$3; drop=\${4:-}; size=\${5:-}
+case "$keep" in ''|*[!0-9]*) fail "refusing keep count $keep";; esac
+case "$drop" in *[!0-9]*) fail "refusing revision $drop";; esac
 rev="$state/revisions/$name"
-mkdir -p "$dir" "$rev"
-tmp="$dir/.$name.ggn-tmp.$$"
-cat > "$tmp" || { rm -f "$tmp"; exit 1; }
-if [ "$save" = 1 ] && [ -f "$dir/$name" ] && ! cmp -s "$tmp" "$dir/$name"; then
-  last=$(ls -1 "$rev" | sort -n | tail -n 1)
-  seq=$(( \${last:-0} + 1 ))
-  cp "$dir/$name" "$rev/.$seq.tmp" && mv -f "$rev/.$seq.tmp" "$rev/$seq" || { rm -f "$tmp"; exit 1; }
-  printf 'revision %s\\n' "$seq"
+mkdir -p "$dir" "$rev" || fail "cannot create $dir or $rev"
+receive
+lock="$state/revisions/.$name.lock"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>>"$lock" || fail "cannot open $lock"
+  flock -w 60 9 || fail "another write of $name on this host held $lock for 60 s"
 fi
-mv -f "$tmp" "$dir/$name" || { rm -f "$tmp"; exit 1; }
-if [ -n "$drop" ]; then rm -f "$rev/$drop"; fi
-ls -1 "$rev" | sort -n | head -n -"$keep" | while read -r old; do rm -f "$rev/$old"; done
+find "$rev" -maxdepth 1 -type f -name '.tmp.*' -mmin +10 -exec rm -f {} + 2>/dev/null
+seq=
+if [ "$save" = 1 ] && [ -f "$dir/$name" ] && ! cmp -s "$tmp" "$dir/$name"; then
+  rtmp=$(mktemp "$rev/.tmp.XXXXXX") || fail "cannot create a temporary file in $rev"
+  cp "$dir/$name" "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
+  last=$(newest); seq=\${last:-0}; tries=0
+  while :; do
+    seq=$((seq + 1)); tries=$((tries + 1))
+    if ln "$rtmp" "$rev/$seq" 2>/dev/null; then break; fi
+    [ -e "$rev/$seq" ] && [ $tries -lt 100 ] || fail "cannot create revision $rev/$seq"
+  done
+  rm -f "$rtmp"; rtmp=
+fi
+if ! mv -f "$tmp" "$dir/$name"; then
+  [ -z "$seq" ] || rm -f "$rev/$seq"
+  fail "cannot rename $tmp to $dir/$name"
+fi
+tmp=
+[ -z "$seq" ] || printf 'revision %s\\n' "$seq"
+[ -z "$drop" ] || rm -f "$rev/$drop"
+revs | sort -rn | tail -n +$((keep + 1)) | while read -r old; do rm -f "$rev/$old"; done
 exit 0
 `;
 
 /** Prints the newest revision of a unit (`R <seq>` then its bytes, base64), or nothing. */
 export const READ_REVISION_SCRIPT =
   PRELUDE +
+  REVISION_HELPERS +
   `name=$1
 rev="$state/revisions/$name"
 [ -d "$rev" ] || exit 0
-last=$(ls -1 "$rev" | sort -n | tail -n 1)
+last=$(newest)
 [ -n "$last" ] || exit 0
 printf 'R %s\\n' "$last"
 base64 < "$rev/$last" | tr -d '\\n'
 `;
 
 /** Deletes one revision (after a rollback has put it back in place). */
-export const DROP_REVISION_SCRIPT = PRELUDE + `rm -f "$state/revisions/$1/$2"\n`;
+export const DROP_REVISION_SCRIPT =
+  PRELUDE +
+  `case "$2" in ''|*[!0-9]*) printf 'ggn: refusing revision %s\\n' "$2" >&2; exit 1;; esac
+rm -f "$state/revisions/$1/$2"
+`;
 
 /** Appends one line to the audit log; the fields arrive as arguments and are joined by tabs. */
 export const AUDIT_APPEND_SCRIPT =
@@ -145,7 +229,11 @@ export const AUDIT_READ_SCRIPT = PRELUDE + `[ -f "$state/audit.log" ] && cat "$s
 /** Removes unit files (not an error when absent). */
 export const REMOVE_SCRIPT =
   PRELUDE +
-  `for name in "$@"; do rm -f "$dir/$name"; done
+  `for name in "$@"; do
+  rm -f "$dir/$name" || exit 1
+  find "$dir" -maxdepth 1 -type f -name ".$name.ggn-tmp.*" -mmin +10 -exec rm -f {} + 2>/dev/null
+done
+exit 0
 `;
 
 /** Runs systemctl of the scope with the given arguments. */
@@ -156,7 +244,7 @@ function checkUnits(units: string[]): void {
 }
 
 function checkPrefix(p: string): void {
-  if (!/^[A-Za-z0-9:_.-]+$/.test(p)) throw new Error(`refusing invalid unit prefix ${JSON.stringify(p)}`);
+  if (!/^[A-Za-z0-9:_-][A-Za-z0-9:_.-]*$/.test(p)) throw new Error(`refusing invalid unit prefix ${JSON.stringify(p)}`);
 }
 
 function wrap(t: CommandTarget, script: string, args: string[]): string[] {
@@ -169,16 +257,34 @@ export function readUnitsCommand(t: CommandTarget, prefixes: string[]): string[]
   return wrap(t, READ_SCRIPT, prefixes);
 }
 
-export function writeUnitCommand(t: CommandTarget, unit: string): string[] {
+/** `size`: the byte count of what will be sent on stdin; a write that receives less fails. */
+export function writeUnitCommand(t: CommandTarget, unit: string, size?: number): string[] {
   checkUnits([unit]);
-  return wrap(t, WRITE_SCRIPT, [unit]);
+  return wrap(t, WRITE_SCRIPT, [unit, ...sizeArg(size)]);
 }
 
-export function writeUnitWithRevisionCommand(t: CommandTarget, unit: string, opts: { save: boolean; dropRevision?: string }): string[] {
+export function writeUnitWithRevisionCommand(t: CommandTarget, unit: string, opts: { save: boolean; dropRevision?: string; size?: number }): string[] {
   checkUnits([unit]);
   const drop = opts.dropRevision;
   if (drop !== undefined && !/^\d+$/.test(drop)) throw new Error(`refusing revision ${JSON.stringify(drop)}`);
-  return wrap(t, WRITE_REVISION_SCRIPT, [unit, String(KEEP_REVISIONS), opts.save ? '1' : '0', ...(drop ? [drop] : [])]);
+  return wrap(t, WRITE_REVISION_SCRIPT, [unit, String(KEEP_REVISIONS), opts.save ? '1' : '0', drop ?? '', ...sizeArg(opts.size)]);
+}
+
+function sizeArg(size: number | undefined): string[] {
+  if (size === undefined) return [];
+  if (!Number.isSafeInteger(size) || size < 0) throw new Error(`refusing size ${size}`);
+  return [String(size)];
+}
+
+/** Splits a script's stderr into ggn's warning lines and the rest. */
+export function splitWarnings(stderr: string): { warnings: string[]; rest: string } {
+  const warnings: string[] = [];
+  const rest: string[] = [];
+  for (const line of stderr.split('\n')) {
+    if (line.startsWith(WARNING_PREFIX)) warnings.push(line.slice(WARNING_PREFIX.length));
+    else rest.push(line);
+  }
+  return { warnings, rest: rest.join('\n') };
 }
 
 export function readRevisionCommand(t: CommandTarget, unit: string): string[] {

@@ -22,6 +22,7 @@ import {
   parseReadOutput,
   readUnitsCommand,
   removeUnitsCommand,
+  splitWarnings,
   systemctlCommand,
   SystemctlVerb,
   writeUnitCommand,
@@ -34,6 +35,8 @@ export interface SshSystemdOptions {
   transport: Transport;
   /** Hosts contacted at once (`--parallel`). */
   parallel: number;
+  /** Receives what a host's scripts warn about (e.g. junk in ggn's state directory). */
+  onWarning?: (machine: string, message: string) => void;
 }
 
 export class SshSystemdDriver implements Driver {
@@ -59,16 +62,26 @@ export class SshSystemdDriver implements Driver {
   }
 
   /** Runs argv on a machine and returns whatever it exits with (RemoteExec). */
-  async exec(machine: string, argv: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+  async exec(machine: string, argv: string[], opts: { stdin?: string; timeoutMs?: number; what?: string } = {}): Promise<ExecResult> {
     return (await this.conn(machine)).exec(argv, opts);
   }
 
   /** Runs argv on a machine; a non-zero exit becomes an error carrying stderr. */
   async run(machine: string, argv: string[], what: string, opts: { stdin?: string; timeoutMs?: number; allowCodes?: number[] } = {}): Promise<ExecResult> {
     const c = await this.conn(machine);
-    const r = await c.exec(argv, { stdin: opts.stdin, timeoutMs: opts.timeoutMs });
+    const r = await c.exec(argv, { stdin: opts.stdin, timeoutMs: opts.timeoutMs, what });
     if (r.code !== 0 && !(opts.allowCodes ?? []).includes(r.code)) throw remoteError(machine, what, r);
     return r;
+  }
+
+  /** run() for ggn's own scripts: their `ggn-warning:` lines go to onWarning, not into errors. */
+  private async runScript(machine: string, argv: string[], what: string, opts: { stdin?: string } = {}): Promise<ExecResult> {
+    const r = await (await this.conn(machine)).exec(argv, { stdin: opts.stdin, what });
+    const { warnings, rest } = splitWarnings(r.stderr);
+    for (const w of warnings) this.opts.onWarning?.(machine, w);
+    const out = { ...r, stderr: rest };
+    if (r.code !== 0) throw remoteError(machine, what, out);
+    return out;
   }
 
   async read(machines: string[], prefixes: string[]): Promise<HostSnapshot[]> {
@@ -90,23 +103,24 @@ export class SshSystemdDriver implements Driver {
   }
 
   async writeUnit(machine: string, unit: string, content: string): Promise<void> {
-    await this.run(machine, writeUnitCommand(this.opts.target, unit), `writing ${unit}`, { stdin: content });
+    await this.runScript(machine, writeUnitCommand(this.opts.target, unit, Buffer.byteLength(content)), `writing ${unit}`, { stdin: content });
   }
 
   /** Atomic write; with save, the replaced bytes become a revision (returned). */
   async writeUnitRevision(machine: string, unit: string, content: string, opts: { save: boolean; dropRevision?: string }): Promise<{ revision?: string }> {
-    const r = await this.run(machine, writeUnitWithRevisionCommand(this.opts.target, unit, opts), `writing ${unit}`, { stdin: content });
+    const size = Buffer.byteLength(content);
+    const r = await this.runScript(machine, writeUnitWithRevisionCommand(this.opts.target, unit, { ...opts, size }), `writing ${unit}`, { stdin: content });
     const m = /^revision (\d+)$/m.exec(r.stdout);
     return { revision: m?.[1] };
   }
 
   async readRevision(machine: string, unit: string): Promise<{ revision: string; content: string } | undefined> {
-    const r = await this.run(machine, readRevisionCommand(this.opts.target, unit), `reading revisions of ${unit}`);
+    const r = await this.runScript(machine, readRevisionCommand(this.opts.target, unit), `reading revisions of ${unit}`);
     return parseRevisionOutput(r.stdout);
   }
 
   async dropRevision(machine: string, unit: string, revision: string): Promise<void> {
-    await this.run(machine, dropRevisionCommand(this.opts.target, unit, revision), `dropping revision ${revision} of ${unit}`);
+    await this.runScript(machine, dropRevisionCommand(this.opts.target, unit, revision), `dropping revision ${revision} of ${unit}`);
   }
 
   async appendAudit(machine: string, fields: string[]): Promise<void> {
@@ -146,7 +160,7 @@ export class SshSystemdDriver implements Driver {
   }
 
   async removeUnits(machine: string, units: string[]): Promise<void> {
-    await this.run(machine, removeUnitsCommand(this.opts.target, units), `removing ${units.join(' ')}`);
+    await this.runScript(machine, removeUnitsCommand(this.opts.target, units), `removing ${units.join(' ')}`);
   }
 
   async systemctl(machine: string, verb: SystemctlVerb, units: string[] = [], opts: { allowCodes?: number[]; extra?: string[] } = {}): Promise<ExecResult> {
@@ -253,12 +267,24 @@ function toState(s: Record<string, string>): UnitState {
   };
 }
 
-/** An error that names the host and says what failed, with systemctl's or sudo's own words. */
+/**
+ * An error that names the host and says what failed, with systemctl's or sudo's own words. A
+ * command killed by a signal without a word (the host shutting down, the session closed) says
+ * so rather than `exit code 143`. Transport failures (connection lost, host stopped
+ * responding) never get here: the transport names the cause and `what` itself.
+ */
 export function remoteError(machine: string, what: string, r: ExecResult): GgnError {
   const stderr = r.stderr.trim();
   if (/sudo: (a password is required|a terminal is required)/.test(stderr)) {
     return new GgnError(`${what}: sudo needs a password (configure NOPASSWD for this user, or use ssh.scope: user)`, { host: machine });
   }
-  const detail = stderr.split('\n').filter(Boolean).slice(-3).join(' | ') || `exit code ${r.code}`;
+  const lines = stderr.split('\n').filter(Boolean).slice(-3).join(' | ');
+  const detail = lines || (signalName(r.code) ? `killed by ${signalName(r.code)} (the host shutting down, or the session closed?)` : `exit code ${r.code}`);
   return new GgnError(`${what} failed: ${detail}`, { host: machine });
+}
+
+const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 9: 'SIGKILL', 13: 'SIGPIPE', 15: 'SIGTERM' };
+
+function signalName(code: number): string | undefined {
+  return code > 128 ? SIGNALS[code - 128] : undefined;
 }

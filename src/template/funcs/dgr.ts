@@ -5,7 +5,8 @@
  */
 import { GoStringSlice, isGoMap } from '../values';
 import type { GoMap, GoValue } from '../values';
-import { FuncError } from './types';
+import { FuncError, LimitError } from './types';
+import { currentLimits } from '../limits';
 import type { FuncDef, FuncMap } from './types';
 import { GoCell } from './cell';
 import { GoJsonError, goJsonMarshal, goJsonUnmarshal } from './gojson';
@@ -34,6 +35,11 @@ function goRepeat(s: string, count: bigint): string {
   if (count < 0n) throw new FuncError('strings: negative Repeat count');
   if (count === 0n || s === '') return '';
   if (BigInt(s.length) * count > 0x1fffffe8n) throw new FuncError('strings: Repeat output length overflow');
+  // checked before allocating: the result would be refused after the call anyway
+  const { maxString, what } = currentLimits();
+  if (BigInt(s.length) * count > BigInt(Math.min(maxString, 0x1fffffe8))) {
+    throw new LimitError(`its result (${BigInt(s.length) * count} characters) would be larger than ${what}`);
+  }
   return s.repeat(Number(count));
 }
 

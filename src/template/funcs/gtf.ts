@@ -6,7 +6,9 @@
  */
 import { GoStringSlice } from '../values';
 import type { GoValue } from '../values';
+import { LimitError } from './types';
 import type { FuncDef, FuncMap, ParamKind } from './types';
+import { currentLimits } from '../limits';
 import { formatFloatFixed, goFields, goKind, goToLower, goToUpper, goTrimSpace, runeCount } from './goutil';
 
 /** Signals a Go panic inside a gtf function (recovered into the zero value). */
@@ -20,7 +22,8 @@ function recovered(params: ParamKind[], zero: Zero, fn: (...args: any[]) => GoVa
     fn: (...args: GoValue[]) => {
       try {
         return fn(...args);
-      } catch {
+      } catch (e) {
+        if (e instanceof LimitError) throw e; // a size limit is ggn's, not a Go panic
         return zero;
       }
     },
@@ -83,6 +86,8 @@ function pad(arg: bigint, value: string, mode: 'r' | 'l' | 'c'): string {
   const n = arg - BigInt(runeCount(value));
   if (n > 0n) {
     if (n > 0x1fffffe8n) return panic();
+    const { maxString, what } = currentLimits();
+    if (n > BigInt(Math.min(maxString, 0x1fffffe8))) throw new LimitError(`its result (${n} spaces) would be larger than ${what}`);
     const k = Number(n);
     if (mode === 'r') return ' '.repeat(k) + value;
     if (mode === 'l') return value + ' '.repeat(k);

@@ -31,3 +31,6 @@ export interface FuncDef {
 export class FuncError extends Error {}
 
 export type FuncMap = Record<string, FuncDef>;
+
+/** A function refused to build a string over the execution's size limit (never recovered). */
+export class LimitError extends FuncError {}

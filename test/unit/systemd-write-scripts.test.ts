@@ -1,0 +1,262 @@
+/**
+ * The unit-write and revision scripts, run locally with dash and with bash as `sh` (scope user,
+ * HOME in a temp dir): interrupted writes leave nothing behind, junk in the state directory is
+ * never evaluated, and concurrent writers lose no revision.
+ */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  readRevisionCommand,
+  readUnitsCommand,
+  parseReadOutput,
+  parseRevisionOutput,
+  removeUnitsCommand,
+  WRITE_REVISION_SCRIPT,
+  writeUnitCommand,
+  writeUnitWithRevisionCommand,
+} from '../../src/drivers/systemd/commands';
+import { SshSystemdDriver } from '../../src/drivers/systemd/driver';
+import { Connection, ExecResult, HostSpec, Transport } from '../../src/transport/types';
+import { tmpDir } from '../support/cli';
+
+const user = { scope: 'user' as const, sudo: false };
+const UNIT = 'p_web_a.service';
+const SHELLS = ['dash', 'bash'];
+
+interface Box {
+  home: string;
+  unitDir: string;
+  revDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+function box(name: string, opts: { noFlock?: boolean } = {}): Box {
+  const home = tmpDir(name);
+  let PATH = '/usr/bin:/bin';
+  if (opts.noFlock) {
+    // every tool of /usr/bin and /bin but flock
+    const bin = path.join(home, 'bin');
+    fs.mkdirSync(bin);
+    for (const d of ['/bin', '/usr/bin']) {
+      for (const f of fs.readdirSync(d)) {
+        if (f === 'flock' || fs.existsSync(path.join(bin, f))) continue;
+        fs.symlinkSync(path.join(d, f), path.join(bin, f));
+      }
+    }
+    PATH = bin;
+  }
+  return {
+    home,
+    unitDir: path.join(home, '.config/systemd/user'),
+    revDir: path.join(home, '.local/state/ggn/revisions', UNIT),
+    env: { PATH, HOME: home },
+  };
+}
+
+/** argv with the shell replaced (the scripts run as `sh -c`; a bash /bin/sh must be safe too). */
+function withShell(argv: string[], shell: string): string[] {
+  assert.equal(argv[0], 'sh');
+  return [shell, ...argv.slice(1)];
+}
+
+function run(b: Box, argv: string[], stdin = '', shell = 'dash'): ExecResult {
+  const a = withShell(argv, shell);
+  const r = spawnSync(a[0], a.slice(1), { input: stdin, encoding: 'utf8', env: b.env, cwd: b.home });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function runAsync(b: Box, argv: string[], stdin: string, shell = 'dash'): Promise<ExecResult> {
+  const a = withShell(argv, shell);
+  return new Promise((resolve) => {
+    const p = spawn(a[0], a.slice(1), { env: b.env, cwd: b.home });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    p.stdin.end(stdin);
+  });
+}
+
+function ls(dir: string): string[] {
+  return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+}
+
+async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function tempFiles(b: Box): string[] {
+  return ls(b.unitDir).filter((f) => f.includes('.ggn-tmp.'));
+}
+
+describe('unit write scripts: interrupted writes', () => {
+  for (const shell of SHELLS) {
+    for (const sig of ['SIGHUP', 'SIGPIPE', 'SIGTERM', 'SIGINT'] as const) {
+      it(`${shell}: ${sig} to the session mid-write removes the temp file and keeps the old unit`, async () => {
+        const b = box(`wr-sig`);
+        assert.equal(run(b, writeUnitCommand(user, UNIT), 'old', shell).code, 0);
+        for (const argv of [writeUnitCommand(user, UNIT, 2_000_000), writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 2_000_000 })]) {
+          const a = withShell(argv, shell);
+          // own process group, as an ssh session has: the signal reaches the shell and cat
+          const p = spawn(a[0], a.slice(1), { env: b.env, cwd: b.home, detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+          const exited = new Promise<void>((r) => p.on('exit', () => r()));
+          p.stdin.on('error', () => {}); // EPIPE once cat is gone
+          p.stdin.write('x'.repeat(500_000));
+          await waitFor(() => tempFiles(b).some((f) => fs.statSync(path.join(b.unitDir, f)).size > 0), 'the temp file');
+          process.kill(-p.pid!, sig);
+          await exited;
+          p.stdin.destroy();
+          assert.deepEqual(tempFiles(b), [], `no temp file left after ${sig}`);
+          assert.equal(fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8'), 'old');
+        }
+        assert.deepEqual(ls(b.revDir), [], 'no revision for a write that did not happen');
+      });
+    }
+
+    it(`${shell}: a signal to the shell alone while cat waits: the partial input is never installed`, async () => {
+      const b = box('wr-sig1');
+      assert.equal(run(b, writeUnitCommand(user, UNIT), 'old', shell).code, 0);
+      const a = withShell(writeUnitCommand(user, UNIT), shell); // no size: only the trap can save us
+      const p = spawn(a[0], a.slice(1), { env: b.env, cwd: b.home, stdio: ['pipe', 'ignore', 'ignore'] });
+      const exited = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+      p.stdin.on('error', () => {});
+      p.stdin.write('partial');
+      await waitFor(() => tempFiles(b).some((f) => fs.statSync(path.join(b.unitDir, f)).size > 0), 'the temp file');
+      p.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 50));
+      p.stdin.end(); // cat sees EOF (what a closed channel looks like) and returns 0
+      assert.equal(await exited, 143);
+      assert.deepEqual(tempFiles(b), []);
+      assert.equal(fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8'), 'old');
+    });
+
+    it(`${shell}: a channel closed mid-transfer (short stdin, then EOF) fails and installs nothing`, () => {
+      const b = box('wr-short');
+      assert.equal(run(b, writeUnitCommand(user, UNIT), 'old', shell).code, 0);
+      for (const argv of [writeUnitCommand(user, UNIT, 10), writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 10 })]) {
+        const r = run(b, argv, 'new', shell);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /ggn: received 3 of 10 bytes \(connection lost\?\); .*p_web_a\.service left unchanged/);
+        assert.equal(fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8'), 'old');
+        assert.deepEqual(tempFiles(b), []);
+      }
+      assert.equal(run(b, writeUnitCommand(user, UNIT, 3), 'new', shell).code, 0, 'the exact size is accepted');
+      assert.equal(fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8'), 'new');
+    });
+  }
+
+  it('stale temp files (SIGKILL leftovers) are never read as units and are removed by the next write once old', () => {
+    const b = box('wr-stale');
+    fs.mkdirSync(b.unitDir, { recursive: true });
+    const stale = path.join(b.unitDir, `.${UNIT}.ggn-tmp.AbC123`);
+    const young = path.join(b.unitDir, `.${UNIT}.ggn-tmp.XyZ789`); // another writer, still running
+    const other = path.join(b.unitDir, `.p_web_b.service.ggn-tmp.Q1w2E3`);
+    for (const f of [stale, young, other]) fs.writeFileSync(f, '[Service]\n');
+    const old = new Date(Date.now() - 20 * 60_000);
+    fs.utimesSync(stale, old, old);
+    fs.utimesSync(other, old, old);
+    // a name ending like a unit: the reader must skip dot files whatever their suffix
+    fs.writeFileSync(path.join(b.unitDir, `.p_web_c.service`), 'x');
+    const read = parseReadOutput(run(b, readUnitsCommand(user, ['p_web_'])).stdout);
+    assert.deepEqual([...read.files.keys()], []);
+    assert.throws(() => readUnitsCommand(user, ['.p_web_']), /refusing invalid unit prefix/);
+
+    assert.equal(run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 2 }), 'v1').code, 0);
+    assert.ok(!fs.existsSync(stale), 'the old leftover is gone');
+    assert.ok(fs.existsSync(young), "a young temp file may be a live writer's: kept");
+    assert.ok(fs.existsSync(other), "another unit's leftovers are that unit's write's business");
+    assert.deepEqual([...parseReadOutput(run(b, readUnitsCommand(user, ['p_web_'])).stdout).files.keys()], [UNIT]);
+    assert.equal(run(b, removeUnitsCommand(user, ['p_web_b.service'])).code, 0);
+    assert.ok(!fs.existsSync(other), 'removing a unit removes its old leftovers');
+  });
+});
+
+describe('revision scripts: junk in the state directory', () => {
+  for (const shell of SHELLS) {
+    it(`${shell}: file names are never evaluated; junk is ignored with a warning`, () => {
+      const b = box('rev-junk');
+      const w = (content: string) => run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: Buffer.byteLength(content) }), content, shell);
+      assert.equal(w('v1').code, 0);
+      assert.equal(w('v2').stdout, 'revision 1\n');
+      const junk = ['x[$(touch PWNED)]', 'abc', '007', '1 2', '99999999999999999999', '-5', 'a\nb'];
+      for (const j of junk) fs.writeFileSync(path.join(b.revDir, j), 'junk');
+      fs.mkdirSync(path.join(b.revDir, '42')); // a directory is not a revision either
+      const r = w('v3');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'revision 2\n');
+      const warnings = r.stderr.split('\n').filter(Boolean);
+      assert.equal(warnings.length, junk.length + 1, r.stderr);
+      for (const line of warnings) assert.match(line, /^ggn-warning: ignoring \/.*\/revisions\/p_web_a\.service\/.+ in the ggn state directory \(not a revision\)$/);
+      assert.ok(r.stderr.includes('/a?b in the ggn'), 'control characters are masked');
+      const rr = run(b, readRevisionCommand(user, UNIT), '', shell);
+      assert.deepEqual(parseRevisionOutput(rr.stdout), { revision: '2', content: 'v2' });
+      assert.equal(rr.stderr.split('\n').filter(Boolean).length, junk.length + 1);
+      for (const d of [b.home, b.revDir, b.unitDir]) assert.ok(!fs.existsSync(path.join(d, 'PWNED')), 'no file name ran as code');
+      for (let i = 4; i <= 9; i++) assert.equal(w(`v${i}`).code, 0);
+      assert.deepEqual(
+        ls(b.revDir).filter((f) => /^\d+$/.test(f)),
+        ['007', '4', '42', '5', '6', '7', '8', '99999999999999999999'].sort(),
+        'pruning keeps the newest 5 and never touches junk',
+      );
+    });
+  }
+
+  it('the driver shows the warnings with the host and still succeeds', async () => {
+    const b = box('rev-driver');
+    const host: HostSpec = { name: 'm1', address: '127.0.0.1', port: 22, user: 'u', identityFiles: [], knownHostsFile: '/dev/null', strictHostKeyChecking: true, connectTimeoutMs: 1000 };
+    const conn: Connection = { host, exec: async (argv, o) => run(b, argv, String(o?.stdin ?? '')), close: async () => {} };
+    const transport: Transport = { connect: async () => conn, closeAll: async () => {} };
+    const warnings: string[] = [];
+    const d = new SshSystemdDriver({ target: user, machines: [], hosts: [host], transport, parallel: 1, onWarning: (m, w) => warnings.push(`${m}: ${w}`) });
+    await d.writeUnitRevision('m1', UNIT, 'v1', { save: true });
+    fs.writeFileSync(path.join(b.revDir, 'junk'), '');
+    assert.deepEqual(await d.writeUnitRevision('m1', UNIT, 'v2', { save: true }), { revision: '1' });
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /^m1: ignoring \/.*\/p_web_a\.service\/junk in the ggn state directory \(not a revision\)$/);
+    assert.deepEqual(await d.readRevision('m1', UNIT), { revision: '1', content: 'v1' });
+    assert.equal(warnings.length, 2);
+  });
+});
+
+describe('revision scripts: concurrent writers', () => {
+  const N = 12;
+  /** keep = 100 so that every revision stays to be counted. */
+  const argv = (content: string) => ['sh', '-c', WRITE_REVISION_SCRIPT, 'ggn', 'user', UNIT, '100', '1', '', String(Buffer.byteLength(content))];
+
+  for (const shell of SHELLS) {
+    it(`${shell}: ${N} writers at once: every replaced version is a revision, numbers unique`, async () => {
+      const b = box('rev-conc');
+      assert.equal(run(b, argv('v0'), 'v0', shell).code, 0);
+      const rs = await Promise.all(Array.from({ length: N }, (_, i) => runAsync(b, argv(`v${i + 1}`), `v${i + 1}`, shell)));
+      for (const r of rs) assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(rs.map((r) => r.stderr).filter(Boolean), []);
+      const nums = rs.map((r) => /^revision (\d+)\n$/.exec(r.stdout)?.[1]);
+      assert.equal(new Set(nums).size, N, `unique revision numbers: ${nums.join(',')}`);
+      const kept = ls(b.revDir).filter((f) => /^\d+$/.test(f)).map((f) => fs.readFileSync(path.join(b.revDir, f), 'utf8'));
+      const all = [...kept, fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8')].sort();
+      assert.deepEqual(all, Array.from({ length: N + 1 }, (_, i) => `v${i}`).sort(), 'no version lost');
+      assert.deepEqual(ls(b.revDir).filter((f) => !/^\d+$/.test(f)), [], 'only revisions in the unit\'s folder');
+      assert.deepEqual(ls(path.dirname(b.revDir)), [`.${UNIT}.lock`, UNIT], 'the writers\' flock file sits next to it');
+      assert.deepEqual(tempFiles(b), []);
+    });
+  }
+
+  it(`without flock: numbers are still claimed atomically (no overwrite, no error)`, async () => {
+    const b = box('rev-noflock', { noFlock: true });
+    assert.equal(run(b, argv('v0'), 'v0').code, 0);
+    const rs = await Promise.all(Array.from({ length: N }, (_, i) => runAsync(b, argv(`v${i + 1}`), `v${i + 1}`)));
+    for (const r of rs) assert.equal(r.code, 0, r.stderr);
+    const nums = rs.map((r) => /^revision (\d+)\n$/.exec(r.stdout)?.[1]).filter(Boolean);
+    assert.equal(new Set(nums).size, nums.length, `unique revision numbers: ${nums.join(',')}`);
+    assert.deepEqual(ls(b.revDir).filter((f) => /^\d+$/.test(f)).sort(), [...nums].sort(), 'every printed revision exists');
+    assert.deepEqual(ls(b.revDir).filter((f) => !/^\d+$/.test(f)), [], 'no temp file left');
+  });
+});
