@@ -86,7 +86,7 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     assert.equal(events.at(-1).summary.exitCode, 0);
     assert.match(r.stderr, /prod\/web: 3 updated/);
     const steps = events.filter((e) => e.unit === 'prod_web_w2.service' && e.result === 'ok').map((e) => e.step);
-    assert.deepEqual(steps, ['hooks-early', 'write', 'daemon-reload', 'restart', 'wait-active', 'health', 'hooks-late', 'done']);
+    assert.deepEqual(steps, ['hooks-early', 'write', 'reload', 'restart', 'wait-active', 'health', 'hooks-late', 'done']);
     assert.ok(events.slice(0, -1).every((e) => e.info || (e.host && typeof e.time === 'string')));
     assert.match(onHost(1)!, /v2/);
     const hist = run('prod', 'web', 'history');
