@@ -510,7 +510,9 @@ class SystemClusterImpl implements SystemCluster {
         continue;
       }
       if (oldBootId) {
+        const t = Date.now();
         const b = await this.execIn(r, ['cat', '/proc/sys/kernel/random/boot_id'], { timeoutMs: 5000 }).catch(() => undefined);
+        trace(`${r.pub.name}: boot id ${b?.code} ${b?.stdout.trim()} ${b?.stderr.trim()} in ${Date.now() - t} ms`);
         if (!b || b.code !== 0 || b.stdout.trim() === oldBootId) {
           last = 'still the old boot';
           await sleep(50);
@@ -519,8 +521,10 @@ class SystemClusterImpl implements SystemCluster {
         oldBootId = undefined;
       }
       const left = Math.max(1000, deadline - Date.now());
+      const t = Date.now();
       const s = await this.execIn(r, ['systemctl', 'is-system-running', '--wait'], { timeoutMs: left }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
       last = s.stdout.trim() || s.stderr.trim();
+      trace(`${r.pub.name}: is-system-running ${last} in ${Date.now() - t} ms`);
       if (last === 'degraded') {
         const f = await this.execIn(r, ['systemctl', '--failed', '--no-legend', '--plain', '--no-pager'], { timeoutMs: 5000 });
         throw this.hostFailure(r, 'booted degraded', `; failed units:\n${f.stdout.trim()}`);

@@ -28,7 +28,7 @@ ExecStart=/bin/sh -c '{{if eq .version "broken"}}exit 3{{else}}echo web {{.hostn
 MachineID={{.machine_id}}
 `;
 
-const run = (...args: string[]) => ggn(['-H', tree.home, ...args]);
+const run = (...args: string[]) => { const t = Date.now(); const r = ggn(["-H", tree.home, ...args]); if (process.env.GGN_HARNESS_TRACE) process.stderr.write(`[ggn ${args.join(" ")}: ${Date.now() - t} ms]\n`); return r; };
 const setVersion = (v: string) => tree.write('env/prod/attributes/base.yml', `default:\n  version: "${v}"\n`);
 const unit = (i: number) => `prod_web_w${i + 1}.service`;
 const unitPath = (i: number) => `/etc/systemd/system/${unit(i)}`;
@@ -108,7 +108,6 @@ describe('scope system: real systemd system managers, sudo -n as deploy', { skip
       assert.match((await unitOn(i))!, new RegExp(`^Description=web w${i + 1} v1$`, 'm'));
       assert.equal(await active(i), 'active');
     }
-    assert.match(run('prod', 'web', 'diff').stdout, /3 changed/, 'the tree (v2) now differs from the hosts');
     assert.match(run('prod', 'web', 'history').stdout, /tester@\S+ +prod_web_w3\.service +sys3 +rollback +[0-9a-f]{12} +[0-9a-f]{12} +ok/);
   });
 
@@ -140,7 +139,6 @@ describe('scope system: real systemd system managers, sudo -n as deploy', { skip
     assert.equal(d.code, 0, d.stderr);
     assert.equal(await unitOn(0), null);
     assert.equal(await show(0, 'LoadState'), 'not-found');
-    assert.match(run('prod', 'web', 'w1', 'diff').stdout, /prod_web_w1\.service on sys1: new/);
   });
 
   it('the ssh lock lives in /var/lib/ggn, owned by root, and blocks another user', async () => {
@@ -195,13 +193,10 @@ describe('scope system: real systemd system managers, sudo -n as deploy', { skip
     setVersion('4');
     await cluster.kill(h[2]);
     try {
-      const d = run('prod', 'web', 'diff');
-      assert.equal(d.code, 1);
-      assert.match(d.stderr, /host sys3 \(127\.0\.2\.13:22\): connection refused/);
       const u = run('prod', 'web', 'update', '-y');
       assert.equal(u.code, 1);
       assert.match(u.stderr, /host sys3 \(127\.0\.2\.13:22\): connection refused/);
-      assert.match((await unitOn(0))!, /v3/);
+      assert.match((await unitOn(0))!, /v3/, 'nothing changed on the live hosts');
     } finally {
       await cluster.start(h[2]);
     }

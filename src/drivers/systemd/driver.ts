@@ -170,6 +170,9 @@ export function remoteError(machine: string, what: string, r: ExecResult): GgnEr
   if (/sudo: (a password is required|a terminal is required)/.test(stderr)) {
     return new GgnError(`${what}: sudo needs a password (configure NOPASSWD for this user, or use ssh.scope: user)`, { host: machine });
   }
-  const detail = stderr.split('\n').filter(Boolean).slice(-3).join(' | ') || `exit code ${r.code}`;
+  // sudo's warning on a host whose own name does not resolve (no /etc/hosts line) is noise here:
+  // it would take one of the three lines that say what failed
+  const lines = stderr.split('\n').filter((l) => l && !/^sudo: unable to resolve host /.test(l));
+  const detail = lines.slice(-3).join(' | ') || `exit code ${r.code}`;
   return new GgnError(`${what} failed: ${detail}`, { host: machine });
 }
