@@ -80,6 +80,11 @@ export class Journal extends GgnCommand {
           const r = await d.run(machine, d.journalArgv(unit, flags.lines, false), `journalctl -u ${unit}`, { allowCodes: [1] });
           this.print(`# ${unit} on ${machine}`);
           this.ctx.out.write(r.stdout + (r.code ? r.stderr : ''));
+          // journalctl says why it shows nothing on stderr, exit 0: a login that may not read the
+          // system journal (scope system without sudo, not in systemd-journal/adm) gets
+          // "-- No entries --" and, here, the hint naming those groups
+          const why = r.code ? '' : journalNotes(r.stderr);
+          if (why) this.ctx.err.write(`host ${machine}: journalctl: ${why}\n`);
         } catch (e) {
           failed++;
           reportError(this.ctx, e);
@@ -88,6 +93,15 @@ export class Journal extends GgnCommand {
       return failed ? 1 : 0;
     });
   }
+}
+
+/** journalctl's own notes on stderr (not sudo's warnings), one line. */
+export function journalNotes(stderr: string): string {
+  return stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^sudo: /.test(l))
+    .join(' ');
 }
 
 export class Ssh extends GgnCommand {

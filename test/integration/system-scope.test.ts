@@ -220,6 +220,14 @@ describe('scope system: real systemd system managers, sudo -n as deploy', { skip
       assert.equal(r.code, 1);
       assert.match(r.stderr, /host sys1: .*(Permission denied|cannot write)/);
       assert.match((await unitOn(0))!, /v3/);
+      // reading needs no root, but the system journal does: journalctl's hint must not be swallowed
+      const c = run('prod', 'web', 'check');
+      assert.equal(c.code, 2, c.stderr);
+      assert.match(c.stdout, /prod_web_w1\.service +sys1 +outdated/, 'the tree has v4, the hosts v3');
+      const j = run('prod', 'web', 'w2', 'journal', '-l', '5');
+      assert.equal(j.code, 0, j.stderr);
+      assert.match(j.stdout, /-- No entries --/);
+      assert.match(j.stderr, /^host sys2: journalctl: .*'systemd-journal' can see all messages/m);
     } finally {
       fs.writeFileSync(configFile(), systemEnvConfigFor(cluster));
     }
