@@ -22,4 +22,8 @@ else
   # in root mode.
   apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=300 $PKGS
 fi
-bash "$(dirname "$0")/system-rootfs.sh" build
+# the system-scope hosts' rootfs (once per machine; GGN_SKIP_SYSTEM_ROOTFS=1 for callers that only
+# need the user-scope cluster, such as `npm run demo`)
+if [ -z "${GGN_SKIP_SYSTEM_ROOTFS:-}" ]; then
+  bash "$(dirname "$0")/system-rootfs.sh" build
+fi
