@@ -91,7 +91,7 @@ export interface SystemUpOptions {
   lockTimeoutMs?: number;
   /** Time allowed for all hosts to boot to `running`. Default 60000. */
   readyTimeoutMs?: number;
-  /** Build the shared rootfs when it is missing (30 s to 2 min). Default true. */
+  /** Build the shared rootfs when it is missing (about 1 min of CPU). Default true. */
   build?: boolean;
 }
 
