@@ -103,7 +103,7 @@ export interface SystemCluster {
   knownHostsPath: string;
   sshConfigPath: string;
   host(ref: SystemHostRef): SystemHost;
-  /** Runs argv as root (or opts.user) inside the host's namespaces, without ssh. Throws if the host is down. */
+  /** Runs argv as root (or opts.user) inside the host's namespaces, without ssh. Rejects if the host is down or hung. */
   exec(host: SystemHostRef, argv: string[], opts?: SystemExecOptions): Promise<RunResult>;
   /** SIGKILL of everything of the host (cgroup.kill): a power cut. New connections get ECONNREFUSED. */
   kill(host: SystemHostRef): Promise<void>;
@@ -558,7 +558,10 @@ class SystemClusterImpl implements SystemCluster {
   }
 
   exec(ref: SystemHostRef, argv: string[], opts: SystemExecOptions = {}): Promise<RunResult> {
-    return this.execIn(this.rt(ref), argv, opts);
+    const r = this.rt(ref);
+    // the command would join the host's frozen cgroup and block until resume()
+    if (r.frozen) return Promise.reject(new Error(`system test host ${r.pub.name} is hung (frozen): resume() it first`));
+    return this.execIn(r, argv, opts);
   }
 
   async kill(ref: SystemHostRef): Promise<void> {

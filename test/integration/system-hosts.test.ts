@@ -71,6 +71,7 @@ describe('system test hosts (systemd-nspawn)', { skip, timeout: 180_000 }, () =>
     await c.hang(h[0]);
     try {
       assert.match(ssh(h[0], 'true', { timeout: 2 }).stderr, /timed out/i);
+      await assert.rejects(c.exec(h[0], ['true']), /is hung/);
     } finally {
       await c.resume(h[0]);
     }
