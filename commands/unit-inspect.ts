@@ -64,7 +64,8 @@ export class Journal extends GgnCommand {
           if (!d.journal) throw missingCapability(d, 'read a journal');
           const text = await d.journal(machine, unit, flags.lines);
           this.print(`# ${unit} on ${machine}`);
-          this.ctx.out.write(text);
+          this.ctx.out.write(text.text);
+          if (text.notes) this.ctx.err.write(`host ${machine}: journalctl: ${text.notes}\n`);
         } catch (e) {
           failed++;
           reportError(this.ctx, e);
@@ -75,6 +76,7 @@ export class Journal extends GgnCommand {
   }
 }
 
+/** journalctl's own notes on stderr (not sudo's warnings), one line. */
 export class Ssh extends GgnCommand {
   static override examples = ['ggn prod cassandra cass1 ssh', 'ggn prod cassandra cass1 ssh -- systemctl status'];
   static override flags = {};

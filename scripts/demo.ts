@@ -22,7 +22,10 @@ async function main(): Promise<number> {
     process.stderr.write('npm run demo starts local test hosts (users, sshd, systemd --user managers): run it as root.\n');
     return 1;
   }
-  const deps = spawnSync('bash', [path.join(ROOT, 'test/harness/install-deps.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const deps = spawnSync('bash', [path.join(ROOT, 'test/harness/install-deps.sh')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, GGN_SKIP_SYSTEM_ROOTFS: '1' }, // the demo runs scope user only
+  });
   if (deps.status !== 0) return 1;
 
   say('starting 3 local test hosts (node1..node3)');

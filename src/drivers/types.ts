@@ -108,8 +108,8 @@ export interface Driver {
   address?(machine: string): string;
   /** A human status of the unit (`systemctl status`). */
   status?(machine: string, unit: string): Promise<string>;
-  /** The unit's last journal lines. */
-  journal?(machine: string, unit: string, lines: number): Promise<string>;
+  /** The unit's last journal lines, and the journal's own notes when it shows nothing (e.g. no right to read it). */
+  journal?(machine: string, unit: string, lines: number): Promise<{ text: string; notes?: string }>;
   /** A local command that follows the unit's journal, or opens a shell (or runs `remote`) on the machine. */
   followJournalCommand?(machine: string, unit: string, lines: number): string[];
   shellCommand?(machine: string, remote: string[], tty: boolean): string[];

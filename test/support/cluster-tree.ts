@@ -1,7 +1,7 @@
-/** A work tree whose env `prod` points at the hosts of a test cluster (scope: user). */
+/** A work tree whose env `prod` points at the hosts of a test cluster (scope: user) or at system test hosts (scope: system). */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Cluster } from '../harness';
+import type { Cluster, SystemCluster } from '../harness';
 import { tmpDir } from './cli';
 
 export interface ClusterTree {
@@ -30,7 +30,40 @@ export function envConfigFor(cluster: Cluster, opts: { knownHostsFile?: string; 
   return lines.join('\n') + '\n' + (opts.extra ?? '');
 }
 
+export interface SystemConfigOptions {
+  /** ssh.user (default deploy). */
+  user?: string;
+  /** ssh.sudo (default true). */
+  sudo?: boolean;
+  connectTimeout?: number;
+  extra?: string;
+}
+
+/** `scope: system` config for system test hosts (test/harness/system-hosts.ts): units in /etc/systemd/system, `sudo -n`. */
+export function systemEnvConfigFor(cluster: SystemCluster, opts: SystemConfigOptions = {}): string {
+  const lines = [
+    'ssh:',
+    '  scope: system',
+    `  sudo: ${opts.sudo ?? true}`,
+    `  user: ${opts.user ?? 'deploy'}`,
+    `  identityFile: ${cluster.clientKeyPath}`,
+    `  knownHostsFile: ${cluster.knownHostsPath}`,
+    `  connectTimeout: ${opts.connectTimeout ?? 3}`,
+    'machines:',
+    ...cluster.hosts.flatMap((h, i) => [`  - name: ${h.name}`, `    address: ${h.address}`, `    port: ${h.port}`, `    metadata: {rack: r${(i % 2) + 1}}`]),
+  ];
+  return lines.join('\n') + '\n' + (opts.extra ?? '');
+}
+
 export function clusterTree(cluster: Cluster, files: Record<string, string>, configOpts: Parameters<typeof envConfigFor>[1] = {}): ClusterTree {
+  return makeTree(envConfigFor(cluster, configOpts), files);
+}
+
+export function systemClusterTree(cluster: SystemCluster, files: Record<string, string>, configOpts: SystemConfigOptions = {}): ClusterTree {
+  return makeTree(systemEnvConfigFor(cluster, configOpts), files);
+}
+
+function makeTree(config: string, files: Record<string, string>): ClusterTree {
   const base = tmpDir('live');
   const work = path.join(base, 'work');
   const home = path.join(base, 'home');
@@ -39,7 +72,7 @@ export function clusterTree(cluster: Cluster, files: Record<string, string>, con
     fs.mkdirSync(path.dirname(f), { recursive: true });
     fs.writeFileSync(f, content);
   };
-  write('env/prod/config.yml', envConfigFor(cluster, configOpts));
+  write('env/prod/config.yml', config);
   for (const [rel, content] of Object.entries(files)) write(rel, content);
   fs.mkdirSync(home, { recursive: true });
   fs.writeFileSync(path.join(home, 'config.yml'), `workPath: ${work}\nuser: tester\n`);

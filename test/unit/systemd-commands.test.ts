@@ -69,6 +69,12 @@ describe('remote errors', () => {
     assert.equal(sudo.oneLine(), 'host m1: systemctl restart x.service: sudo needs a password (configure NOPASSWD for this user, or use ssh.scope: user)');
     const sc = remoteError('m1', 'systemctl start x.service', { code: 1, stdout: '', stderr: 'Job for x.service failed.\nSee "systemctl status x.service" for details.\n' });
     assert.equal(sc.oneLine(), 'host m1: systemctl start x.service failed: Job for x.service failed. | See "systemctl status x.service" for details.');
+    const noisy = remoteError('m1', 'systemctl restart x.service', {
+      code: 1,
+      stdout: '',
+      stderr: 'sudo: unable to resolve host m1: Name or service not known\nFailed to restart x.service: Unit x.service has a bad unit file setting.\nSee system logs and \'systemctl status x.service\' for details.\n',
+    });
+    assert.equal(noisy.oneLine(), "host m1: systemctl restart x.service failed: Failed to restart x.service: Unit x.service has a bad unit file setting. | See system logs and 'systemctl status x.service' for details.", 'sudo\'s resolve warning is not a reason');
   });
   it('say that a command was killed by a signal, and never show a script', () => {
     const { remoteError } = require('../../src/drivers/systemd/driver');

@@ -230,9 +230,12 @@ export class SshSystemdDriver implements Driver {
     return (await this.systemctl(machine, 'status', [unit], { allowCodes: [3, 4], extra: ['--no-pager', '--full'] })).stdout;
   }
 
-  async journal(machine: string, unit: string, lines: number): Promise<string> {
+  async journal(machine: string, unit: string, lines: number): Promise<{ text: string; notes?: string }> {
     const r = await this.run(machine, this.journalArgv(unit, lines, false), `journalctl -u ${unit}`, { allowCodes: [1] });
-    return r.stdout + (r.code ? r.stderr : '');
+    // journalctl says why it shows nothing on stderr, exit 0: a login that may not read the
+    // system journal (scope system without sudo, not in systemd-journal/adm) gets
+    // "-- No entries --" and, here, the hint naming those groups
+    return { text: r.stdout + (r.code ? r.stderr : ''), notes: r.code ? undefined : journalNotes(r.stderr) || undefined };
   }
 
   followJournalCommand(machine: string, unit: string, lines: number): string[] {
@@ -278,7 +281,13 @@ export function remoteError(machine: string, what: string, r: ExecResult): GgnEr
   if (/sudo: (a password is required|a terminal is required)/.test(stderr)) {
     return new GgnError(`${what}: sudo needs a password (configure NOPASSWD for this user, or use ssh.scope: user)`, { host: machine });
   }
-  const lines = stderr.split('\n').filter(Boolean).slice(-3).join(' | ');
+  // sudo's warning on a host whose own name does not resolve (no /etc/hosts line) is noise here:
+  // it would take one of the three lines that say what failed
+  const lines = stderr
+    .split('\n')
+    .filter((l) => l && !/^sudo: unable to resolve host /.test(l))
+    .slice(-3)
+    .join(' | ');
   const detail = lines || (signalName(r.code) ? `killed by ${signalName(r.code)} (the host shutting down, or the session closed?)` : `exit code ${r.code}`);
   return new GgnError(`${what} failed: ${detail}`, { host: machine });
 }
@@ -287,4 +296,13 @@ const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 9: 'SIGKILL'
 
 function signalName(code: number): string | undefined {
   return code > 128 ? SIGNALS[code - 128] : undefined;
+}
+
+/** journalctl's own notes on stderr (sudo's noise left out), as one line. */
+export function journalNotes(stderr: string): string {
+  return stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^sudo: /.test(l))
+    .join(' ');
 }

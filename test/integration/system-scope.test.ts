@@ -1,0 +1,269 @@
+/**
+ * ggn in production's mode, `ssh: {scope: system, sudo: true, user: deploy}`, against real
+ * systemd system managers (test/harness/system-hosts.ts: one systemd-nspawn container per host,
+ * units in /etc/systemd/system, `sudo -n systemctl`, journald, ggn's state in /var/lib/ggn).
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { upSystem, SystemCluster, SystemHost } from '../harness';
+import { ggn } from '../support/cli';
+import { ClusterTree, systemClusterTree, systemEnvConfigFor } from '../support/cluster-tree';
+
+const skip = process.getuid?.() === 0 ? false : 'the system test hosts (systemd-nspawn) need root';
+
+let cluster: SystemCluster;
+let tree: ClusterTree;
+let h: SystemHost[];
+
+// stdout goes to the host's journal: `journal` must show these lines
+const UNIT = `[Unit]
+Description=web {{.hostname}} v{{.version}}
+
+[Service]
+ExecStart=/bin/sh -c '{{if eq .version "broken"}}exit 3{{else}}echo web {{.hostname}} started v{{.version}}; exec sleep 600{{end}}'
+
+[X-Fleet]
+MachineID={{.machine_id}}
+`;
+
+const run = (...args: string[]) => { const t = Date.now(); const r = ggn(["-H", tree.home, ...args]); if (process.env.GGN_HARNESS_TRACE) process.stderr.write(`[ggn ${args.join(" ")}: ${Date.now() - t} ms]\n`); return r; };
+const setVersion = (v: string) => tree.write('env/prod/attributes/base.yml', `default:\n  version: "${v}"\n`);
+const unit = (i: number) => `prod_web_w${i + 1}.service`;
+const unitPath = (i: number) => `/etc/systemd/system/${unit(i)}`;
+const configFile = () => path.join(tree.work, 'env/prod/config.yml');
+
+/** Runs a command as root on host i (no ssh) and returns its stdout; fails the test on a non-zero exit. */
+async function onHost(i: number, ...argv: string[]): Promise<string> {
+  const r = await cluster.exec(h[i], argv);
+  assert.equal(r.code, 0, `${h[i].name}: ${argv.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+/** The unit file's bytes on host i, or null when it is not there. */
+async function unitOn(i: number): Promise<string | null> {
+  const r = await cluster.exec(h[i], ['cat', unitPath(i)]);
+  return r.code === 0 ? r.stdout : null;
+}
+const show = (i: number, prop: string) => onHost(i, 'systemctl', 'show', '-p', prop, '--value', unit(i));
+const active = async (i: number) => (await cluster.exec(h[i], ['systemctl', 'is-active', unit(i)])).stdout.trim();
+/** "owner:group mode" of paths on host i. */
+const owners = (i: number, ...paths: string[]) => onHost(i, 'stat', '-c', '%U:%G %a %n', ...paths);
+
+describe('scope system: real systemd system managers, sudo -n as deploy', { skip, timeout: 300_000 }, () => {
+  before(async () => {
+    cluster = await upSystem(3, { dir: '/tmp/ggn-test-system-scope', rootLogin: true });
+    h = cluster.hosts;
+    tree = systemClusterTree(cluster, {
+      'env/prod/attributes/base.yml': 'default:\n  version: "1"\n',
+      'env/prod/services/web/service-manifest.yml': 'nodes:\n' + h.map((x, i) => `  - hostname: w${i + 1}\n    machine_id: ${x.name}\n`).join(''),
+      'env/prod/services/web/unit.tmpl': UNIT,
+    });
+  });
+  after(async () => {
+    await cluster?.down();
+  });
+
+  it('diff shows every unit as new, exit code 2 with --exit-code', () => {
+    const r = run('prod', 'web', 'diff', '--exit-code');
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    for (let i = 0; i < 3; i++) assert.match(r.stdout, new RegExp(`# ${unit(i).replace('.', '\\.')} on ${h[i].name}: new`));
+    assert.match(r.stdout, /0 changed, 3 new, 0 orphaned, 0 unchanged/);
+  });
+
+  it('update converges: units in /etc/systemd/system owned by root, 0644, run by the system manager; check is happy', async () => {
+    const r = run('prod', 'web', 'update', '-y', '--parallel', '3');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /prod\/web: 3 updated/);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await owners(i, unitPath(i)), `root:root 644 ${unitPath(i)}`);
+      assert.match((await unitOn(i))!, new RegExp(`^Description=web w${i + 1} v1$`, 'm'));
+      assert.equal(await active(i), 'active');
+      assert.equal(await show(i, 'ControlGroup'), `/system.slice/${unit(i)}`, 'run by the system manager, not a user manager');
+    }
+    assert.equal(
+      await owners(0, '/var/lib/ggn', '/var/lib/ggn/audit.log', '/var/lib/ggn/revisions'),
+      'root:root 755 /var/lib/ggn\nroot:root 644 /var/lib/ggn/audit.log\nroot:root 755 /var/lib/ggn/revisions',
+    );
+    assert.doesNotMatch(await onHost(0, 'ls', '-A', '/home/deploy'), /\.local|\.config/, 'nothing of ggn in the login\'s home');
+    const d = run('prod', 'web', 'diff', '--exit-code');
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    const c = run('prod', 'web', 'check');
+    assert.equal(c.code, 0, c.stdout + c.stderr);
+    assert.match(c.stdout, /3 of 3 units ok/);
+  });
+
+  it('a changed attribute rolls out with a root-owned revision in /var/lib/ggn; rollback puts v1 back', async () => {
+    setVersion('2');
+    const r = run('prod', 'web', 'update', '-y', '--parallel', '3');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match((await unitOn(1))!, /^Description=web w2 v2$/m);
+    const rev = '/var/lib/ggn/revisions/prod_web_w2.service/1';
+    assert.equal(await owners(1, rev), `root:root 644 ${rev}`);
+    assert.match(await onHost(1, 'cat', rev), /^Description=web w2 v1$/m);
+    const rb = run('prod', 'web', 'rollback', '-y', '--parallel', '3');
+    assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+    assert.match(rb.stdout, /3 rolled back/);
+    for (let i = 0; i < 3; i++) {
+      assert.match((await unitOn(i))!, new RegExp(`^Description=web w${i + 1} v1$`, 'm'));
+      assert.equal(await active(i), 'active');
+    }
+    assert.match(run('prod', 'web', 'history').stdout, /tester@\S+ +prod_web_w3\.service +sys3 +rollback +[0-9a-f]{12} +[0-9a-f]{12} +ok/);
+  });
+
+  it('status, journal (real journald), stop, start, restart, destroy', async () => {
+    const st = run('prod', 'web', 'w1', 'status');
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, new RegExp(`# prod_web_w1\\.service on ${h[0].name}`));
+    assert.match(st.stdout, /Loaded: loaded \(\/etc\/systemd\/system\/prod_web_w1\.service/);
+    assert.match(st.stdout, /Active: active \(running\)/);
+
+    const j = run('prod', 'web', 'w1', 'journal', '-l', '20');
+    assert.equal(j.code, 0, j.stderr);
+    assert.match(j.stdout, /sys1 systemd\[1\]: Started prod_web_w1\.service - web w1 v1\./);
+    assert.match(j.stdout, /sys1 sh\[\d+\]: web w1 started v1$/m, 'the service\'s own stdout, through journald');
+
+    const stop = run('prod', 'web', 'w1', 'stop');
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal(await active(0), 'inactive');
+    const start = run('prod', 'web', 'w1', 'start');
+    assert.equal(start.code, 0, start.stderr);
+    assert.equal(await active(0), 'active');
+    const pid = await show(0, 'MainPID');
+    const restart = run('prod', 'web', 'w1', 'restart');
+    assert.equal(restart.code, 0, restart.stderr);
+    assert.equal(await active(0), 'active');
+    assert.notEqual(await show(0, 'MainPID'), pid, 'a new process');
+
+    const d = run('prod', 'web', 'w1', 'destroy', '-y');
+    assert.equal(d.code, 0, d.stderr);
+    assert.equal(await unitOn(0), null);
+    assert.equal(await show(0, 'LoadState'), 'not-found');
+  });
+
+  it('the ssh lock lives in /var/lib/ggn, owned by root, and blocks another user', async () => {
+    const l = run('prod', 'web', 'lock', '-t', '1h', 'kernel upgrade');
+    assert.equal(l.code, 0, l.stderr);
+    assert.match(l.stdout, /web locked by \[tester@\S+\] kernel upgrade for 1h0m0s \(ssh lock on sys1\)/);
+    const info = '/var/lib/ggn/locks/prod/web.lock/info';
+    assert.equal(await owners(0, info), `root:root 644 ${info}`);
+    assert.match(await onHost(0, 'cat', info), /"message":"kernel upgrade"/);
+    const other = path.join(tree.base, 'home-other');
+    fs.mkdirSync(other, { recursive: true });
+    fs.writeFileSync(path.join(other, 'config.yml'), `workPath: ${tree.work}\nuser: other\n`);
+    const blocked = ggn(['-H', other, 'prod', 'web', 'update', '-y']);
+    assert.equal(blocked.code, 1);
+    assert.match(blocked.stderr, /service web is locked by \[tester@\S+\] kernel upgrade \(locked by hand, (\d+h)?\d+m\d+s left\)/);
+    assert.equal(await unitOn(0), null, 'nothing changed');
+    const u = run('prod', 'web', 'unlock');
+    assert.equal(u.code, 0, u.stderr);
+    assert.equal((await cluster.exec(h[0], ['test', '-e', '/var/lib/ggn/locks/prod/web.lock'])).code, 1, 'the lock directory is gone');
+  });
+
+  it('a unit whose new version fails to start is restored, and the rollout stops', async () => {
+    setVersion('3');
+    const ok = run('prod', 'web', 'update', '-y', '--parallel', '3');
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    setVersion('broken');
+    const r = run('prod', 'web', 'update', '-y');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /error: unit prod_web_w1\.service, host sys1: update failed at (restart|wait-active): .*\(restored to its previous version\)/);
+    assert.match(r.stdout, /1 failed, 2 not started \(stopped after a failure\)/);
+    assert.match((await unitOn(0))!, /^Description=web w1 v3$/m, 'previous bytes are back');
+    assert.equal(await active(0), 'active', 'and running again');
+    assert.match((await unitOn(1))!, /^Description=web w2 v3$/m, 'the next units were not touched');
+    assert.match(await onHost(0, 'journalctl', '--no-pager', '-u', unit(0)), /prod_web_w1\.service: Main process exited, code=exited, status=3\/NOTIMPLEMENTED/);
+    setVersion('3');
+  });
+
+  it('after a reboot, check reports the units down (ggn does not enable them) and update starts them again', async () => {
+    await cluster.reboot(h[2]);
+    assert.equal(await active(2), 'inactive');
+    assert.match((await unitOn(2))!, /v3/, 'the unit file survived (the host\'s disk)');
+    const c = run('prod', 'web', 'check');
+    assert.equal(c.code, 2, c.stdout + c.stderr);
+    assert.match(c.stdout, /prod_web_w3\.service +sys3 +inactive\/dead/);
+    const u = run('prod', 'web', 'update', '-y');
+    assert.equal(u.code, 0, u.stdout + u.stderr);
+    assert.match(u.stdout, /prod\/web: 1 updated/);
+    assert.equal(await active(2), 'active');
+  });
+
+  it('a dead host gives an error naming it, and nothing changes on the others', async () => {
+    setVersion('4');
+    await cluster.kill(h[2]);
+    try {
+      const u = run('prod', 'web', 'update', '-y');
+      assert.equal(u.code, 1);
+      assert.match(u.stderr, /host sys3 \(127\.0\.2\.13:22\): connection refused/);
+      assert.match((await unitOn(0))!, /v3/, 'nothing changed on the live hosts');
+    } finally {
+      await cluster.start(h[2]);
+    }
+  });
+
+  it('a login without sudo rights: a clear error naming the host before any change', async () => {
+    await cluster.setSudo(h[1], 'none');
+    try {
+      const r = run('prod', 'web', 'update', '-y');
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /host sys2: reading units: sudo needs a password/);
+      assert.match((await unitOn(0))!, /v3/, 'not even the first host changed');
+      assert.equal((await cluster.exec(h[0], ['test', '-e', '/var/lib/ggn/locks/prod/web.lock'])).code, 1, 'the lock was released');
+    } finally {
+      await cluster.setSudo(h[1], 'nopasswd');
+    }
+    // the same login with `sudo: false`: it cannot write /var/lib/ggn (the lock) or /etc/systemd/system
+    fs.writeFileSync(configFile(), systemEnvConfigFor(cluster, { sudo: false }));
+    try {
+      const r = run('prod', 'web', 'update', '-y');
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /host sys1: .*(Permission denied|cannot write)/);
+      assert.match((await unitOn(0))!, /v3/);
+      // reading needs no root, but the system journal does: journalctl's hint must not be swallowed
+      const c = run('prod', 'web', 'check');
+      assert.equal(c.code, 2, c.stderr);
+      assert.match(c.stdout, /prod_web_w1\.service +sys1 +outdated/, 'the tree has v4, the hosts v3');
+      const j = run('prod', 'web', 'w2', 'journal', '-l', '5');
+      assert.equal(j.code, 0, j.stderr);
+      assert.match(j.stdout, /-- No entries --/);
+      assert.match(j.stderr, /^host sys2: journalctl: .*'systemd-journal' can see all messages/m);
+    } finally {
+      fs.writeFileSync(configFile(), systemEnvConfigFor(cluster));
+    }
+  });
+
+  it('sudo that asks for a password: a clear error, nothing changed', async () => {
+    await cluster.setSudo(h[0], 'password');
+    try {
+      const r = run('prod', 'web', 'update', '-y');
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /host sys1: .*sudo needs a password \(configure NOPASSWD/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match((await unitOn(0))!, /v3/);
+    } finally {
+      await cluster.setSudo(h[0], 'nopasswd');
+    }
+  });
+
+  it('root login without sudo (sudo: false) rolls out, and journal works', async () => {
+    fs.writeFileSync(configFile(), systemEnvConfigFor(cluster, { user: 'root', sudo: false }));
+    try {
+      const r = run('prod', 'web', 'update', '-y', '--parallel', '3');
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /prod\/web: 3 updated/);
+      for (let i = 0; i < 3; i++) {
+        assert.match((await unitOn(i))!, /v4/);
+        assert.equal(await owners(i, unitPath(i)), `root:root 644 ${unitPath(i)}`);
+        assert.equal(await active(i), 'active');
+      }
+      const j = run('prod', 'web', 'w2', 'journal', '-l', '5');
+      assert.equal(j.code, 0, j.stderr);
+      assert.match(j.stdout, /sys2 sh\[\d+\]: web w2 started v4$/m);
+      assert.equal(run('prod', 'web', 'check').code, 0);
+      assert.match(await onHost(0, 'tail', '-n', '1', '/var/lib/ggn/audit.log'), /prod_web_w1\.service/);
+    } finally {
+      fs.writeFileSync(configFile(), systemEnvConfigFor(cluster));
+    }
+  });
+});
