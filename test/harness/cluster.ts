@@ -12,6 +12,7 @@
 //
 // for <root> in /sys/fs/cgroup/unified and /sys/fs/cgroup/systemd (hybrid layout). See
 // test/harness/README.md.
+import { forget, remember } from './teardown';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -423,41 +424,6 @@ async function cleanupStale(roots: string[], v2: string): Promise<void> {
   await nft;
 }
 
-// ------------------------------------------------------------------ exit handlers
-
-const live = new Set<ClusterImpl>();
-let handlersInstalled = false;
-
-function emergencyAll(): void {
-  for (const c of live) {
-    try {
-      c.downSync();
-    } catch (e) {
-      process.stderr.write(`[harness] emergency teardown failed: ${(e as Error).message}\n`);
-    }
-  }
-}
-
-function onSignal(sig: NodeJS.Signals): void {
-  emergencyAll();
-  process.exit(sig === 'SIGINT' ? 130 : 143);
-}
-
-function installHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  process.on('exit', emergencyAll);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-}
-
-function removeHandlers(): void {
-  if (!handlersInstalled || live.size > 0) return;
-  handlersInstalled = false;
-  process.removeListener('exit', emergencyAll);
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
-}
 
 // ------------------------------------------------------------------ the cluster
 
@@ -854,8 +820,7 @@ class ClusterImpl implements Cluster {
     await nftDeleteTable();
     this.nftReady = false;
     this.downDone = true;
-    live.delete(this);
-    removeHandlers();
+    forget(this);
     releaseLock(this.dir);
     try {
       fs.unlinkSync(this.statePath);
@@ -872,7 +837,7 @@ class ClusterImpl implements Cluster {
   downSync(): void {
     if (this.downDone) return;
     this.downDone = true;
-    live.delete(this);
+    forget(this);
     try {
       cgKillSync(this.roots, this.v2, CG_BASE);
       cgRemove(this.roots, CG_BASE);
@@ -884,8 +849,7 @@ class ClusterImpl implements Cluster {
   }
 
   register(): void {
-    live.add(this);
-    if (!this.persistent) installHandlers();
+    if (!this.persistent) remember(this, 'harness');
   }
 }
 

@@ -15,6 +15,7 @@
 // that holds the overlay mount and a tmpfs on /run/systemd/nspawn, so both vanish with it, even
 // after SIGKILL. The measured facts are in shared/notes/system-hosts.md; see
 // test/harness/README.md.
+import { forget, remember } from './teardown';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -276,41 +277,6 @@ async function cleanupStale(roots: string[], v2: string, dirs: string[]): Promis
   for (const d of dirs) removeOverlays(d);
 }
 
-// ------------------------------------------------------------------ exit handlers
-
-const live = new Set<SystemClusterImpl>();
-let handlersInstalled = false;
-
-function emergencyAll(): void {
-  for (const c of live) {
-    try {
-      c.downSync();
-    } catch (e) {
-      process.stderr.write(`[syshosts] emergency teardown failed: ${(e as Error).message}\n`);
-    }
-  }
-}
-
-function onSignal(sig: NodeJS.Signals): void {
-  emergencyAll();
-  process.exit(sig === 'SIGINT' ? 130 : 143);
-}
-
-function installHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  process.on('exit', emergencyAll);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-}
-
-function removeHandlers(): void {
-  if (!handlersInstalled || live.size > 0) return;
-  handlersInstalled = false;
-  process.removeListener('exit', emergencyAll);
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
-}
 
 // ------------------------------------------------------------------ per-host files
 
@@ -699,8 +665,7 @@ class SystemClusterImpl implements SystemCluster {
     this.nftReady = false;
     removeOverlays(this.dir);
     this.downDone = true;
-    live.delete(this);
-    removeHandlers();
+    forget(this);
     releaseLock();
     const left = await waitGone([...new Set([...seen, ...launchers])], 3000);
     trace(`down in ${Date.now() - t0} ms`);
@@ -712,7 +677,7 @@ class SystemClusterImpl implements SystemCluster {
   downSync(): void {
     if (this.downDone) return;
     this.downDone = true;
-    live.delete(this);
+    forget(this);
     try {
       cgKillSync(this.roots, this.v2, CG_BASE, 10_000);
       cgRemove(this.roots, CG_BASE);
@@ -729,8 +694,7 @@ class SystemClusterImpl implements SystemCluster {
   }
 
   register(): void {
-    live.add(this);
-    installHandlers();
+    remember(this, 'syshosts');
   }
 }
 

@@ -2,13 +2,13 @@
  * update, rollback, the unit actions, check and the plan against the in-memory driver (the
  * driver port's second implementation): no SSH, a fake clock, a memory lock store.
  */
+import { Recorder } from '../support/recorder';
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ServiceLocks } from '../../src/apply/lock';
 import { MemoryLockStore } from '../../src/apply/lock/memory';
-import { Reporter, RolloutEvent } from '../../src/apply/types';
 import { unitAction } from '../../src/apply/unit-actions';
 import { update, UpdateOptions } from '../../src/apply/update';
 import { MemoryDriver } from '../../src/drivers/memory/driver';
@@ -25,18 +25,6 @@ ExecStart=/bin/app {{.version}}
 MachineID={{.machine_id}}
 `;
 
-class Lines implements Reporter {
-  events: RolloutEvent[] = [];
-  infos: string[] = [];
-  plan() {}
-  event(e: RolloutEvent) {
-    this.events.push(e);
-  }
-  info(m: string) {
-    this.infos.push(m);
-  }
-  async close() {}
-}
 
 function setup() {
   const { work, home } = scratchTree({
@@ -50,7 +38,7 @@ function setup() {
   const driver = new MemoryDriver([{ name: 'm0', metadata: {} }, { name: 'm1', metadata: {} }], clock);
   const store = new MemoryLockStore();
   const locks = new ServiceLocks(store, clock);
-  const reporter = new Lines();
+  const reporter = new Recorder();
   const ws = () => new Workspace({ homePath: home });
   const setVersion = (v: string) => fs.writeFileSync(path.join(work, 'env/prod/attributes/base.yml'), `default:\n  version: "${v}"\n`);
   const opts = (o: Partial<UpdateOptions> = {}): UpdateOptions => ({

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
+import { Recorder } from '../support/recorder';
 import * as assert from 'node:assert/strict';
 import { batchSizes, parseBatches, RolloutDriver, rolloutItems, runRollout, RolloutItem } from '../../src/apply/rollout';
-import { Reporter, RolloutEvent } from '../../src/apply/types';
 import { fakeClock, FakeClock } from '../support/fake-clock';
 import { UnitChange } from '../../src/plan/diff';
 import { UnitState } from '../../src/drivers/types';
@@ -35,18 +35,6 @@ class FakeHosts extends MemoryDriver {
   }
 }
 
-class Recorder implements Reporter {
-  events: RolloutEvent[] = [];
-  infos: string[] = [];
-  plan() {}
-  event(e: RolloutEvent) {
-    this.events.push(e);
-  }
-  info(m: string) {
-    this.infos.push(m);
-  }
-  async close() {}
-}
 
 function change(unit: string, machine: string, kind: UnitChange['kind'], desired: string, live?: string, active = true): UnitChange {
   return { kind, unit, service: 'web', machine, desired, live, state: live ? st(active ? 'active' : 'inactive', active ? 'running' : 'dead') : undefined };

@@ -66,7 +66,7 @@ describe('remote errors', () => {
   it('say that sudo needs a password, or quote systemctl', () => {
     const { remoteError } = require('../../src/drivers/systemd/driver');
     const sudo = remoteError('m1', 'systemctl restart x.service', { code: 1, stdout: '', stderr: 'sudo: a password is required\n' });
-    assert.equal(sudo.oneLine(), 'host m1: systemctl restart x.service: sudo needs a password (configure NOPASSWD for this user, or use ssh.scope: user)');
+    assert.equal(sudo.oneLine(), 'host m1: systemctl restart x.service: sudo needs a password, or this login may not use sudo (allow it with NOPASSWD in sudoers, or log in as root with ssh.sudo: false)');
     const sc = remoteError('m1', 'systemctl start x.service', { code: 1, stdout: '', stderr: 'Job for x.service failed.\nSee "systemctl status x.service" for details.\n' });
     assert.equal(sc.oneLine(), 'host m1: systemctl start x.service failed: Job for x.service failed. | See "systemctl status x.service" for details.');
     const noisy = remoteError('m1', 'systemctl restart x.service', {
