@@ -100,7 +100,17 @@ function tempFiles(b: Box): string[] {
 describe('unit write scripts: interrupted writes', () => {
   for (const shell of SHELLS) {
     for (const sig of ['SIGHUP', 'SIGPIPE', 'SIGTERM', 'SIGINT'] as const) {
-      it(`${shell}: ${sig} to the session mid-write removes the temp file and keeps the old unit`, async () => {
+      it('writes units and revisions 0644, as before mktemp (which makes 0600 files)', () => {
+    const b = box('modes');
+    assert.equal(run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 3 }), 'v1\n').code, 0);
+    assert.equal(run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 3 }), 'v2\n').code, 0);
+    assert.equal(fs.statSync(path.join(b.unitDir, UNIT)).mode & 0o777, 0o644);
+    assert.equal(fs.statSync(path.join(b.revDir, '1')).mode & 0o777, 0o644);
+    assert.equal(run(b, writeUnitCommand(user, 'p_web_b.service', 3), 'v1\n').code, 0);
+    assert.equal(fs.statSync(path.join(b.unitDir, 'p_web_b.service')).mode & 0o777, 0o644);
+  });
+
+  it(`${shell}: ${sig} to the session mid-write removes the temp file and keeps the old unit`, async () => {
         const b = box(`wr-sig`);
         assert.equal(run(b, writeUnitCommand(user, UNIT), 'old', shell).code, 0);
         for (const argv of [writeUnitCommand(user, UNIT, 2_000_000), writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 2_000_000 })]) {

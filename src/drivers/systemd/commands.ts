@@ -82,6 +82,8 @@ fail() { printf 'ggn: %s\\n' "$1" >&2; exit 1; }
 receive() {
   find "$dir" -maxdepth 1 -type f -name ".$name.ggn-tmp.*" -mmin +10 -exec rm -f {} + 2>/dev/null
   tmp=$(mktemp "$dir/.$name.ggn-tmp.XXXXXX") || fail "cannot create a temporary file in $dir"
+  # mktemp makes it 0600: a unit file is 0644, as systemd's own tools write them
+  chmod 644 "$tmp" || fail "cannot chmod $tmp"
   cat > "$tmp" || fail "cannot write $tmp"
   if [ -n "$size" ]; then
     got=$(wc -c < "$tmp") || fail "cannot read back $tmp"
@@ -162,6 +164,7 @@ find "$rev" -maxdepth 1 -type f -name '.tmp.*' -mmin +10 -exec rm -f {} + 2>/dev
 seq=
 if [ "$save" = 1 ] && [ -f "$dir/$name" ] && ! cmp -s "$tmp" "$dir/$name"; then
   rtmp=$(mktemp "$rev/.tmp.XXXXXX") || fail "cannot create a temporary file in $rev"
+  chmod 644 "$rtmp" || fail "cannot chmod $rtmp"
   cp "$dir/$name" "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
   last=$(newest); seq=\${last:-0}; tries=0
   while :; do
