@@ -1,4 +1,5 @@
 import { buildPlan } from '../src/plan/build';
+import { serviceOfTimer } from '../src/render/names';
 import { problemsOf } from '../src/plan/problems';
 import { table } from '../src/report/table';
 import { GgnCommand } from './base';
@@ -15,7 +16,7 @@ a host could not be checked.`;
     const flags = await this.flags(Check.flags);
     const { ctx } = this;
     const plan = await withDriver(ctx, flags.parallel, (d) => buildPlan(ctx.ws, d, ctx.target));
-    const timers = new Set(plan.rendered.filter((u) => u.kind === 'timer').map((u) => u.name.replace(/\.timer$/, '.service')));
+    const timers = new Set(plan.rendered.filter((u) => u.kind === 'timer').map((u) => serviceOfTimer(u.name)));
     const problems = problemsOf(plan.changes, timers);
     if (flags.json) {
       this.print(

@@ -6,6 +6,7 @@
  *   ggn <env> <unit> <command>        when the unit name is unique in the env
  * Words are read left to right; flags stay with the command.
  */
+import { unitFileName } from '../src/render/names';
 import { GgnError } from '../src/errors';
 import { Workspace } from '../src/workspace';
 import { Level } from './base';
@@ -98,7 +99,7 @@ export function unitNamesOf(ws: Workspace, env: string, service: string): string
     names.push(host);
     for (const t of svc.templates) {
       if (t.kind === 'timer') names.push(`${host}.timer`);
-      names.push(`${svc.source.env.name}_${service}_${host}.${t.kind}`);
+      names.push(unitFileName(svc.source.env.name, service, host, t.kind));
     }
   }
   return names;

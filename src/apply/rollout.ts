@@ -16,6 +16,7 @@
  *
  * Every dependency (driver calls, clock, hooks, health gate, prompt) is injected.
  */
+import { isService, isTimer, unitBase } from '../render/names';
 import { GgnError } from '../errors';
 import { auditFields, contentHash, STARTED } from './audit';
 import { Driver, StartTicket } from '../drivers/types';
@@ -103,7 +104,7 @@ class StepError extends Error {
 export function groupUnits(changes: UnitChange[]): UnitChange[][] {
   const groups = new Map<string, UnitChange[]>();
   for (const c of changes) {
-    const key = `${c.machine}\0${c.unit.replace(/\.(service|timer)$/, '')}`;
+    const key = `${c.machine}\0${unitBase(c.unit)}`;
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
   return [...groups.values()];
@@ -111,8 +112,8 @@ export function groupUnits(changes: UnitChange[]): UnitChange[][] {
 
 /** A rollout item for a group: the service is the main unit (a lone timer is its own main). */
 export function itemFor(cs: UnitChange[], files: RolloutItem['files'], reason: string): RolloutItem {
-  const svc = cs.find((c) => c.unit.endsWith('.service'));
-  const timer = cs.find((c) => c.unit.endsWith('.timer'));
+  const svc = cs.find((c) => isService(c.unit));
+  const timer = cs.find((c) => isTimer(c.unit));
   const main = svc ?? timer!;
   return {
     id: `${main.unit}@${main.machine}`,

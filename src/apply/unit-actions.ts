@@ -9,6 +9,7 @@
  *   unload   stop, keep the files
  *   destroy  stop, remove the files, reload, forget a failed state
  */
+import { isService, isTimer } from '../render/names';
 import { GgnError, toGgnError } from '../errors';
 import { Driver } from '../drivers/types';
 import { buildPlan, LivePlan, PlanScope } from '../plan/build';
@@ -37,7 +38,7 @@ export async function unitAction(ws: Workspace, driver: Driver, scope: Required<
   if (plan.changes.length === 0) throw new GgnError(`unit ${scope.unit} renders nothing in service ${scope.service}`, { service: scope.service });
   const outcomes: ActionOutcome[] = [];
   for (const [machine, changes] of byMachine(plan)) {
-    const units = changes.map((c) => c.unit).sort((a, b) => (a.endsWith('.timer') ? 1 : 0) - (b.endsWith('.timer') ? 1 : 0));
+    const units = changes.map((c) => c.unit).sort((a, b) => (isTimer(a) ? 1 : 0) - (isTimer(b) ? 1 : 0));
     const outcome: ActionOutcome = { machine, units, done: [] };
     outcomes.push(outcome);
     try {
@@ -52,8 +53,8 @@ export async function unitAction(ws: Workspace, driver: Driver, scope: Required<
 async function actOn(d: Driver, machine: string, changes: UnitChange[], action: UnitAction, done: string[]): Promise<void> {
   const desired = changes.filter((c) => c.kind !== 'orphan');
   const live = changes.filter((c) => c.kind !== 'new');
-  const service = changes.find((c) => c.unit.endsWith('.service'));
-  const timer = changes.find((c) => c.unit.endsWith('.timer'));
+  const service = changes.find((c) => isService(c.unit));
+  const timer = changes.find((c) => isTimer(c.unit));
   const stopOrder = [timer, service].filter((c): c is UnitChange => !!c && c.kind !== 'new').map((c) => c.unit);
   switch (action) {
     case 'load': {

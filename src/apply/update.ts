@@ -7,6 +7,7 @@
  * lost lock, after the units in flight are finished or restored.
  * The lock backend is checked before anything changes; so are the plans.
  */
+import { shortUnitName } from '../render/names';
 import { GgnError, toGgnError } from '../errors';
 import { Driver, missingCapability } from '../drivers/types';
 import { buildPlan, LivePlan, PlanScope } from '../plan/build';
@@ -216,9 +217,7 @@ async function rollOutService(
 
 /** GGN's unit name for hooks: the node hostname (`w1`), or `w1.timer` for a lone timer. */
 function ggnUnitName(env: Env, service: string, item: RolloutItem): string {
-  const prefix = `${env.name}_${service}_`;
-  const n = item.main.startsWith(prefix) ? item.main.slice(prefix.length) : item.main;
-  return n.endsWith('.service') ? n.slice(0, -'.service'.length) : n;
+  return shortUnitName(env.name, service, item.main);
 }
 
 /** isAvailable hooks (`hooks/command/*`) then the manifest's healthCheck, if any. */

@@ -5,7 +5,7 @@
 import { GgnError, toGgnError } from '../errors';
 import { Driver, HostSnapshot } from '../drivers/types';
 import { renderUnits, RenderedUnit } from '../render/service';
-import { unitMatcher } from '../render/generate';
+import { serviceOfTimer, unitMatcher } from '../render/names';
 import { Workspace } from '../workspace';
 import { DesiredUnit, Plan, planChanges, unitOwner } from './diff';
 import { ExistingUnit, Placement, placeUnits } from './placement';
@@ -70,7 +70,7 @@ export async function buildPlan(ws: Workspace, driver: Driver, scope: PlanScope)
   const placements = [...placed.placements];
   const lonelyTimers: RenderedUnit[] = [];
   for (const t of rendered.filter((u) => u.kind === 'timer')) {
-    const m = byService.get(t.name.replace(/\.timer$/, '.service'));
+    const m = byService.get(serviceOfTimer(t.name));
     if (m) placements.push({ unit: t.name, machines: m });
     else lonelyTimers.push(t);
   }

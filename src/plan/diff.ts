@@ -3,6 +3,7 @@
  * Per unit and machine: new (no file there), changed (other bytes), unchanged, or orphan (a
  * unit of this env and service on a host that the tree no longer puts there).
  */
+import { hasUnitSuffix, unitPrefix } from '../render/names';
 import { GgnError } from '../errors';
 import { HostSnapshot, LiveUnit, UnitState } from '../drivers/types';
 
@@ -78,8 +79,8 @@ export function unitOwner(envName: string, allServices: string[], inScope: strin
   const byLength = [...allServices].sort((a, b) => b.length - a.length);
   const scope = new Set(inScope);
   return (unit) => {
-    if (!/\.(service|timer)$/.test(unit)) return undefined;
-    const svc = byLength.find((s) => unit.startsWith(`${envName}_${s}_`));
+    if (!hasUnitSuffix(unit)) return undefined;
+    const svc = byLength.find((s) => unit.startsWith(unitPrefix(envName, s)));
     return svc !== undefined && scope.has(svc) ? svc : undefined;
   };
 }

@@ -1,4 +1,5 @@
 /** Where a unit is, for status, journal and ssh: the machines that have it, else where the tree puts it. */
+import { isService, isTimer } from '../render/names';
 import { GgnError } from '../errors';
 import { LivePlan } from './build';
 
@@ -10,8 +11,8 @@ export interface Located {
 /** Machines that have the unit's files (the service file of a service with a timer), else where the tree places it. */
 export function machinesOf(plan: LivePlan, preferTimer = false): Located[] {
   const pick = (cs: LivePlan['changes']) => {
-    const timer = cs.find((c) => c.unit.endsWith('.timer'));
-    return (preferTimer && timer) || cs.find((c) => c.unit.endsWith('.service')) || cs[0];
+    const timer = cs.find((c) => isTimer(c.unit));
+    return (preferTimer && timer) || cs.find((c) => isService(c.unit)) || cs[0];
   };
   const live = plan.changes.filter((c) => c.kind !== 'new');
   const chosen = live.length ? live : plan.changes;

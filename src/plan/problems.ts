@@ -1,4 +1,5 @@
 /** What `check` calls a problem: a unit missing, outdated, orphaned, or not running as it should. */
+import { isTimer } from '../render/names';
 import { UnitChange } from './diff';
 
 /** What is wrong with a unit on its host, or undefined when it is present, current and running. */
@@ -13,7 +14,7 @@ export function problemOf(c: UnitChange, hasTimer: boolean): string | undefined 
   }
   const s = c.state;
   if (!s || s.loadState !== 'loaded') return `not loaded (${s?.loadState || 'unknown'})`;
-  if (c.unit.endsWith('.timer')) return s.activeState === 'active' ? undefined : `timer ${s.activeState}/${s.subState}`;
+  if (isTimer(c.unit)) return s.activeState === 'active' ? undefined : `timer ${s.activeState}/${s.subState}`;
   if (hasTimer) return s.activeState === 'failed' ? `failed (${s.result})` : undefined;
   if (s.activeState === 'active' && ['running', 'exited', 'listening', 'waiting'].includes(s.subState)) return undefined;
   return `${s.activeState}/${s.subState}` + (s.result && s.result !== 'success' ? ` (${s.result})` : '');

@@ -67,11 +67,6 @@ export async function generate(ws: Workspace, scope: GenerateScope): Promise<Ser
   return outcomes;
 }
 
-/** GGN's unit argument: `cass1` (the service unit and its timer), `cass1.timer`, or a full name. */
-export function unitMatcher(envName: string, service: string, unit: string): (name: string) => boolean {
-  const prefix = `${envName}_${service}_`;
-  if (unit.startsWith(prefix) && /\.(service|timer)$/.test(unit)) return (n) => n === unit;
-  if (unit.endsWith('.timer')) return (n) => n === `${prefix}${unit}`;
-  if (unit.endsWith('.service')) return (n) => n === `${prefix}${unit}`;
-  return (n) => n === `${prefix}${unit}.service` || n === `${prefix}${unit}.timer`;
-}
+import { unitMatcher } from './names';
+
+export { unitMatcher };

@@ -19,8 +19,40 @@ export function checkNamePart(value: string, what: string, ctx: ErrorContext): v
   }
 }
 
+/** `<envName>_<service>_`: what every unit name of a service starts with. */
+export function unitPrefix(envName: string, service: string): string {
+  return `${envName}_${service}_`;
+}
+
 export function unitBaseName(envName: string, service: string, hostname: string): string {
-  return `${envName}_${service}_${hostname}`;
+  return unitPrefix(envName, service) + hostname;
+}
+
+export const isTimer = (name: string): boolean => name.endsWith('.timer');
+export const isService = (name: string): boolean => name.endsWith('.service');
+/** A unit kind's suffix (`.service`, `.timer`) is on the name: a unit ggn knows how to handle. */
+export const hasUnitSuffix = (name: string): boolean => isService(name) || isTimer(name);
+/** The name without its `.service` / `.timer` suffix: a service and its timer share it. */
+export const unitBase = (name: string): string => name.replace(/\.(service|timer)$/, '');
+/** The service a timer starts (`x.timer` -> `x.service`). */
+export const serviceOfTimer = (timer: string): string => `${unitBase(timer)}.service`;
+
+/**
+ * GGN's short name of a unit of a service (hooks' UNIT, the CLI's unit argument): the hostname
+ * for a service unit, `<hostname>.timer` for a timer.
+ */
+export function shortUnitName(envName: string, service: string, name: string): string {
+  const prefix = unitPrefix(envName, service);
+  const n = name.startsWith(prefix) ? name.slice(prefix.length) : name;
+  return isService(n) ? unitBase(n) : n;
+}
+
+/** Which units a GGN unit argument means: `cass1` (the service unit and its timer), `cass1.timer`, or a full name. */
+export function unitMatcher(envName: string, service: string, unit: string): (name: string) => boolean {
+  const prefix = unitPrefix(envName, service);
+  if (unit.startsWith(prefix) && hasUnitSuffix(unit)) return (n) => n === unit;
+  if (hasUnitSuffix(unit)) return (n) => n === `${prefix}${unit}`;
+  return (n) => n === `${prefix}${unit}.service` || n === `${prefix}${unit}.timer`;
 }
 
 export function unitFileName(envName: string, service: string, hostname: string, kind: UnitKind): string {

@@ -8,6 +8,7 @@
  * runs and is restarted by its manager right after, `SLOW` stays activating for `slowStartMs`.
  * Every call is recorded in `calls` (`verb machine args`).
  */
+import { isTimer } from '../../render/names';
 import { Clock } from '../../clock';
 import { GgnError } from '../../errors';
 import { Driver, HostSnapshot, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
@@ -141,13 +142,13 @@ export class MemoryDriver implements Driver {
     const content = h.files.get(unit)!;
     const invocationId = `inv${++this.seq}`;
     const key = `${machine}/${unit}`;
-    const type = /Type=oneshot/.test(content) ? 'oneshot' : unit.endsWith('.timer') ? '' : 'simple';
+    const type = /Type=oneshot/.test(content) ? 'oneshot' : isTimer(unit) ? '' : 'simple';
     if (content.includes('FAIL')) h.states.set(unit, stoppedState({ activeState: 'failed', subState: 'failed', result: 'exit-code', invocationId, type }));
     else if (content.includes('SLOW')) {
       this.slowUntil.set(key, this.clock.now() + this.slowStartMs);
       h.states.set(unit, stoppedState({ activeState: 'activating', subState: 'start-pre', invocationId, type }));
     } else {
-      h.states.set(unit, stoppedState({ activeState: 'active', subState: unit.endsWith('.timer') ? 'waiting' : 'running', mainPid: ++this.seq, invocationId, type }));
+      h.states.set(unit, stoppedState({ activeState: 'active', subState: isTimer(unit) ? 'waiting' : 'running', mainPid: ++this.seq, invocationId, type }));
       if (content.includes('CRASH')) this.crashPending.add(key);
     }
   }

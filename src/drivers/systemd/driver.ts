@@ -2,6 +2,7 @@
  * The default driver: plain systemd on each machine, reached over SSH. No fleet: placement is
  * decided on the client; a unit is a file `<unitdir>/<name>` plus what systemctl says of it.
  */
+import { isTimer } from '../../render/names';
 import { GgnError, toGgnError } from '../../errors';
 import { opensshArgv } from '../../transport/openssh';
 import { mapLimit } from '../../parallel';
@@ -210,7 +211,7 @@ export class SshSystemdDriver implements Driver {
 
   /** A service is restarted without blocking (`--no-block`: its start is bounded by waitUp); a timer at once. */
   async beginStart(machine: string, unit: string): Promise<StartTicket> {
-    if (unit.endsWith('.timer')) {
+    if (isTimer(unit)) {
       await this.systemctl(machine, 'restart', [unit]);
       return { unit };
     }

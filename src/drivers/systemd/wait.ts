@@ -5,13 +5,14 @@
  * - any other service: active/running, and still so `settleMs` later with the same main PID and
  *   no restart. Failed, exited, restarted during the wait, or the deadline passed: not up.
  */
+import { isTimer } from '../../render/names';
 import { formatElapsed } from '../../durations';
 import { StartTicket, UnitState, WaitUpOptions } from '../types';
 
 export async function waitUp(states: (units: string[]) => Promise<Map<string, UnitState>>, ticket: StartTicket, opts: WaitUpOptions): Promise<void> {
   const { clock, deadline, signal } = opts;
   const target = ticket.unit;
-  const isTimer = target.endsWith('.timer');
+  const timer = isTimer(target);
   const interrupted = () => new Error('interrupted');
   const sleep = async (ms: number) => {
     try {
@@ -33,7 +34,7 @@ export async function waitUp(states: (units: string[]) => Promise<Map<string, Un
     }
     baseline ??= s;
     if (s.activeState === 'failed') throw new Error(`${target} failed (${s.result || s.subState})`);
-    if (isTimer) {
+    if (timer) {
       if (s.activeState === 'active') return;
     } else if (s.type === 'oneshot') {
       if ((s.activeState === 'inactive' && s.result === 'success') || (s.activeState === 'active' && s.subState === 'exited')) return;
