@@ -35,6 +35,8 @@ export interface GoOpaque {
   methods?: { [name: string]: FuncDef };
   /** How fmt prints the value (%v / %s). Defaults to String(value). */
   format?: () => string;
+  /** How an action prints the value, when it differs from %v (text/template dereferences pointers). */
+  formatDeref?: () => string;
 }
 
 export function isGoMap(v: unknown): v is GoMap {
