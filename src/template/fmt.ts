@@ -5,7 +5,7 @@
  *
  * Values follow src/template/values.ts; `null` and `undefined` both print as a nil interface.
  */
-import { GoStringSlice, isGoMap } from './values';
+import { GoStringSlice, GoUint64, isGoMap } from './values';
 import type { GoMap, GoOpaque, GoValue } from './values';
 
 // ---------------------------------------------------------------------------------------------
@@ -586,6 +586,20 @@ class Printer {
     }
   }
 
+  /** fmt's unsigned integers: like fmtInteger, but %#v is 0x-hex (Go's fmt0x64). */
+  fmtUnsigned(u: GoUint64, verb: string): void {
+    const v = u.value;
+    if (!'vdboOxXcqU'.includes(verb)) return this.badVerb(verb, u);
+    if (verb === 'v' && this.sharpV) {
+      const oldSharp = this.sharp;
+      this.sharp = true;
+      this.fmtIntegerBase(v, 16, verb, false);
+      this.sharp = oldSharp;
+      return;
+    }
+    this.fmtInteger(v, verb);
+  }
+
   // --- floats ---------------------------------------------------------------------------------
 
   fmtFloat(v: number, verb: string): void {
@@ -764,6 +778,10 @@ class Printer {
       this.padString(this.truncateString(goTypeName(arg)));
       return;
     }
+    if (arg instanceof GoUint64) {
+      this.fmtUnsigned(arg, verb);
+      return;
+    }
     switch (typeof arg) {
       case 'boolean':
         this.fmtBool(arg, verb);
@@ -821,6 +839,10 @@ class Printer {
         this.printValue(value[i], verb, depth + 1);
       }
       this.buf += ']';
+      return;
+    }
+    if (value instanceof GoUint64) {
+      this.fmtUnsigned(value, verb);
       return;
     }
     const o = value as GoOpaque;

@@ -58,3 +58,19 @@ export class GoStringSlice extends Array<string> {
     return s;
   }
 }
+
+/**
+ * Go's uint64: go-yaml v2 reads an integer in [2^63, 2^64) as uint64, so `%T` prints "uint64"
+ * and `%#v` prints it in hex. JSON and YAML write its digits.
+ */
+export class GoUint64 implements GoOpaque {
+  readonly __goOpaque = true as const;
+  readonly goType = 'uint64';
+  constructor(readonly value: bigint) {}
+  format(): string {
+    return this.value.toString();
+  }
+  marshalJSON(): string {
+    return this.value.toString();
+  }
+}

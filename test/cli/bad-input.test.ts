@@ -39,7 +39,7 @@ const CASES: Case[] = [
   { name: 'empty attribute file', files: { 'env/prod/attributes/empty.yml': '' }, error: /env\/prod\/attributes\/empty\.yml: attribute file is empty/ },
   { name: 'non-map attribute file', files: { 'env/prod/attributes/list.yml': '- a\n- b\n' }, error: /list\.yml: attribute file must be a map .* not a list/ },
   { name: 'default that is not a map', files: { 'env/prod/attributes/x.yml': 'default: [1]\n' }, error: /x\.yml: `default:` must be a map, not a list/ },
-  { name: 'boolean map key', files: { 'env/prod/attributes/x.yml': 'default:\n  flags:\n    on: 1\n' }, error: /x\.yml:3: map key "true" is a bool; keys must be strings or integers .*quote it/ },
+  { name: 'boolean map key', files: { 'env/prod/attributes/x.yml': 'default:\n  flags:\n    on: 1\n' }, error: /x\.yml:3:5: map key "true" is a bool; keys must be strings or integers .*quote it/ },
   { name: 'missing include', files: { 'env/prod/attributes/x.yml': 'include:\n  - nope.thing\n' }, error: /x\.yml: include "nope\.thing": file not found: .*common-attributes\/nope\/thing\.yml/ },
   { name: 'env:: include inside env attributes', files: { 'env/prod/attributes/x.yml': 'include:\n  - env::a.b\n' }, error: /x\.yml: include "env::a\.b": an env attribute file cannot include its own env's common attributes/ },
   { name: 'malformed include name', files: { 'env/prod/attributes/x.yml': 'include:\n  - a:b\n' }, error: /x\.yml: include "a:b": expected/ },

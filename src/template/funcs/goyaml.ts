@@ -295,6 +295,7 @@ class Emitter {
     if (Array.isArray(v)) return this.sequence(v);
     const o = v as any;
     if (o.__goOpaque) {
+      if (o.goType === 'uint64') return this.scalar(String(o.value), Style.Plain);
       if (o.value instanceof Date) return this.scalar(o.value.toISOString(), Style.Plain);
       return this.mapping(Object.create(null)); // pointer to a struct without exported fields
     }
