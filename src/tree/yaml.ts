@@ -61,7 +61,10 @@ export function parseYamlFull(text: string, file: string): GoValue {
     });
   }
   if (list.length === 0 || isEmpty(list[0].contents)) return null;
-  return new Converter(text, file, list[0], lineCounter).value(list[0].contents);
+  const c = new Converter(text, file, list[0], lineCounter);
+  const v = c.value(list[0].contents);
+  c.checkKeys(v);
+  return v;
 }
 
 /** An empty document (`---` with nothing after it): the parser gives an empty plain scalar. */
@@ -72,6 +75,11 @@ function isEmpty(node: unknown): boolean {
 
 class Converter {
   private expanded = 0;
+  /**
+   * Maps holding a key GGN refused (bool, float, null, uint64). GGN checked the keys after
+   * decoding, so such a map only fails if it survives (a later duplicate key may replace it).
+   */
+  private readonly badKeys = new WeakMap<GoMap, () => never>();
 
   constructor(
     private readonly text: string,
@@ -154,9 +162,23 @@ class Converter {
         this.merge(pair.value as YAMLTypes.Node | null, out);
         continue;
       }
-      out[this.key(k)] = this.value(pair.value);
+      const key = this.key(k);
+      if (typeof key === 'string') out[key] = this.value(pair.value);
+      else {
+        this.value(pair.value); // still checked (escapes, tags, floats)
+        if (!this.badKeys.has(out)) this.badKeys.set(out, key.fail);
+      }
     }
     return out;
+  }
+
+  /** Throws for the first surviving map with a refused key (see badKeys). */
+  checkKeys(v: GoValue): void {
+    if (Array.isArray(v)) for (const x of v) this.checkKeys(x);
+    else if (isMapValue(v)) {
+      this.badKeys.get(v)?.();
+      for (const k in v) this.checkKeys(v[k]);
+    }
   }
 
   private merge(v: YAMLTypes.Node | null, out: GoMap): void {
@@ -174,11 +196,12 @@ class Converter {
     }
   }
 
-  private key(node: YAMLTypes.Node | null): string {
+  /** The key as a string, or how to fail for a key GGN refused (reported only if its map survives). */
+  private key(node: YAMLTypes.Node | null): string | { fail: () => never } {
     const YAML = yamlLib();
     if (node === null) return this.badKey('null', 'nil', node);
     if (YAML.isAlias(node)) return this.key(this.target(node));
-    if (!YAML.isScalar(node)) return this.fail(`map key is a ${YAML.isMap(node) ? 'map' : 'list'}; keys must be strings or integers`, node);
+    if (!YAML.isScalar(node)) return this.fail(`invalid YAML: map key is a ${YAML.isMap(node) ? 'map' : 'list'} (go-yaml refuses it)`, node);
     const k = this.scalar(node);
     if (typeof k === 'string') return k;
     if (typeof k === 'bigint') return k.toString();
@@ -188,12 +211,12 @@ class Converter {
     return this.badKey(String(k), 'float64', node);
   }
 
-  private badKey(text: string, goType: string, node: YAMLTypes.Node | null): never {
+  private badKey(text: string, goType: string, node: YAMLTypes.Node | null): { fail: () => never } {
     const hint =
       goType === 'bool' ? ' (YAML 1.1 reads an unquoted y/n/yes/no/on/off key as a boolean: quote it)'
       : goType === 'uint64' ? ' (an integer key must fit in 64-bit signed: quote it)'
       : '';
-    return this.fail(`map key ${JSON.stringify(text)} is a ${goType}; keys must be strings or integers${hint}`, node);
+    return { fail: () => this.fail(`map key ${JSON.stringify(text)} is a ${goType}; keys must be strings or integers${hint}`, node) };
   }
 }
 
