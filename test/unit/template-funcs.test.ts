@@ -284,6 +284,9 @@ describe('gtf functions', () => {
     assert.equal(call('capfirst', 'platform team'), 'Platform team');
     assert.equal(call('lower', 'MAILER'), 'mailer');
     assert.equal(call('capfirst', ''), '');
+    // GGN cut the first character's bytes (invalid UTF-8); ggn keeps it whole.
+    assert.equal(call('capfirst', 'été'), 'Été');
+    assert.equal(call('capfirst', 'ßa'), 'ßa');
   });
   test('length / first / last / slice / lengthis', () => {
     assert.equal(call('length', relays), 3n);
