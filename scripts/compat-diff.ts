@@ -5,6 +5,8 @@
  *   node dist/scripts/compat-diff.js record <caseDir>...
  *       runs GGN on each case's tree/ + command.txt and writes expected/, exit-code.txt and
  *       stderr.txt (normalised like the committed cases).
+ *   node dist/scripts/compat-diff.js check <caseDir>...
+ *       compares GGN and ggn on saved trees (e.g. the ones a random run kept).
  *   node dist/scripts/compat-diff.js random <count> [seed] [keepDir]
  *       generates random work trees (YAML 1.1 scalars, merges, includes, nodes, templates over
  *       the function set), runs GGN and ggn on each, and reports the trees whose units or exit
@@ -127,6 +129,7 @@ function yamlValue(indent: string, depth: number): string {
 
 function attributeFile(keys: string[]): string {
   const out: string[] = [];
+  if (rnd(6) === 0) out.push(`anchors:\n  base: &base\n    ${pick(['x', 'z', 'w'])}: ${scalar()}\n    q: ${scalar()}`);
   for (const section of ['default', 'override']) {
     if (section === 'override' && rnd(3) !== 0) continue;
     if (rnd(25) === 0) {
@@ -135,6 +138,7 @@ function attributeFile(keys: string[]): string {
     }
     out.push(`${section}:`);
     for (let i = 0; i < 1 + rnd(4); i++) out.push(`  ${pick(keys)}:${yamlValue('  ', 1)}`);
+    if (out[0].startsWith('anchors:') && rnd(2) === 0) out.push(`  ${pick(keys)}:\n    ${rnd(2) ? 'q: 1\n    ' : ''}<<: *base${rnd(2) ? '\n    w: 2' : ''}`);
   }
   return out.join('\n') + (rnd(8) === 0 ? '' : '\n');
 }
@@ -155,6 +159,19 @@ const FUNCS = [
   (k: string) => `{{$c := cell ${k}}}{{$c}}{{$c.Get}}`,
   (k: string) => `{{eq ${k} 1}}`,
   (k: string) => `{{range $k, $v := ${k}}}{{range $.missing}}{{else}}{{if eq $k "x"}}{{continue}}{{end}}{{end}}[{{$k}}]{{end}}`,
+  (k: string) => `{{truncatechars 3 ${k}}}|{{wordcount ${k}}}|{{urlencode ${k}}}|{{trim ${k}}}|{{striptags ${k}}}`,
+  (k: string) => `{{length ${k}}}|{{first ${k}}}|{{last ${k}}}|{{lengthis 2 ${k}}}|{{slice 0 1 ${k}}}`,
+  (k: string) => `{{filesizeformat ${k}}}|{{intcomma ${k}}}|{{apnumber ${k}}}|{{ordinal ${k}}}|{{divisibleby 2 ${k}}}`,
+  (k: string) => `{{pluralize "y,ies" ${k}}}|{{yesno "a" "b" ${k}}}|{{rjust 6 ${k}}}|{{ljust 6 ${k}}}|{{center 7 ${k}}}`,
+  (k: string) => `{{add ${k} 1}}|{{sub ${k} 1}}|{{mul ${k} 2}}|{{div ${k} 2}}|{{mod ${k} 2}}`,
+  (k: string) => `{{split ${k} "," | join "-"}}|{{base ${k}}}|{{dir ${k}}}|{{contains ${k} "a"}}|{{hasPrefix ${k} "1"}}|{{repeat 2 ${k}}}`,
+  (k: string) => `{{toUpper ${k}}}|{{toLower ${k}}}|{{replace "a" ${k}}}`,
+  (k: string) => `{{isKind "map" ${k}}}|{{isType "string" ${k}}}|{{orDef ${k} "z"}}|{{ifOrDef ${k} "y" "n"}}`,
+  (k: string) => `{{range $i, $v := ${k}}}{{isMapFirst $i ${k}}}{{isMapLast $i ${k}}}{{end}}`,
+  (k: string) => `{{json ${k}}}|{{jsonArray ${k}}}`,
+  (k: string) => `{{index ${k} 0}}|{{index ${k} "x"}}`,
+  (k: string) => `{{with ${k}}}{{.}}{{else}}none{{end}}|{{and ${k} 1}}|{{or ${k} 0}}|{{not ${k}}}`,
+  (k: string) => `{{lt ${k} 2}}|{{ge ${k} 1.5}}|{{ne ${k} "a"}}`,
   () => `{{.attributes}}`,
   () => `{{.attributesBase64}}`,
 ];
@@ -231,12 +248,21 @@ function random(count: number, keep?: string): void {
   process.stdout.write(`${count} trees: ${tally.same} same, ${tally.intended} intended differences, ${tally.differs} differ\n`);
 }
 
+/** Compares GGN and ggn on saved case directories (tree/ + command.txt). */
+function check(caseDir: string): void {
+  const g = run('ggn', path.join(caseDir, 'tree'), readArgs(caseDir), caseDir);
+  const o = run('ours', path.join(caseDir, 'tree'), readArgs(caseDir), caseDir);
+  const { verdict, why } = compare(g, o);
+  process.stdout.write(`${path.basename(caseDir)}: ${verdict} (${why}; exit ${g.code} vs ${o.code})\n`);
+}
+
 const [mode, ...rest] = process.argv.slice(2);
 if (mode === 'record') for (const c of rest) record(path.resolve(c));
+else if (mode === 'check') for (const c of rest) check(path.resolve(c));
 else if (mode === 'random') {
   seed = Number(rest[1] ?? Date.now() % 100000) || 1;
   random(Number(rest[0] ?? 50), rest[2]);
 } else {
-  process.stderr.write('usage: compat-diff record <caseDir>... | random <count> [seed] [keepDir]\n');
+  process.stderr.write('usage: compat-diff record <caseDir>... | check <caseDir>... | random <count> [seed] [keepDir]\n');
   process.exitCode = 2;
 }

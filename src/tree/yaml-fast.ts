@@ -203,10 +203,10 @@ function stripComment(s: string): string {
   return (hash >= 0 ? s.slice(i, hash) : s.slice(i)).trimEnd();
 }
 
-const ESCAPES: Record<string, string> = { '0': '\0', a: '\x07', b: '\b', t: '\t', '\t': '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b', ' ': ' ', '"': '"', '\\': '\\', N: '\x85', _: '\xa0', L: '\u2028', P: '\u2029' };
+const ESCAPES: Record<string, string> = { '0': '\0', a: '\x07', b: '\b', t: '\t', '\t': '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b', ' ': ' ', '"': '"', "'": "'", '\\': '\\', N: '\x85', _: '\xa0', L: '\u2028', P: '\u2029' };
 
 /** A single-line quoted scalar starting at `start`; returns its value and the index after it. */
-function quoted(s: string, start: number): { value: string; end: number } {
+export function quoted(s: string, start: number): { value: string; end: number } {
   const q = s[start];
   let out = '';
   let i = start + 1;

@@ -15,7 +15,7 @@ import type * as YAMLTypes from 'yaml';
 import { GgnError } from '../errors';
 import { GoMap, GoUint64, GoValue, newMap } from '../template/values';
 import { isNonFinite, resolveScalar, TagMismatch, TAG_PREFIX } from './go-scalar';
-import { parseYamlFast } from './yaml-fast';
+import { parseYamlFast, quoted } from './yaml-fast';
 
 // Loaded only when the fast reader gives up: most trees never need it, and it costs ~50 ms to load.
 let yamlModule: typeof YAMLTypes | undefined;
@@ -45,8 +45,10 @@ export function parseYamlFull(text: string, file: string): GoValue {
   const docs = YAML.parseAllDocuments(text, { ...OPTIONS, lineCounter });
   const list = Array.isArray(docs) ? docs : [];
   for (const doc of list) {
-    if (doc.errors.length > 0) {
-      const e = doc.errors[0];
+    // libyaml (so GGN) accepts `\'` in double quotes; the `yaml` package does not (see scalar()).
+    const errors = doc.errors.filter((e) => !(e.code === 'BAD_DQ_ESCAPE' && e.message.startsWith("Invalid escape sequence \\'")));
+    if (errors.length > 0) {
+      const e = errors[0];
       const pos = e.linePos?.[0];
       const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
       throw new GgnError(`invalid YAML: ${msg}`, { file, line: pos?.line, col: pos?.col });
@@ -113,7 +115,7 @@ class Converter {
   private scalar(node: YAMLTypes.Scalar): GoValue {
     const s = String(node.value);
     const plain = node.type === 'PLAIN';
-    if (node.type === 'QUOTE_DOUBLE') this.checkEscapes(node);
+    if (node.type === 'QUOTE_DOUBLE' && this.checkEscapes(node)) return this.singleQuoteEscape(node);
     const tag = node.tag === undefined ? '' : node.tag;
     if (!plain && tag === '') return this.blockAtEof(node, s);
     let v: GoValue;
@@ -138,10 +140,12 @@ class Converter {
   }
 
   /** go-yaml knows YAML 1.1's escapes only: `\/` (YAML 1.2) is an error there. */
-  private checkEscapes(node: YAMLTypes.Scalar): void {
+  private checkEscapes(node: YAMLTypes.Scalar): boolean {
     const [start, end] = node.range ?? [0, 0];
     const raw = this.text.slice(start, end);
+    let quote = false;
     for (let i = raw.indexOf('\\'); i >= 0; i = raw.indexOf('\\', i + 2)) {
+      if (raw[i + 1] === "'") quote = true;
       if (raw[i + 1] === '/') {
         const at = this.lc.linePos(start + i);
         throw new GgnError('invalid YAML: found unknown escape character `\\/` in a double-quoted string (go-yaml reads YAML 1.1, which has no `\\/`: write `/`)', {
@@ -151,6 +155,22 @@ class Converter {
         });
       }
     }
+    return quote;
+  }
+
+  /** A double-quoted scalar using libyaml's `\'`, which the `yaml` package left undecoded. */
+  private singleQuoteEscape(node: YAMLTypes.Scalar): GoValue {
+    const [start, end] = node.range ?? [0, 0];
+    const raw = this.text.slice(start, end);
+    if (node.tag === undefined && !/[\r\n]/.test(raw)) {
+      try {
+        const r = quoted(raw, 0);
+        if (r.end === raw.length) return r.value;
+      } catch {
+        // not decodable on one line: the error below
+      }
+    }
+    return this.fail("invalid YAML: `\\'` in a multi-line or tagged double-quoted string is not supported: write `'`", node);
   }
 
   /** go-yaml's d.mapping: keys in order, `<<` merges where it stands (overwriting). */

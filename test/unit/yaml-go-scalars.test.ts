@@ -114,3 +114,16 @@ describe('scalars as go-yaml v2 reads them', () => {
     });
   }
 });
+
+describe("libyaml's \\' escape in double quotes (accepted by GGN, not by the yaml package)", () => {
+  it('decodes it on one line, in both readers', () => {
+    for (const [doc, want] of [['v: "it\\\'s"\n', "it's"], ['v: ["x\\\'y", c]\n', ["x'y", 'c']], ['v: "a\\\\\'b"\n', "a\\'b"]] as const) {
+      assert.deepEqual((parseYamlFull(doc, 'x.yml') as GoMap).v, want, doc);
+      const fast = parseYamlFast(doc) as GoMap | undefined;
+      if (fast !== undefined) assert.deepEqual(fast.v, want, doc);
+    }
+  });
+  it('refuses it with a clear error in a multi-line string', () => {
+    assert.throws(() => parseYamlFull('v: "a\\\'\n  b"\n', 'x.yml'), /multi-line or tagged double-quoted string is not supported/);
+  });
+});
