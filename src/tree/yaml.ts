@@ -77,6 +77,7 @@ function isEmpty(node: unknown): boolean {
 
 class Converter {
   private expanded = 0;
+  private aliasDepth = 0;
   /**
    * Maps holding a key GGN refused (bool, float, null, uint64). GGN checked the keys after
    * decoding, so such a map only fails if it survives (a later duplicate key may replace it).
@@ -97,9 +98,16 @@ class Converter {
 
   value(node: unknown): GoValue {
     const YAML = yamlLib();
-    if (++this.expanded > MAX_ALIAS_NODES) this.fail('too many alias expansions', node as YAMLTypes.Node);
+    if (this.aliasDepth > 0 && ++this.expanded > MAX_ALIAS_NODES) this.fail('invalid YAML: aliases expand to too many nodes', node as YAMLTypes.Node);
     if (node === null || node === undefined) return null;
-    if (YAML.isAlias(node)) return this.value(this.target(node));
+    if (YAML.isAlias(node)) {
+      this.aliasDepth++;
+      try {
+        return this.value(this.target(node));
+      } finally {
+        this.aliasDepth--;
+      }
+    }
     if (YAML.isScalar(node)) return this.scalar(node);
     if (YAML.isMap(node)) return this.mapping(node, newMap());
     if (YAML.isSeq(node)) return node.items.map((item) => this.value(item));
