@@ -217,7 +217,10 @@ function validUtf8(b: Buffer): boolean {
 
 /** Compares one tree's outcomes; GGN's partial units after a run-time error are ggn's intended difference. */
 function compare(g: Outcome, o: Outcome): { verdict: Verdict; why: string } {
-  if (g.code === 2) return { verdict: 'intended', why: 'GGN panicked' };
+  if (g.code === 2) {
+    const cause = /json: unsupported value/.test(g.stderr) ? 'NaN/Inf' : /interface \{\} is nil, not map/.test(g.stderr) ? 'empty last section' : g.stderr.split('\n').find((l) => l.startsWith('panic:'));
+    return { verdict: 'intended', why: `GGN panicked (${cause})` };
+  }
   if ((g.code === 0) !== (o.code === 0) || (g.code !== 0 && o.code !== 0)) {
     if (g.code !== 0 && o.code !== 0) return { verdict: 'same', why: 'both failed' };
     const runtime = /Failed to run templating/.test(g.stderr) && o.code === 1;
