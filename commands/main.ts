@@ -59,6 +59,10 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
           return 0;
       }
     }
+    if (r.level === 'env' && globals.manifestAttributes !== undefined) {
+      // GGN had -A on service and unit commands only (at env level it printed usage and exited 0).
+      throw new UsageError(`-A/--manifest-attributes templates one service's service-manifest.yml: name the service (ggn ${r.env} <service> ${r.verb} -A ...)`);
+    }
     const target = [r.env, r.service, r.unit].filter(Boolean).join(' ');
     if (globals.help) {
       io.out.write(commandHelp(r.verb, target));

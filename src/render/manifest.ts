@@ -79,9 +79,9 @@ function readNodes(v: GoValue | undefined, ctx: { file: string }): GoMap[] {
   if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) {
     throw new GgnError('no nodes defined in service (`nodes:` must list at least one node with a `hostname`)', ctx);
   }
-  if (!Array.isArray(v)) throw new GgnError(`\`nodes:\` must be a list, not a ${describe(v)}`, ctx);
+  if (!Array.isArray(v)) throw new GgnError(`\`nodes:\` must be a list, not ${describe(v)}`, ctx);
   return v.map((n, i) => {
-    if (!isMapValue(n)) throw new GgnError(`node #${i + 1} must be a map with a \`hostname\`, not a ${describe(n)}`, ctx);
+    if (!isMapValue(n)) throw new GgnError(`node #${i + 1} must be a map with a \`hostname\`, not ${describe(n)}`, ctx);
     if (typeof n.hostname !== 'string' || n.hostname === '') {
       throw new GgnError(`node #${i + 1} has no \`hostname\` (a non-empty string)`, ctx);
     }

@@ -279,9 +279,11 @@ export class ExecState {
     } else if (val !== undefined) {
       this.errorf(`range can't iterate over ${formatValue(val)}`);
     }
-    if (!iterated && r.elseList !== null) this.walk(dot, dotIface, r.elseList);
+    // Go walks the else list outside the iteration's recover: a {{break}} there only ends this
+    // range, but a {{continue}} reaches the enclosing range's iteration (Go 1.19 semantics).
+    const c = !iterated && r.elseList !== null ? this.walk(dot, dotIface, r.elseList) : 0;
     this.pop(mark0);
-    return 0;
+    return c === CONTINUE ? CONTINUE : 0;
   }
 
   private walkTemplate(dot: Val, dotIface: boolean, t: TemplateNode): void {
@@ -640,6 +642,10 @@ export class ExecState {
       case 'object':
         if (v !== null && (v as any).__goFunc === true) {
           this.errorf(`can't print ${nodeString(node)} of type ${goTypeName(v)}`);
+        }
+        if (v !== null && (v as GoOpaque).formatDeref !== undefined) {
+          this.out += (v as GoOpaque).formatDeref!();
+          return;
         }
     }
     this.emit(formatValue(v));

@@ -5,7 +5,7 @@
  *
  * Values follow src/template/values.ts; `null` and `undefined` both print as a nil interface.
  */
-import { GoStringSlice, isGoMap } from './values';
+import { GoStringSlice, GoUint64, isGoMap } from './values';
 import type { GoMap, GoOpaque, GoValue } from './values';
 
 // ---------------------------------------------------------------------------------------------
@@ -306,14 +306,68 @@ function fmtF(neg: boolean, x: Digits, prec: number): string {
   return s;
 }
 
-/**
- * strconv.FormatFloat(v, fmt, prec, 64) for fmt in e E f g G (prec -1 = shortest).
- * Other formats ('b', 'x', 'X') are approximated by %g.
- */
+/** The sign, mantissa (implicit bit added) and unbiased exponent of a float64, as strconv sees them. */
+function floatBits(v: number): { neg: boolean; mant: bigint; exp: number } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, v);
+  const bits = view.getBigUint64(0);
+  let exp = Number((bits >> 52n) & 0x7ffn);
+  let mant = bits & ((1n << 52n) - 1n);
+  if (exp === 0) exp++;
+  else mant |= 1n << 52n;
+  return { neg: bits >> 63n === 1n, mant, exp: exp - 1023 };
+}
+
+/** strconv's 'b' format: decimal mantissa, 'p', binary exponent (`4503599627370496p-53`). */
+function fmtB(v: number): string {
+  const { neg, mant, exp } = floatBits(v);
+  const e = exp - 52;
+  return (neg ? '-' : '') + mant.toString() + 'p' + (e >= 0 ? '+' : '') + e;
+}
+
+/** strconv's 'x'/'X' format: `-0x1.yyyp±dd`, rounded to prec hex digits when prec >= 0. */
+function fmtX(v: number, prec: number, fmt: string): string {
+  const M64 = (1n << 64n) - 1n;
+  let { neg, mant, exp } = floatBits(v);
+  if (mant === 0n) exp = 0;
+  mant <<= 8n; // leading 1 at bit 60
+  while (mant !== 0n && (mant & (1n << 60n)) === 0n) {
+    mant <<= 1n;
+    exp--;
+  }
+  if (prec >= 0 && prec < 15) {
+    const shift = BigInt(prec * 4);
+    const extra = (mant << shift) & ((1n << 60n) - 1n);
+    mant >>= 60n - shift;
+    if ((extra | (mant & 1n)) > 1n << 59n) mant++;
+    mant <<= 60n - shift;
+    if ((mant & (1n << 61n)) !== 0n) {
+      mant >>= 1n;
+      exp++;
+    }
+  }
+  const hex = fmt === 'X' ? '0123456789ABCDEF' : '0123456789abcdef';
+  let s = (neg ? '-' : '') + '0' + fmt + ((mant >> 60n) & 1n).toString();
+  mant = (mant << 4n) & M64;
+  if ((prec < 0 && mant !== 0n) || prec > 0) {
+    s += '.';
+    for (let i = 0; prec < 0 ? mant !== 0n : i < prec; i++) {
+      s += hex[Number((mant >> 60n) & 15n)];
+      mant = (mant << 4n) & M64;
+    }
+  }
+  s += (fmt === 'X' ? 'P' : 'p') + (exp < 0 ? '-' : '+');
+  const a = Math.abs(exp);
+  return s + (a < 10 ? '0' + a : String(a));
+}
+
+/** strconv.FormatFloat(v, fmt, prec, 64) for fmt in b e E f g G x X (prec -1 = shortest). */
 export function formatFloat(v: number, fmt: string, prec: number): string {
   if (v !== v) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
+  if (fmt === 'b') return fmtB(v);
+  if (fmt === 'x' || fmt === 'X') return fmtX(v, prec, fmt);
   if (fmt === 'F') fmt = 'f';
   if (fmt !== 'e' && fmt !== 'E' && fmt !== 'f' && fmt !== 'g' && fmt !== 'G') fmt = 'g';
   const neg = v < 0 || (v === 0 && 1 / v < 0);
@@ -532,6 +586,20 @@ class Printer {
     }
   }
 
+  /** fmt's unsigned integers: like fmtInteger, but %#v is 0x-hex (Go's fmt0x64). */
+  fmtUnsigned(u: GoUint64, verb: string): void {
+    const v = u.value;
+    if (!'vdboOxXcqU'.includes(verb)) return this.badVerb(verb, u);
+    if (verb === 'v' && this.sharpV) {
+      const oldSharp = this.sharp;
+      this.sharp = true;
+      this.fmtIntegerBase(v, 16, verb, false);
+      this.sharp = oldSharp;
+      return;
+    }
+    this.fmtInteger(v, verb);
+  }
+
   // --- floats ---------------------------------------------------------------------------------
 
   fmtFloat(v: number, verb: string): void {
@@ -587,7 +655,7 @@ class Printer {
       for (let i = 1; i < body.length; i++) {
         const c = body[i];
         if (c === '.') hasDecimalPoint = true;
-        else if (c === 'p' || c === 'P' || c === 'e' || c === 'E') {
+        else if (c === 'p' || c === 'P' || ((c === 'e' || c === 'E') && fmtc !== 'x' && fmtc !== 'X')) {
           tail = body.slice(i);
           body = body.slice(0, i);
           break;
@@ -710,6 +778,10 @@ class Printer {
       this.padString(this.truncateString(goTypeName(arg)));
       return;
     }
+    if (arg instanceof GoUint64) {
+      this.fmtUnsigned(arg, verb);
+      return;
+    }
     switch (typeof arg) {
       case 'boolean':
         this.fmtBool(arg, verb);
@@ -767,6 +839,10 @@ class Printer {
         this.printValue(value[i], verb, depth + 1);
       }
       this.buf += ']';
+      return;
+    }
+    if (value instanceof GoUint64) {
+      this.fmtUnsigned(value, verb);
       return;
     }
     const o = value as GoOpaque;

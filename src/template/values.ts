@@ -35,6 +35,8 @@ export interface GoOpaque {
   methods?: { [name: string]: FuncDef };
   /** How fmt prints the value (%v / %s). Defaults to String(value). */
   format?: () => string;
+  /** How an action prints the value, when it differs from %v (text/template dereferences pointers). */
+  formatDeref?: () => string;
 }
 
 export function isGoMap(v: unknown): v is GoMap {
@@ -54,5 +56,21 @@ export class GoStringSlice extends Array<string> {
     const s = new GoStringSlice();
     for (const i of items) s.push(i);
     return s;
+  }
+}
+
+/**
+ * Go's uint64: go-yaml v2 reads an integer in [2^63, 2^64) as uint64, so `%T` prints "uint64"
+ * and `%#v` prints it in hex. JSON and YAML write its digits.
+ */
+export class GoUint64 implements GoOpaque {
+  readonly __goOpaque = true as const;
+  readonly goType = 'uint64';
+  constructor(readonly value: bigint) {}
+  format(): string {
+    return this.value.toString();
+  }
+  marshalJSON(): string {
+    return this.value.toString();
   }
 }

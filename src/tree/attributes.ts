@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GgnError } from '../errors';
-import { GoMap, GoValue, newMap } from '../template/values';
+import { GoMap, GoUint64, GoValue, newMap } from '../template/values';
 import { isMapValue, parseYaml } from './yaml';
 
 const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -51,8 +51,9 @@ function isDirectory(entry: fs.Dirent, full: string): boolean {
 
 export interface AttributeFile {
   file: string;
-  default: GoMap;
-  override: GoMap;
+  /** The raw `default:` / `override:` values; undefined when the key is absent. */
+  default: GoValue | undefined;
+  override: GoValue | undefined;
   include: string[];
 }
 
@@ -67,21 +68,9 @@ export function readAttributeFile(file: string): AttributeFile {
   const data = parseYaml(text, file);
   if (data === null) throw new GgnError('attribute file is empty (expected a map with `default:` and/or `override:`)', { file });
   if (!isMapValue(data)) {
-    throw new GgnError(`attribute file must be a map with \`default:\` and/or \`override:\`, not a ${describe(data)}`, { file });
+    throw new GgnError(`attribute file must be a map with \`default:\` and/or \`override:\`, not ${describe(data)}`, { file });
   }
-  return {
-    file,
-    default: section(data, 'default', file),
-    override: section(data, 'override', file),
-    include: includes(data, file),
-  };
-}
-
-function section(data: GoMap, key: string, file: string): GoMap {
-  const v = data[key];
-  if (v === undefined || v === null) return newMap();
-  if (!isMapValue(v)) throw new GgnError(`\`${key}:\` must be a map, not a ${describe(v)}`, { file });
-  return v;
+  return { file, default: data.default, override: data.override, include: includes(data, file) };
 }
 
 function includes(data: GoMap, file: string): string[] {
@@ -93,13 +82,14 @@ function includes(data: GoMap, file: string): string[] {
   return v as string[];
 }
 
+/** "a list", "an integer": what a value is, for error messages. */
 export function describe(v: GoValue): string {
   if (v === null) return 'null';
-  if (Array.isArray(v)) return 'list';
-  if (typeof v === 'object') return 'map';
-  if (typeof v === 'bigint') return 'integer';
-  if (typeof v === 'number') return 'float';
-  return typeof v;
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'bigint' || v instanceof GoUint64) return 'an integer';
+  if (typeof v === 'object') return 'a map';
+  if (typeof v === 'number') return 'a float';
+  return `a ${typeof v}`;
 }
 
 export interface IncludeContext {
@@ -152,14 +142,38 @@ export function mergeLevel(base: GoMap, dir: string, ctx: IncludeContext): GoMap
       included.push(readAttributeFile(target));
     }
   }
-  const defaults = deepClone(base) as GoMap;
-  const overrides = newMap();
+  const defaults = new Section('default', deepClone(base));
+  const overrides = new Section('override', undefined);
   for (const f of [...files, ...included]) {
-    mergeInto(defaults, f.default);
-    mergeInto(overrides, f.override);
+    defaults.merge(f.default, f.file);
+    overrides.merge(f.override, f.file);
   }
-  mergeInto(defaults, overrides);
-  return defaults;
+  return mergeInto(defaults.result(), overrides.result());
+}
+
+/**
+ * One top-level section as GGN merged it: the files' whole maps were deep-merged, so a
+ * section that is not a map (an empty `default:` is null) replaces everything merged before
+ * it at that level, and a later map replaces it in turn. A null left at the end (GGN panicked)
+ * counts as empty; any other non-map is an error naming the file that set it.
+ */
+class Section {
+  private from = '';
+  constructor(private readonly key: string, private value: GoValue | undefined) {}
+
+  merge(v: GoValue | undefined, file: string): void {
+    if (v === undefined) return;
+    if (isMapValue(v) && this.value !== undefined && isMapValue(this.value)) mergeInto(this.value, v);
+    else this.value = deepClone(v);
+    this.from = file;
+  }
+
+  result(): GoMap {
+    const v = this.value;
+    if (v === undefined || v === null) return newMap();
+    if (!isMapValue(v)) throw new GgnError(`\`${this.key}:\` must be a map, not ${describe(v)}`, { file: this.from });
+    return v;
+  }
 }
 
 /**

@@ -3,50 +3,23 @@
  * block mappings and sequences indented with spaces, single-line plain and quoted scalars,
  * single-line flow collections, comments. Anything else (anchors, aliases, tags, block scalars,
  * multi-line scalars, documents markers, complex keys, tabs, odd indentation, any error) makes
- * it give up by returning undefined, and the caller uses the full `yaml` package, which gives
- * the same values (checked by a differential test) and the proper error messages.
+ * it give up by returning undefined, and the caller uses the full parser (src/tree/yaml.ts),
+ * which gives the same values (checked by differential tests, and both against go-yaml v2's
+ * own answers) and the proper error messages. Scalars resolve by src/tree/go-scalar.ts.
  * It exists because the full parser spends ~30 µs a line, and a 250-node manifest has 750.
  */
 import { GoMap, GoValue } from '../template/values';
+import { isNonFinite, resolveUntagged } from './go-scalar';
 
 class Bail extends Error {}
 const bail = (): never => {
   throw new Bail();
 };
 
-/** YAML 1.1 plain scalar resolution, exactly as the `yaml` package's 1.1 schema (minus timestamps and sexagesimals). */
+/** A plain scalar's value, as go-yaml v2 resolves it; values the full parser refuses (NaN, ±Inf) bail. */
 export function resolvePlain(s: string): GoValue {
-  if (s === '' || s === '~' || s === 'null' || s === 'Null' || s === 'NULL') return null;
-  const c = s.charCodeAt(0);
-  // Cheap exit: every non-string starts with a digit, sign, dot, or one of the bool letters.
-  if (!(c <= 57 || c === 89 || c === 121 || c === 78 || c === 110 || c === 84 || c === 116 || c === 70 || c === 102 || c === 79 || c === 111)) return s;
-  switch (s) {
-    case 'Y': case 'y': case 'yes': case 'Yes': case 'YES': case 'true': case 'True': case 'TRUE': case 'on': case 'On': case 'ON':
-      return true;
-    case 'N': case 'n': case 'no': case 'No': case 'NO': case 'false': case 'False': case 'FALSE': case 'off': case 'Off': case 'OFF':
-      return false;
-  }
-  if (/^[-+]?0b[0-1_]+$/.test(s)) return signed(s, 2, 2);
-  if (/^[-+]?0[0-7_]+$/.test(s)) return signed(s, 1, 8);
-  if (/^[-+]?[0-9][0-9_]*$/.test(s)) return signed(s, 0, 10);
-  if (/^[-+]?0x[0-9a-fA-F_]+$/.test(s)) return signed(s, 2, 16);
-  if (/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/.test(s)) return s.endsWith('n') || s.endsWith('N') ? NaN : s[0] === '-' ? -Infinity : Infinity;
-  if (/^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/.test(s) || /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/.test(s)) {
-    return parseFloat(s.replace(/_/g, ''));
-  }
-  return s;
-}
-
-function signed(s: string, prefix: number, radix: number): bigint {
-  const neg = s[0] === '-';
-  const body = (s[0] === '-' || s[0] === '+' ? s.slice(1 + prefix) : s.slice(prefix)).replace(/_/g, '');
-  if (body === '') bail();
-  let v: bigint;
-  if (radix === 10) v = BigInt(body);
-  else if (radix === 16) v = BigInt('0x' + body);
-  else if (radix === 8) v = BigInt('0o' + body);
-  else v = BigInt('0b' + body);
-  return neg ? -v : v;
+  const v = resolveUntagged(s);
+  return isNonFinite(v) ? bail() : v;
 }
 
 interface Line {
@@ -175,7 +148,7 @@ class FastParser {
     const v = resolvePlain(k);
     if (typeof v === 'string') return v;
     if (typeof v === 'bigint') return v.toString();
-    return bail(); // bool/null/float keys: the full parser reports them with their line
+    return bail(); // bool/null/float/uint64 keys: the full parser reports them with their line
   }
 
   /** A value on one line: quoted, flow, or plain (comment already allowed after it). */
@@ -231,10 +204,10 @@ function stripComment(s: string): string {
   return (hash >= 0 ? s.slice(i, hash) : s.slice(i)).trimEnd();
 }
 
-const ESCAPES: Record<string, string> = { '0': '\0', a: '\x07', b: '\b', t: '\t', '\t': '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b', ' ': ' ', '"': '"', '/': '/', '\\': '\\', N: '\x85', _: '\xa0', L: '\u2028', P: '\u2029' };
+const ESCAPES: Record<string, string> = { '0': '\0', a: '\x07', b: '\b', t: '\t', '\t': '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b', ' ': ' ', '"': '"', "'": "'", '\\': '\\', N: '\x85', _: '\xa0', L: '\u2028', P: '\u2029' };
 
 /** A single-line quoted scalar starting at `start`; returns its value and the index after it. */
-function quoted(s: string, start: number): { value: string; end: number } {
+export function quoted(s: string, start: number): { value: string; end: number } {
   const q = s[start];
   let out = '';
   let i = start + 1;

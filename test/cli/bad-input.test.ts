@@ -46,7 +46,14 @@ const CASES: Case[] = [
   { name: 'empty attribute file', files: { 'env/prod/attributes/empty.yml': '' }, error: /env\/prod\/attributes\/empty\.yml: attribute file is empty/ },
   { name: 'non-map attribute file', files: { 'env/prod/attributes/list.yml': '- a\n- b\n' }, error: /list\.yml: attribute file must be a map .* not a list/ },
   { name: 'default that is not a map', files: { 'env/prod/attributes/x.yml': 'default: [1]\n' }, error: /x\.yml: `default:` must be a map, not a list/ },
-  { name: 'boolean map key', files: { 'env/prod/attributes/x.yml': 'default:\n  flags:\n    on: 1\n' }, error: /x\.yml:3: map key "true" is a bool; keys must be strings or integers .*quote it/ },
+  { name: 'boolean map key', files: { 'env/prod/attributes/x.yml': 'default:\n  flags:\n    on: 1\n' }, error: /x\.yml:3:5: map key "true" is a bool; keys must be strings or integers .*quote it/ },
+  // YAML that GGN's go-yaml v2 refused (GGN exit 1) or could not render (GGN panicked).
+  { name: 'YAML 1.2 escape \\/ (go-yaml v2 refuses it)', files: { 'env/prod/attributes/x.yml': 'default:\n  p: "x\\/y"\n' }, error: /x\.yml:2:\d+: invalid YAML: found unknown escape character `\\\/`/ },
+  { name: 'tag that does not match the value (!!float 1)', files: { 'env/prod/attributes/x.yml': 'default:\n  p: !!float 1\n' }, error: /x\.yml:2:\d+: invalid YAML: cannot decode !!int `1` as a !!float/ },
+  { name: 'map key beyond int64', files: { 'env/prod/attributes/x.yml': 'default:\n  9223372036854775808: a\n' }, error: /x\.yml:2:3: map key "9223372036854775808" is a uint64; keys must be strings or integers/ },
+  { name: 'infinite float -inf (GGN panicked)', files: { 'env/prod/attributes/x.yml': 'default:\n  p: -inf\n' }, error: /x\.yml:2:6: `-inf` reads as an infinite float, which GGN cannot write as JSON: quote it/ },
+  { name: 'infinite float +Infinity in a manifest', files: { 'env/prod/services/web/service-manifest.yml': 'nodes:\n  - hostname: web1\n    w: +Infinity\n' }, error: /service-manifest\.yml:3:\d+: .*`\+Infinity` reads as an infinite float/ },
+  { name: 'two YAML documents (GGN read the first only)', files: { 'env/prod/attributes/x.yml': 'default:\n  a: 1\n---\ndefault:\n  a: 2\n' }, error: /x\.yml:3: the file holds more than one YAML document/ },
   { name: 'missing include', files: { 'env/prod/attributes/x.yml': 'include:\n  - nope.thing\n' }, error: /x\.yml: include "nope\.thing": file not found: .*common-attributes\/nope\/thing\.yml/ },
   { name: 'env:: include inside env attributes', files: { 'env/prod/attributes/x.yml': 'include:\n  - env::a.b\n' }, error: /x\.yml: include "env::a\.b": an env attribute file cannot include its own env's common attributes/ },
   { name: 'malformed include name', files: { 'env/prod/attributes/x.yml': 'include:\n  - a:b\n' }, error: /x\.yml: include "a:b": expected/ },
@@ -68,6 +75,7 @@ const CASES: Case[] = [
   { name: '<no value> in the rendered manifest', files: { 'env/prod/services/web/service-manifest.yml': 'nodes:\n  - hostname: web1\n    v: "{{.version}}"\n' }, error: /service-manifest\.yml:3: service web: the rendered manifest has `<no value>`/ },
   { name: 'invalid -A JSON', args: ['-A', '{"version":', 'prod', 'web', 'generate'], error: /-A\/--manifest-attributes is not valid JSON/ },
   { name: '-A that is not an object', args: ['-A', '[1]', 'prod', 'web', 'generate'], error: /-A\/--manifest-attributes must be a JSON object/ },
+  { name: 'env-level -A (GGN: usage printed, exit 0)', args: ['prod', 'generate', '-A', '{"x": 1}'], error: /-A\/--manifest-attributes templates one service's service-manifest\.yml: name the service/, exit: 2 },
   { name: 'missing -M manifest', args: ['-M', 'nope.json', 'prod', 'web', 'generate'], error: /nope\.json: cannot read manifest given with -M: ENOENT/ },
   { name: 'container without version or manifest', files: { 'env/prod/services/web/service-manifest.yml': 'containers:\n  - aci.example.net/web\nnodes:\n  - hostname: web1\n' }, error: /container "aci\.example\.net\/web" has no version/ },
   { name: 'unknown env', args: ['prdo', 'web', 'generate'], error: /unknown env or command "prdo" \(did you mean "prod"\?\)/, exit: 2 },
@@ -97,6 +105,33 @@ describe('bad input gives one clear line and writes nothing', () => {
       assert.deepEqual(listFiles(work).filter((f) => f.includes(`${path.sep}units${path.sep}`)), []);
     });
   }
+
+  it('a broken file blocks every command that needs it, and only those (GGN failed on any service of the env)', () => {
+    const broken = 'default:\n  a: [1\n';
+    const { work, home } = tree({
+      'env/prod/services/api/service-manifest.yml': MANIFEST,
+      'env/prod/services/api/unit.tmpl': UNIT,
+      'env/prod/services/api/attributes/bad.yml': broken,
+      'env/prod/services/web/attributes/inc.yml': 'include: [shared.web]\n',
+      'common-attributes/shared/web.yml': 'default:\n  port: 81\n',
+    });
+    // Another service's broken file: web still generates (GGN: exit 1 for every service).
+    const ok = ggn(['-H', home, 'prod', 'web', 'generate']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(fs.readFileSync(path.join(work, 'env/prod/services/web/units/prod_web_web1.service'), 'utf8'), '[Service]\nExecStart=/bin/true 81');
+    // The env-level command needs every service.
+    const all = ggn(['-H', home, 'prod', 'generate']);
+    assert.equal(all.code, 1);
+    assert.match(all.stderr, /^error: env\/prod\/services\/api\/attributes\/bad\.yml:\d+:\d+: service api: invalid YAML/m);
+    // A file web needs: its include, then an env attribute file.
+    for (const [file, err] of [['common-attributes/shared/web.yml', /common-attributes\/shared\/web\.yml:\d+:\d+: service web: invalid YAML/], ['env/prod/attributes/zz.yml', /env\/prod\/attributes\/zz\.yml:\d+:\d+: .*invalid YAML/]] as const) {
+      fs.writeFileSync(path.join(work, file), broken);
+      const run = ggn(['-H', home, 'prod', 'web', 'generate']);
+      assert.equal(run.code, 1, file);
+      assert.match(run.stderr, err);
+      fs.writeFileSync(path.join(work, file), 'default: {}\n');
+    }
+  });
 
   it('shows a stack trace with -L debug', () => {
     const { home } = tree({ 'env/prod/attributes/prod.yml': 'default: [1]\n' });

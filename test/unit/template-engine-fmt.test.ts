@@ -33,6 +33,10 @@ const cases: [string, GoValue[], string][] = [
   ['%#g %#.3g %#.0f', [1.0, 1.0, 3.0], '1.00000 1.00 3.'],
   ['%6.2f|%+f|%08f|%f', [NaN, Infinity, Infinity, -Infinity], '   NaN|+Inf|    +Inf|-Inf'],
   ['%.3e %.10f', [0.0, 0.1], '0.000e+00 0.1000000000'],
+  // %x / %b of floats (strconv 'x' and 'b'), outputs from Go 1.19
+  ['%x|%b', [100.0, 0.5], '0x1.9p+06|4503599627370496p-53'],
+  ['%X|%.0x|%.3x|%#x|%10.2x|%+x', [-1.75, 255.9999, 1e300, 1e300, 0.0, 5e-324], '-0X1.CP+00|0x1p+08|0x1.7e4p+996|0x1.7e43c8800759cp+996|0x0.00p+00|+0x1p-1074'],
+  ['%b %b %x', [0.0, -0.0, 123456.789], '0p-1074 -0p-1074 0x1.e240c9fbe76c9p+16'],
   // booleans and nil
   ['%t %v %d', [true, false, true], 'true false %!d(bool=true)'],
   ['%s|%v|%d|%T', [null, null, null, null], '%!s(<nil>)|<nil>|%!d(<nil>)|<nil>'],

@@ -137,6 +137,13 @@ describe('template engine: control flow', () => {
     assert.equal(run('{{range .nums}}{{if eq . 2}}{{break}}{{end}}{{.}}{{end}}', data), '1');
     assert.equal(parseErr('{{break}}').message, 'template: t:1: {{break}} outside {{range}}');
   });
+  it('continue in a range else continues the enclosing range, break there ends only the inner one (Go 1.19)', () => {
+    const d = m({ m: m({ a: 1n, b: 2n, c: 3n }), e: [] });
+    const inner = (ctl: string) => `{{range $k, $v := .m}}{{range $.e}}x{{else}}{{if eq $k "a"}}{{${ctl}}}{{end}}-{{end}}[{{$k}}]{{end}}`;
+    assert.equal(run(inner('continue'), d), '-[b]-[c]');
+    assert.equal(run(inner('break'), d), '[a]-[b]-[c]');
+    assert.equal(parseErr('{{range .e}}{{else}}{{continue}}{{end}}').message, 'template: t:1: {{continue}} outside {{range}}');
+  });
   it('with / else sets dot', () => {
     assert.equal(run('{{with .mp.c}}{{.d}}{{end}}|{{with .missing}}x{{else}}no{{end}}', data), 'deep|no');
   });

@@ -82,6 +82,14 @@ describe('goYamlMarshal (yaml.v2)', () => {
     assert.equal(goYamlMarshal(0.5), '0.5\n');
     assert.equal(goYamlMarshal(NaN), '.nan\n');
     assert.equal(goYamlMarshal(-Infinity), '-.inf\n');
+    // Floats go through float32 in GGN's yaml.v2 (outputs from GGN).
+    assert.equal(goYamlMarshal(123456789.123), '1.2345679e+08\n');
+    assert.equal(goYamlMarshal(5e-324), '0\n');
+    assert.equal(goYamlMarshal(16777217), '1.6777216e+07\n');
+    assert.equal(goYamlMarshal(1e300), '.inf\n');
+    assert.equal(goYamlMarshal(2400414.25) + goYamlMarshal(-305629.625), '2.4004142e+06\n-305629.62\n');
+    // A final U+2028 is a line break to the emitter, but GGN writes no indent after it.
+    assert.equal(goYamlMarshal(m({ s1: 'x\u2028', s3: 'a\u2028b' })), "s1: 'x\u2028'\ns3: 'a\u2028  b'\n");
     assert.equal(goYamlMarshal('hello world'), 'hello world\n');
     assert.equal(goYamlMarshal('a\nb'), '|-\n  a\n  b\n');
     assert.equal(goYamlMarshal('a\nb\n'), '|\n  a\n  b\n');
@@ -102,7 +110,11 @@ describe('goYamlMarshal (yaml.v2)', () => {
     assert.equal(q('1e3'), 'k: "1e3"\n');
     assert.equal(q('.5'), 'k: ".5"\n');
     assert.equal(q('.inf'), 'k: ".inf"\n');
-    assert.equal(q('2015-01-01'), 'k: "2015-01-01"\n');
+    // GGN's yaml.v2 has no timestamps; Go's strconv decides the numbers (outputs from GGN).
+    assert.equal(q('2015-01-01'), 'k: 2015-01-01\n');
+    assert.equal(q('2001-12-14t21:59:43.10-05:00'), 'k: 2001-12-14t21:59:43.10-05:00\n');
+    assert.equal(q('0X1F') + q('08') + q('0x1p4') + q('+inf') + q('.5_0'), 'k: "0X1F"\nk: "08"\nk: "0x1p4"\nk: "+inf"\nk: ".5_0"\n');
+    assert.equal(q('1e400') + q('0x10000000000000000') + q('._5') + q('.'), 'k: 1e400\nk: 0x10000000000000000\nk: ._5\nk: .\n');
     assert.equal(q('12:30'), 'k: "12:30"\n');
     assert.equal(q('8080:80'), 'k: 8080:80\n');
     assert.equal(q('1.2.3'), 'k: 1.2.3\n');

@@ -77,7 +77,9 @@ describe('functions through the engine', () => {
   const render = (text: string, data: GoValue = newMap()): string =>
     engine!.Template.parse('t', text, ggnFuncs()).execute(data);
   test('printing of function results', { skip: engine ? false : 'template engine not available yet' }, () => {
-    assert.equal(render('{{cell 5}} {{cell}} {{$c := cell 0}}{{$_ := $c.Set (add $c.Get 1)}}{{$c.Get}}'), '&{5} &{<nil>} 1');
+    assert.equal(render('{{cell 5}} {{cell}} {{$c := cell 0}}{{$_ := $c.Set (add $c.Get 1)}}{{$c.Get}}'), '{5} {<nil>} 1');
+    // An action dereferences the *Cell (GGN printed `{5}`); fmt keeps the pointer form.
+    assert.equal(render('{{$c := cell 0}}{{$c.Set 5}}{{$c}} {{printf "%v" $c}} {{print $c}}'), '{5}{5} &{5} &{5}');
     assert.equal(render('[{{first .l}}] [{{default "x" .missing}}] [{{apnumber 0}}] [{{capfirst ""}}]', Object.assign(newMap(), { l: [] })),
       '[<no value>] [<no value>] [<no value>] []');
     assert.equal(render('{{split "a,b" "," | join "-"}} {{slice 1 3 "abcdef"}} {{eq 2 1 2}} {{replace "b" "abc"}}'), 'a-b bc true ac');

@@ -183,6 +183,10 @@ describe('dgr functions', () => {
     throwsGo(() => call('howDeep', null, level1), 'reflect: call of reflect.Value.MapKeys on zero Value');
     throwsGo(() => call('howDeep', deep, null), 'runtime error: invalid memory address or nil pointer dereference');
   });
+  test('howDeep visits keys in sorted order: deterministic where GGN gave 1 or 2 from run to run', () => {
+    for (let i = 0; i < 3; i++) assert.equal(call('howDeep', m({ b: m({ c: m({}) }), a: m({}) }), m({})), 1n);
+    assert.equal(call('howDeep', m({ a: m({ c: m({}) }), b: m({}) }), m({})), 2n);
+  });
   test('json / jsonArray decode like encoding/json into interface{}', () => {
     const cfg = call('json', '{"timeout_ms": 1500, "retries": 2, "tags": ["a","b"]}') as GoMap;
     assert.equal(cfg.timeout_ms, 1500);
@@ -284,6 +288,9 @@ describe('gtf functions', () => {
     assert.equal(call('capfirst', 'platform team'), 'Platform team');
     assert.equal(call('lower', 'MAILER'), 'mailer');
     assert.equal(call('capfirst', ''), '');
+    // GGN cut the first character's bytes (invalid UTF-8); ggn keeps it whole.
+    assert.equal(call('capfirst', 'été'), 'Été');
+    assert.equal(call('capfirst', 'ßa'), 'ßa');
   });
   test('length / first / last / slice / lengthis', () => {
     assert.equal(call('length', relays), 3n);

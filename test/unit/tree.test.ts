@@ -75,6 +75,32 @@ describe('attribute files', () => {
     assert.equal(svc.level, 'service');
     assert.equal(env.level, 'env', 'the env result is not mutated');
   });
+  it('an empty or non-map section replaces what the level merged before it, like GGN (its outputs)', () => {
+    const work = tmpDir('work');
+    const w = (f: string, c: string) => {
+      fs.mkdirSync(path.dirname(path.join(work, f)), { recursive: true });
+      fs.writeFileSync(path.join(work, f), c);
+    };
+    w('env/e/attributes/a.yml', 'default:\n  a: 1\n  b: 2\n');
+    w('env/e/attributes/b.yml', 'default:\noverride:\n  c: 3\n');
+    w('env/e/attributes/c.yml', 'default:\n  b: 5\n');
+    w('env/e/services/s/attributes/s.yml', 'default:\noverride:\n  t: 1\n');
+    w('env/e/services/s/attributes/t.yml', 'default:\n  s: 9\n');
+    const ctx = { workPath: work, envDir: 'e', level: 'env' as const };
+    const env = mergeLevel(Object.create(null), path.join(work, 'env/e/attributes'), ctx);
+    assert.deepEqual(plain(env), { b: '5n', c: '3n' });
+    // The service's empty `default:` also drops what it inherited from the env.
+    const svc = mergeLevel(env, path.join(work, 'env/e/services/s/attributes'), { ...ctx, level: 'service' });
+    assert.deepEqual(plain(svc), { s: '9n', t: '1n' });
+    // Last file: GGN panicked; ggn applies the same rule (the level's defaults are empty).
+    w('env/e/attributes/d.yml', 'default:\n');
+    assert.deepEqual(plain(mergeLevel(Object.create(null), path.join(work, 'env/e/attributes'), ctx)), { c: '3n' });
+    // A scalar section replaces too, and is an error only if nothing replaces it.
+    w('env/e/attributes/d.yml', 'default: 5\n');
+    assert.throws(() => mergeLevel(Object.create(null), path.join(work, 'env/e/attributes'), ctx), (e: any) => /d\.yml$/.test(e.ctx.file) && /`default:` must be a map, not an integer/.test(e.message));
+    w('env/e/attributes/e.yml', 'default:\n  z: 1\n');
+    assert.deepEqual(plain(mergeLevel(Object.create(null), path.join(work, 'env/e/attributes'), ctx)), { z: '1n', c: '3n' });
+  });
   it('resolves include names like GGN', () => {
     const ctx = { workPath: '/w', envDir: 'prod', level: 'service' as const };
     assert.equal(resolveInclude('a.b.c', ctx, 'f'), '/w/common-attributes/a/b/c.yml');

@@ -32,6 +32,9 @@ const SCALARS = [
   '2016-03-01', 'http://x.y:80/z', 'a#b', 'a # comment', "'it''s'", '"quo\\"ted\\n\\u00e9"', "'single'", '"double"', '-Xss256k', 'a-b', '*-*-* 03:00:00',
   '[1, two, "3"]', '[]', '{}', '{a: 1, b: [x, y]}', '[a, [b, c]]', '{a: }', '"a: b"', 'C:\\zk\\data', 'é', '@x', '`x', '&a x', '*a', '!!str 1', '|', '>',
   'a: b', '- x', '? x', '0o17', '+.inf', '1_0.5', '[a,', '"unterminated', 'x ', '0b', '-', '%x',
+  // go-yaml v2's strconv forms: prefixes, Go-only floats, uint64, beyond 64 bits, refused escapes
+  '0X1F', '0B11', '0O17', '-0b11', '0x1p4', '0x1.8', '08', '0648', '1e400', '.5_0', '._5', '18446744073709551616', '18446744073709551615',
+  '9223372036854775808', '-9223372036854775809', '0x10000000000000000', '+inf', '-Infinity', '"x\\/y"', '[0x1p4, 08]', '{18446744073709551615: x}',
 ];
 
 function rnd(n: number): number {
@@ -43,7 +46,7 @@ function randomDoc(depth = 0, indent = ''): string {
   const lines: string[] = [];
   const n = 1 + rnd(3);
   for (let i = 0; i < n; i++) {
-    const key = ['k', 'a.b', '200', '"q k"', "'s'", 'on', 'x y', 'k' + i][rnd(8)];
+    const key = ['k', 'a.b', '200', '"q k"', "'s'", 'on', 'x y', 'k' + i, '0x1F', '9223372036854775808', '1.5'][rnd(11)];
     const sc = SCALARS[rnd(SCALARS.length)];
     if (kind === 0 || depth > 2) lines.push(`${indent}${key}: ${sc}`);
     else if (kind === 1) {

@@ -27,6 +27,11 @@ export class GoCell implements GoOpaque, GoMethodHolder {
     return '&{' + formatValue(this.value) + '}';
   }
 
+  /** An action `{{$c}}` prints `{<value>}`: text/template dereferences a pointer before printing. */
+  formatDeref(): string {
+    return this.format().slice(1);
+  }
+
   constructor(v: GoValue = null) {
     this.value = v;
     this.methods = {

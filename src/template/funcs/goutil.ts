@@ -315,6 +315,44 @@ export function formatFloatG(x: number): string {
   return neg ? '-' + s : s;
 }
 
+/** strconv.FormatFloat(x, 'g', -1, 32): x rounded to float32, then its shortest digits. */
+export function formatFloat32G(x: number): string {
+  const f = Math.fround(x);
+  if (!Number.isFinite(f) || f === 0) return formatFloatG(f);
+  const neg = f < 0;
+  const a = Math.abs(f);
+  // The shortest precision whose correctly rounded decimal reads back as the same float32.
+  let mant = '';
+  let exp = 0;
+  for (let p = 1; p <= 9; p++) {
+    const e = roundHalfEven(a, p);
+    if (Math.fround(Number(e)) === a) {
+      const [m, x10] = e.split('e');
+      mant = m.replace('.', '').replace(/0+$/, '') || '0';
+      exp = Number(x10);
+      break;
+    }
+  }
+  let s: string;
+  if (exp < -4 || exp >= 6) s = expForm(mant, exp);
+  else if (exp < 0) s = '0.' + '0'.repeat(-exp - 1) + mant;
+  else if (mant.length <= exp + 1) s = mant + '0'.repeat(exp + 1 - mant.length);
+  else s = mant.slice(0, exp + 1) + '.' + mant.slice(exp + 1);
+  return neg ? '-' + s : s;
+}
+
+/** a.toExponential(p - 1), but an exact tie rounds to the even digit, as strconv does. */
+function roundHalfEven(a: number, p: number): string {
+  const e = a.toExponential(p - 1);
+  const long = a.toExponential(p + 40); // exact for a float32: a tie ends right after digit p + 1
+  const [m, x10] = long.split('e');
+  const digits = m.replace('.', '');
+  if (digits[p] !== '5' || !/^0*$/.test(digits.slice(p + 1))) return e;
+  const kept = digits.slice(0, p);
+  if (Number(kept[p - 1]) % 2 === 0) return (p > 1 ? kept[0] + '.' + kept.slice(1) : kept) + 'e' + x10;
+  return e; // toExponential rounds a tie up, which is the even choice here
+}
+
 function expForm(digits: string, exp: number): string {
   const m = digits.length > 1 ? digits[0] + '.' + digits.slice(1) : digits;
   const ae = Math.abs(exp);

@@ -12,7 +12,8 @@
  */
 import { GoStringSlice, isGoMap } from '../values';
 import type { GoMap, GoValue } from '../values';
-import { formatFloatG } from './goutil';
+import { resolveUntagged } from '../../tree/go-scalar';
+import { formatFloat32G } from './goutil';
 
 export class GoYamlError extends Error {}
 
@@ -74,54 +75,15 @@ export function yamlSortedKeys(m: GoMap): string[] {
 // resolve(): would this plain scalar be read back as something other than a string?
 // ---------------------------------------------------------------------------------------------
 
-const RESOLVE_MAP = new Set([
-  'y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON',
-  'n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF',
-  '', '~', 'null', 'Null', 'NULL',
-  '.nan', '.NaN', '.NAN', '.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF', '-.inf', '-.Inf', '-.INF',
-]);
-
-const YAML_STYLE_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
-const GO_INT_BASE0 = /^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$/;
-const GO_FLOAT_DOT = /^\.[0-9]+([eE][-+]?[0-9]+)?$/;
 const BASE60_FLOAT = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/;
-const TIMESTAMP = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:(?:[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))|(?: (\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?))?$/;
 
-function isTimestamp(s: string): boolean {
-  const m = TIMESTAMP.exec(s);
-  if (!m) return false;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  if (month < 1 || month > 12) return false;
-  const dim = [31, (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
-  if (day < 1 || day > dim) return false;
-  const h = m[4] ?? m[7];
-  if (h !== undefined) {
-    const mi = m[5] ?? m[8];
-    const se = m[6] ?? m[9];
-    if (Number(h) > 23 || Number(mi) > 59 || Number(se) > 59) return false;
-  }
-  return true;
-}
-
-/** True when yaml.v2 would resolve the plain scalar `s` to a non-string (or base-60 float). */
+/**
+ * True when GGN's yaml.v2 would read the plain scalar `s` back as a non-string (so it must be
+ * double-quoted), or when it looks like a base-60 float. That yaml.v2 has no timestamps:
+ * `2016-03-01` stays plain.
+ */
 function resolvesToNonString(s: string): boolean {
-  if (s === '') return true;
-  const c = s[0];
-  const hint = c === '+' || c === '-' ? 'S' : c >= '0' && c <= '9' ? 'D' : 'yYnNtTfFoO~'.includes(c) ? 'M' : c === '.' ? '.' : '';
-  if (hint === '') return false;
-  if (RESOLVE_MAP.has(s)) return true;
-  if (hint === '.') return GO_FLOAT_DOT.test(s);
-  if (hint === 'D' || hint === 'S') {
-    if (isTimestamp(s)) return true;
-    const plain = s.replace(/_/g, '');
-    if (GO_INT_BASE0.test(plain)) return true;
-    if (YAML_STYLE_FLOAT.test(plain)) return true;
-    if (/^-0b[01]+$/.test(plain)) return true;
-    if (BASE60_FLOAT.test(s)) return true;
-  }
-  return false;
+  return typeof resolveUntagged(s) !== 'string' || BASE60_FLOAT.test(s);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,6 +257,7 @@ class Emitter {
     if (Array.isArray(v)) return this.sequence(v);
     const o = v as any;
     if (o.__goOpaque) {
+      if (o.goType === 'uint64') return this.scalar(String(o.value), Style.Plain);
       if (o.value instanceof Date) return this.scalar(o.value.toISOString(), Style.Plain);
       return this.mapping(Object.create(null)); // pointer to a struct without exported fields
     }
@@ -449,7 +412,7 @@ class Emitter {
         breaks = false;
       }
     }
-    if (breaks) this.writeIndent();
+    // No indent after a final break (U+2028 at the end): GGN's yaml.v2 writes none.
     this.writeIndicator("'", false, false, false);
     this.whitespace = false;
     this.indention = false;
@@ -550,7 +513,9 @@ function yamlFloat(f: number): string {
   if (Number.isNaN(f)) return '.nan';
   if (f === Infinity) return '.inf';
   if (f === -Infinity) return '-.inf';
-  return formatFloatG(f);
+  // GGN's yaml.v2 formats every float as a float32 ("FIXME: Handle 64 bits here").
+  const s = formatFloat32G(f);
+  return s === '+Inf' ? '.inf' : s === '-Inf' ? '-.inf' : s;
 }
 
 /** yaml.Marshal(v) of gopkg.in/yaml.v2. */

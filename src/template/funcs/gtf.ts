@@ -60,16 +60,14 @@ export function goQueryEscape(s: string): string {
   return out;
 }
 
-/** gtf capfirst: upper-cases the first *byte* (as a Latin-1 rune) and keeps the rest. */
+/**
+ * gtf capfirst: upper-cases the first character. GGN upper-cased the first *byte*, which broke
+ * a multi-byte character into invalid UTF-8; ggn keeps the character whole (README).
+ */
 function capfirst(s: string): string {
   if (s.length === 0) return panic();
-  const c = s.codePointAt(0)!;
-  if (c < 0x80) return goToUpper(String.fromCharCode(c)) + s.slice(1);
-  // Go splits the multi-byte character: the lead byte becomes its own rune and the
-  // continuation bytes stay as invalid UTF-8 (represented here as U+FFFD each).
-  const enc = Buffer.from(String.fromCodePoint(c), 'utf8');
-  const lead = goToUpper(String.fromCharCode(enc[0]));
-  return lead + '\ufffd'.repeat(enc.length - 1) + s.slice(c > 0xffff ? 2 : 1);
+  const first = String.fromCodePoint(s.codePointAt(0)!);
+  return goToUpper(first) + s.slice(first.length);
 }
 
 function truncatechars(n: bigint, s: string): string {
