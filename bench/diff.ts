@@ -42,7 +42,8 @@ export async function benchDiff(): Promise<void> {
     const tree = clusterTree(cluster, {
       'env/prod/attributes/base.yml': 'default:\n  version: "1"\n',
       'env/prod/services/web/service-manifest.yml': 'nodes:\n' + nodes.join(''),
-      'env/prod/services/web/unit.tmpl': '[Unit]\nDescription=web {{.hostname}} v{{.version}}\n\n[Service]\nExecStart=/bin/sleep 600\n\n[X-Fleet]\nMachineID={{.machine_id}}\n',
+      'env/prod/services/web/unit.tmpl':
+        '[Unit]\nDescription=web {{.hostname}} v{{.version}}\n\n[Service]\nExecStart=/bin/sleep 600\n\n[X-Fleet]\nMachineID={{.machine_id}}\n',
     });
     const ggnArgs = [path.join(ROOT, 'bin', 'ggn.js'), '-H', tree.home, 'prod'];
     if (spawnSync(process.execPath, [...ggnArgs, 'generate', '-q']).status !== 0) throw new Error('generate failed');
@@ -76,7 +77,9 @@ export async function benchDiff(): Promise<void> {
     const f = median(floorMs.slice(1));
     console.log(`diff: ${HOSTS * PER_HOST} units on ${HOSTS} hosts (${PER_HOST} each), median of ${RUNS} runs after a warm-up`);
     console.log(`  floor: ${HOSTS} parallel \`ssh host cat <${PER_HOST} files>\`   ${f.toFixed(0)} ms`);
-    console.log(`  ggn prod web diff                    ${g.toFixed(0)} ms (${(g / f).toFixed(2)}x the floor)   target <= 1.5x   ${g <= 1.5 * f ? 'OK' : 'OVER'}`);
+    console.log(
+      `  ggn prod web diff                    ${g.toFixed(0)} ms (${(g / f).toFixed(2)}x the floor)   target <= 1.5x   ${g <= 1.5 * f ? 'OK' : 'OVER'}`,
+    );
   } finally {
     await cluster.down();
   }

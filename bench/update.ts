@@ -33,7 +33,8 @@ export async function benchUpdate(): Promise<void> {
     const tree = clusterTree(cluster, {
       'env/prod/attributes/base.yml': 'default:\n  version: "1"\n',
       'env/prod/services/web/service-manifest.yml': `concurrentUpdater: ${CONCURRENCY}\nnodes:\n` + nodes.join(''),
-      'env/prod/services/web/unit.tmpl': '[Unit]\nDescription=web {{.hostname}} v{{.version}}\n\n[Service]\nExecStart=/bin/sleep 600\n\n[X-Fleet]\nMachineID={{.machine_id}}\n',
+      'env/prod/services/web/unit.tmpl':
+        '[Unit]\nDescription=web {{.hostname}} v{{.version}}\n\n[Service]\nExecStart=/bin/sleep 600\n\n[X-Fleet]\nMachineID={{.machine_id}}\n',
     });
     const ggn = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin', 'ggn.js'), '-H', tree.home, ...args], { encoding: 'utf8' });
     const first = ggn('prod', 'web', 'update', '-y');
@@ -54,7 +55,14 @@ export async function benchUpdate(): Promise<void> {
       let systemd = 0;
       for (let i = 0; i < HOSTS; i++) {
         const units = names.filter((n) => n.host === i).map((n) => n.unit);
-        const s = await cluster.exec(cluster.hosts[i], ['systemctl', '--user', 'show', '-p', 'InactiveExitTimestampMonotonic,ActiveEnterTimestampMonotonic', ...units]);
+        const s = await cluster.exec(cluster.hosts[i], [
+          'systemctl',
+          '--user',
+          'show',
+          '-p',
+          'InactiveExitTimestampMonotonic,ActiveEnterTimestampMonotonic',
+          ...units,
+        ]);
         for (const block of s.stdout.trim().split('\n\n')) {
           const f = Object.fromEntries(block.split('\n').map((l) => l.split('=')));
           systemd += (Number(f.ActiveEnterTimestampMonotonic) - Number(f.InactiveExitTimestampMonotonic)) / 1000;
@@ -68,7 +76,9 @@ export async function benchUpdate(): Promise<void> {
       .sort((a, b) => a.overhead - b.overhead)[1];
     console.log(`update: ${units} units on ${HOSTS} hosts at concurrency ${CONCURRENCY}, median of ${rounds.length} rollouts (each after a version change)`);
     console.log(`  wall ${(best.wall / 1000).toFixed(2)} s; systemd starting the units: ${(best.systemd / 1000).toFixed(2)} s in all`);
-    console.log(`  ggn overhead per unit (wall - systemd) / units   ${(best.overhead / 1000).toFixed(3)} s   target <= 0.3 s   ${best.overhead <= 300 ? 'OK' : 'OVER'}`);
+    console.log(
+      `  ggn overhead per unit (wall - systemd) / units   ${(best.overhead / 1000).toFixed(3)} s   target <= 0.3 s   ${best.overhead <= 300 ? 'OK' : 'OVER'}`,
+    );
     console.log(`  per-unit latency in its slot (x concurrency)     ${(best.latency / 1000).toFixed(3)} s   (context)`);
     console.log(`  mean per step (ms): ${[...best.steps].map(([k, v]) => `${k} ${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(0)}`).join(', ')}`);
   } finally {

@@ -49,4 +49,4 @@ export abstract class GgnCommand {
   }
 }
 
-export type CommandClass = Omit<typeof GgnCommand, "prototype"> & { new (argv: string[], ctx: CommandContext): GgnCommand };
+export type CommandClass = Omit<typeof GgnCommand, 'prototype'> & { new (argv: string[], ctx: CommandContext): GgnCommand };

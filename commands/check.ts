@@ -32,9 +32,19 @@ a host could not be checked.`;
         ),
       );
     } else {
-      if (problems.length) ctx.out.write(table(['UNIT', 'MACHINE', 'PROBLEM'], problems.map(({ c, problem }) => [c.unit, c.machine, problem])));
+      if (problems.length)
+        ctx.out.write(
+          table(
+            ['UNIT', 'MACHINE', 'PROBLEM'],
+            problems.map(({ c, problem }) => [c.unit, c.machine, problem]),
+          ),
+        );
       reportAll(ctx, plan.errors);
-      this.print(`${plan.changes.length - problems.length} of ${plan.changes.length} units ok` + (problems.length ? `, ${problems.length} with problems` : '') + (plan.errors.length ? `, ${plan.errors.length} error(s)` : ''));
+      this.print(
+        `${plan.changes.length - problems.length} of ${plan.changes.length} units ok` +
+          (problems.length ? `, ${problems.length} with problems` : '') +
+          (plan.errors.length ? `, ${plan.errors.length} error(s)` : ''),
+      );
     }
     if (plan.errors.length) return 1;
     return problems.length ? 2 : 0;

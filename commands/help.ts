@@ -25,26 +25,43 @@ export function helpText(ws: Workspace, level: 'top' | Level, env?: string, serv
   if (level === 'top') {
     parts.push('ggn renders a GGN environment tree into systemd units, diffs them against the hosts, and rolls them out.');
     parts.push(USAGE);
-    parts.push(`Envs:\n${listing(() => ws.envNames(), (e) => `  ${e.join('  ')}`)}`);
+    parts.push(
+      `Envs:\n${listing(
+        () => ws.envNames(),
+        (e) => `  ${e.join('  ')}`,
+      )}`,
+    );
     parts.push(`Commands without an env:\n${table(Object.entries(TOP_LEVEL))}`);
     parts.push(`Commands of an env (ggn <env> <command>):\n${table(verbsAt('env').map((v) => [v.name, v.summary]))}`);
   } else if (level === 'env') {
     parts.push(`ggn ${env}: env ${env}`);
     parts.push(`Usage:\n  ggn ${env} <command>\n  ggn ${env} <service> <command>\n  ggn ${env} <service> <unit> <command>`);
     parts.push(`Commands:\n${table(verbsAt('env').map((v) => [v.name, v.summary]))}`);
-    parts.push(`Services:\n${listing(() => ws.serviceNames(ws.env(env!)), (s) => `  ${s.join('  ')}`)}`);
+    parts.push(
+      `Services:\n${listing(
+        () => ws.serviceNames(ws.env(env!)),
+        (s) => `  ${s.join('  ')}`,
+      )}`,
+    );
   } else if (level === 'service') {
     parts.push(`ggn ${env} ${service}: service ${service} of env ${env}`);
     parts.push(`Usage:\n  ggn ${env} ${service} <command>\n  ggn ${env} ${service} <unit> <command>`);
     parts.push(`Commands:\n${table(verbsAt('service').map((v) => [v.name, v.summary]))}`);
-    parts.push(`Units:\n${listing(() => unitNamesOf(ws, env!, service!).filter((n) => n.includes('_')), (u) => u.map((x) => `  ${x}`).join('\n'))}`);
+    parts.push(
+      `Units:\n${listing(
+        () => unitNamesOf(ws, env!, service!).filter((n) => n.includes('_')),
+        (u) => u.map((x) => `  ${x}`).join('\n'),
+      )}`,
+    );
   } else {
     parts.push(`ggn ${env} ${service} ${unit}: unit ${unit} of service ${service}`);
     parts.push(`Usage:\n  ggn ${env} ${service} ${unit} <command>`);
     parts.push(`Commands:\n${table(verbsAt('unit').map((v) => [v.name, v.summary]))}`);
   }
   parts.push(`Global flags:\n${table(GLOBAL_FLAG_HELP)}`);
-  parts.push(`Examples:\n  ggn prod cassandra generate\n  ggn prod generate\n  ggn -A '{"version":"1.2"}' prod api generate\n  ggn prod cassandra generate --help`);
+  parts.push(
+    `Examples:\n  ggn prod cassandra generate\n  ggn prod generate\n  ggn -A '{"version":"1.2"}' prod api generate\n  ggn prod cassandra generate --help`,
+  );
   return parts.join('\n\n') + '\n';
 }
 

@@ -22,7 +22,15 @@ export default class ListMachines extends GgnCommand {
       this.ctx.out.write(
         table(
           ['NAME', 'ADDRESS', 'PORT', 'USER', 'METADATA'],
-          rows.map((r) => [r.name, r.address, String(r.port), r.user || '(default)', Object.entries(r.metadata).map(([k, v]) => `${k}=${v}`).join(',')]),
+          rows.map((r) => [
+            r.name,
+            r.address,
+            String(r.port),
+            r.user || '(default)',
+            Object.entries(r.metadata)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(','),
+          ]),
         ),
       );
     return 0;

@@ -21,7 +21,12 @@ export default class ListUnits extends GgnCommand {
     }));
     if (flags.json) this.print(JSON.stringify({ units: rows, errors: plan.errors.map((e) => ({ message: e.message, ...e.ctx })) }, null, 2));
     else {
-      ctx.out.write(table(['UNIT', 'MACHINE', 'TREE', 'LOAD', 'ACTIVE', 'SUB'], rows.map((r) => [r.unit, r.machine, r.status, r.load, r.active, r.sub])));
+      ctx.out.write(
+        table(
+          ['UNIT', 'MACHINE', 'TREE', 'LOAD', 'ACTIVE', 'SUB'],
+          rows.map((r) => [r.unit, r.machine, r.status, r.load, r.active, r.sub]),
+        ),
+      );
       reportAll(ctx, plan.errors);
     }
     return plan.errors.length ? 1 : 0;

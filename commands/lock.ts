@@ -39,7 +39,9 @@ export class Lock extends GgnCommand {
       try {
         await lock.check();
         const info = await lock.acquireHand(ctx.target.service!, { holder: whoAmI(ctx.ws.home), message, ttlMs: parseDuration(flags.ttl) });
-        this.print(`${ctx.target.service} locked by [${printable(info.holder)}] ${printable(info.message)} for ${formatDuration(info.expiresAt - Date.now())} (${lock.description}); your own commands run under it, \`unlock\` releases it`);
+        this.print(
+          `${ctx.target.service} locked by [${printable(info.holder)}] ${printable(info.message)} for ${formatDuration(info.expiresAt - Date.now())} (${lock.description}); your own commands run under it, \`unlock\` releases it`,
+        );
         return 0;
       } catch (e) {
         reportError(ctx, e);
@@ -53,7 +55,7 @@ export class Lock extends GgnCommand {
 
 export class Unlock extends GgnCommand {
   static override examples = ['ggn prod cassandra unlock', 'ggn prod cassandra unlock --force'];
-  static override flags = { force: Flags.boolean({ description: "release a lock someone else holds" }) };
+  static override flags = { force: Flags.boolean({ description: 'release a lock someone else holds' }) };
 
   async run(): Promise<number> {
     const flags = await this.flags(Unlock.flags);
@@ -92,7 +94,9 @@ export class History extends GgnCommand {
     const env = ctx.ws.env(ctx.target.env);
     return withDriver(ctx, 20, async (d) => {
       const machines = d.machines().map((m) => m.name);
-      const reads = await mapLimit(machines, 20, async (m) => parseAudit(await d.readAudit(m), m, (e) => e.env === env.name && e.service === ctx.target.service));
+      const reads = await mapLimit(machines, 20, async (m) =>
+        parseAudit(await d.readAudit(m), m, (e) => e.env === env.name && e.service === ctx.target.service),
+      );
       let entries: AuditEntry[] = [];
       let failed = 0;
       reads.forEach((r, i) => {
@@ -107,7 +111,13 @@ export class History extends GgnCommand {
       const last = entries.slice(-flags.lines);
       if (flags.json) this.print(JSON.stringify({ entries: last }, null, 2));
       else if (last.length === 0) this.print(`no history for ${ctx.target.service}`);
-      else ctx.out.write(table(['TIME', 'WHO', 'UNIT', 'HOST', 'ACTION', 'OLD', 'NEW', 'RESULT'], last.map((e) => [e.time, e.who, e.unit, e.machine, e.action, e.oldHash, e.newHash, e.result].map(printable))));
+      else
+        ctx.out.write(
+          table(
+            ['TIME', 'WHO', 'UNIT', 'HOST', 'ACTION', 'OLD', 'NEW', 'RESULT'],
+            last.map((e) => [e.time, e.who, e.unit, e.machine, e.action, e.oldHash, e.newHash, e.result].map(printable)),
+          ),
+        );
       return failed ? 1 : 0;
     });
   }

@@ -17,7 +17,10 @@ const ROOT = path.resolve(__dirname, '..', '..');
 /** The grammar's own refusals (commands/grammar.ts); other errors while resolving (a broken tree) exit 1. */
 const GRAMMAR = /^(unknown (env or command|command or unit|command, service or unit|command) "|unit ".*" exists in services )/;
 
-export async function main(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr },
+): Promise<number> {
   let globals: GlobalFlags = { logLevel: 'info', help: false };
   let ws: Workspace | undefined;
   try {
@@ -29,7 +32,11 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
       manifestAttributes: globals.manifestAttributes,
     });
     if (parsed.rest[0] === '__complete') {
-      io.out.write(complete(ws, parsed.rest.slice(1)).map((c) => c + '\n').join(''));
+      io.out.write(
+        complete(ws, parsed.rest.slice(1))
+          .map((c) => c + '\n')
+          .join(''),
+      );
       return 0;
     }
     let r: ReturnType<typeof resolve>;

@@ -3,7 +3,10 @@ export function suggest(word: string, candidates: string[], max = 3): string[] {
   const scored = candidates
     .map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) }))
     .filter(({ c, d }) => d <= Math.max(2, Math.floor(word.length / 3)) || c.startsWith(word) || c.includes(word));
-  return scored.sort((a, b) => a.d - b.d || (a.c < b.c ? -1 : 1)).slice(0, max).map((s) => s.c);
+  return scored
+    .sort((a, b) => a.d - b.d || (a.c < b.c ? -1 : 1))
+    .slice(0, max)
+    .map((s) => s.c);
 }
 
 export function didYouMean(word: string, candidates: string[]): string {

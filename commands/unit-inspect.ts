@@ -12,7 +12,10 @@ import { parallelFlag, reportAll, withDriver } from './live';
 async function locate(cmd: GgnCommand, d: Driver): Promise<Located[]> {
   const { ctx } = cmd;
   const plan = await buildPlan(ctx.ws, d, { env: ctx.target.env, service: ctx.target.service, unit: ctx.target.unit });
-  reportAll(ctx, plan.errors.filter((e) => !e.ctx.host));
+  reportAll(
+    ctx,
+    plan.errors.filter((e) => !e.ctx.host),
+  );
   return locateUnit(plan, ctx.target.unit);
 }
 
@@ -52,7 +55,8 @@ export class Journal extends GgnCommand {
     return withDriver(this.ctx, 20, async (d) => {
       const where = await locate(this, d);
       if (flags.follow) {
-        if (where.length > 1) throw new GgnError(`the unit runs on ${where.map((w) => w.machine).join(', ')}: -f follows one machine; pick the unit name of one host`);
+        if (where.length > 1)
+          throw new GgnError(`the unit runs on ${where.map((w) => w.machine).join(', ')}: -f follows one machine; pick the unit name of one host`);
         const { machine, unit } = where[0];
         if (!d.followJournalCommand) throw missingCapability(d, 'follow a journal');
         const argv = d.followJournalCommand(machine, unit, flags.lines);

@@ -25,8 +25,16 @@ const FLAGS = {
   timeout: Flags.string({ description: 'how long a unit may take to become active', default: '60s', helpValue: 'DURATION' }),
   'max-fail': Flags.integer({ description: 'failed units tolerated before the rollout stops', default: 0, min: 0, helpValue: 'N' }),
   'lock-wait': Flags.string({ description: 'wait this long for a held lock instead of failing at once', default: '0s', helpValue: 'DURATION' }),
-  'lock-ttl': Flags.string({ description: 'how long the lock outlives a dead run (a live run renews it every third of this)', default: DEFAULT_LOCK_TTL, helpValue: 'DURATION' }),
-  settle: Flags.string({ description: 'how long a started service must stay up (same PID, no restart) to count as started', default: '100ms', helpValue: 'DURATION' }),
+  'lock-ttl': Flags.string({
+    description: 'how long the lock outlives a dead run (a live run renews it every third of this)',
+    default: DEFAULT_LOCK_TTL,
+    helpValue: 'DURATION',
+  }),
+  settle: Flags.string({
+    description: 'how long a started service must stay up (same PID, no restart) to count as started',
+    default: '100ms',
+    helpValue: 'DURATION',
+  }),
   json: Flags.boolean({ description: 'one JSON event per line (unit, host, step, result, duration)' }),
 };
 
@@ -55,7 +63,12 @@ restore them, release the lock and exit 130, 143 and 129.`
 written back and the unit restarted, with the same gates, hooks, lock and restore as update.`;
     static override examples =
       mode === 'update'
-        ? ['ggn prod cassandra update', 'ggn prod cassandra update -y --batch 1,25%,100%', 'ggn prod update -y --json', 'ggn prod cassandra cass1 update --force']
+        ? [
+            'ggn prod cassandra update',
+            'ggn prod cassandra update -y --batch 1,25%,100%',
+            'ggn prod update -y --json',
+            'ggn prod cassandra cass1 update --force',
+          ]
         : ['ggn prod cassandra rollback', 'ggn prod cassandra cass1 rollback -y'];
     static override flags = FLAGS;
 
@@ -68,7 +81,8 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
         return 1;
       }
       if (flags.parallel !== undefined && flags.batch) throw new UsageError('--parallel and --batch do not go together: batches set how many units go at once');
-      if (flags.parallel !== undefined && flags.parallel > 1 && !flags.yes) throw new UsageError('--parallel needs -y: without it, units are asked for one at a time');
+      if (flags.parallel !== undefined && flags.parallel > 1 && !flags.yes)
+        throw new UsageError('--parallel needs -y: without it, units are asked for one at a time');
       const stop = stopOnSignals(ctx, 'no new units; units in flight are restored, then the lock is released');
       // Prompts and a live task list would fight over the terminal: ask in plain mode.
       const reporter = createReporter({ json: flags.json, tty: !!(ctx.out as NodeJS.WriteStream).isTTY && flags.yes, out: ctx.out });
@@ -147,7 +161,9 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
             continue;
           }
           failed = true;
-          ctx.err.write(`error: unit ${f.unit}, host ${f.machine}: ${mode} failed at ${f.step}: ${f.message.split('\n').slice(-3).join(' | ')} (${restored})\n`);
+          ctx.err.write(
+            `error: unit ${f.unit}, host ${f.machine}: ${mode} failed at ${f.step}: ${f.message.split('\n').slice(-3).join(' | ')} (${restored})\n`,
+          );
         }
         const parts = [`${s.ok.length} ${mode === 'update' ? 'updated' : 'rolled back'}`];
         if (s.failed.length > interrupted.length) parts.push(`${s.failed.length - interrupted.length} failed`);
@@ -156,7 +172,8 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
         if (s.notStarted.length) parts.push(`${s.notStarted.length} not started`);
         // Quitting at the prompt is not success: what was not done is listed above.
         if (s.stopped === 'quit') failed = true;
-        const why = s.stopped === 'failure' ? ' (stopped after a failure)' : s.stopped === 'quit' ? ' (quit)' : s.stopped === 'interrupted' ? ' (interrupted)' : '';
+        const why =
+          s.stopped === 'failure' ? ' (stopped after a failure)' : s.stopped === 'quit' ? ' (quit)' : s.stopped === 'interrupted' ? ' (interrupted)' : '';
         human.write(`${ctx.target.env}/${r.service}: ${parts.join(', ')}${why}\n`);
       }
       return failed;
@@ -187,14 +204,25 @@ function jsonSummary(results: ServiceResult[], exitCode: number): object {
 /** GGN's per-unit question: yes / skip / diff / quit. */
 async function askUnit(cmd: GgnCommand, item: RolloutItem, plan: LivePlan): Promise<PromptAnswer> {
   for (;;) {
-    const a = (await ask(`${item.reason === 'rollback' ? 'Roll back' : 'Update'} ${item.main} on ${item.machine} (${item.reason})? [y]es [s]kip [d]iff [q]uit: `)).trim().toLowerCase();
+    const a = (
+      await ask(`${item.reason === 'rollback' ? 'Roll back' : 'Update'} ${item.main} on ${item.machine} (${item.reason})? [y]es [s]kip [d]iff [q]uit: `)
+    )
+      .trim()
+      .toLowerCase();
     if (a === 'y' || a === 'yes') return 'yes';
     if (a === 's' || a === 'skip') return 'skip';
     if (a === 'q' || a === 'quit') return 'quit';
     if (a === 'd' || a === 'diff') {
       for (const f of item.files) {
         const c = plan.changes.find((x) => x.unit === f.unit && x.machine === item.machine);
-        const change = c ?? { kind: 'changed' as const, unit: f.unit, service: item.service, machine: item.machine, live: f.previous ?? undefined, desired: f.desired };
+        const change = c ?? {
+          kind: 'changed' as const,
+          unit: f.unit,
+          service: item.service,
+          machine: item.machine,
+          live: f.previous ?? undefined,
+          desired: f.desired,
+        };
         cmd.ctx.out.write(unifiedDiff({ ...change, desired: f.desired, live: f.previous ?? undefined }, colorsFor(cmd.ctx.out)));
       }
     }

@@ -71,7 +71,10 @@ function normalise(s: string, work: string): string {
 }
 
 function readArgs(caseDir: string): string[] {
-  return fs.readFileSync(path.join(caseDir, 'command.txt'), 'utf8').split('\n').filter((l) => l !== '');
+  return fs
+    .readFileSync(path.join(caseDir, 'command.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 function record(caseDir: string): void {
@@ -101,11 +104,77 @@ const rnd = (n: number): number => {
 const pick = <T>(a: readonly T[]): T => a[rnd(a.length)];
 
 const SCALARS = [
-  'a', 'hello world', 'yes', 'No', 'on', 'OFF', 'y', '~', 'null', '', '0', '-0', '+12', '0644', '08', '0648', '0x1F', '0X1F', '0B11', '0o17', '0O17', '0b101',
-  '1_000', '9007199254740993', '-9223372036854775808', '9223372036854775808', '18446744073709551615', '18446744073709551616', '1.5', '2.0', '1e3', '1e400',
-  '1.5e-7', '.5', '1.', '.', '0x1p4', '12:30', '2016-03-01', 'été', 'a#b', "'it''s'", '"quo\\"ted\\n\\u00e9"', '"tab\\there"', '"x\\u2028"', '123456789.123',
-  '5e-324', '0.1', '100', '-1', '3', '"<b>&</b>"', "'single'", '[1, two, "3"]', '[]', '{}', '{a: 1, b: [x, y]}', '[a, [b, c]]', 'C:\\data', '-Xss256k',
-  '!!str 0x1F', '!!int "12"', '"it\\\'s"', '"\\x41\\u00e9"', "'a''b'", '0x1.8p1', '+.5', '1__0', '"\\u2029"', '{10: a, 9: b}', '[0X1F, 08, 1e400]',
+  'a',
+  'hello world',
+  'yes',
+  'No',
+  'on',
+  'OFF',
+  'y',
+  '~',
+  'null',
+  '',
+  '0',
+  '-0',
+  '+12',
+  '0644',
+  '08',
+  '0648',
+  '0x1F',
+  '0X1F',
+  '0B11',
+  '0o17',
+  '0O17',
+  '0b101',
+  '1_000',
+  '9007199254740993',
+  '-9223372036854775808',
+  '9223372036854775808',
+  '18446744073709551615',
+  '18446744073709551616',
+  '1.5',
+  '2.0',
+  '1e3',
+  '1e400',
+  '1.5e-7',
+  '.5',
+  '1.',
+  '.',
+  '0x1p4',
+  '12:30',
+  '2016-03-01',
+  'été',
+  'a#b',
+  "'it''s'",
+  '"quo\\"ted\\n\\u00e9"',
+  '"tab\\there"',
+  '"x\\u2028"',
+  '123456789.123',
+  '5e-324',
+  '0.1',
+  '100',
+  '-1',
+  '3',
+  '"<b>&</b>"',
+  "'single'",
+  '[1, two, "3"]',
+  '[]',
+  '{}',
+  '{a: 1, b: [x, y]}',
+  '[a, [b, c]]',
+  'C:\\data',
+  '-Xss256k',
+  '!!str 0x1F',
+  '!!int "12"',
+  '"it\\\'s"',
+  '"\\x41\\u00e9"',
+  "'a''b'",
+  '0x1.8p1',
+  '+.5',
+  '1__0',
+  '"\\u2029"',
+  '{10: a, 9: b}',
+  '[0X1F, 08, 1e400]',
 ];
 
 function scalar(): string {
@@ -218,13 +287,18 @@ function validUtf8(b: Buffer): boolean {
 /** Compares one tree's outcomes; GGN's partial units after a run-time error are ggn's intended difference. */
 function compare(g: Outcome, o: Outcome): { verdict: Verdict; why: string } {
   if (g.code === 2) {
-    const cause = /json: unsupported value/.test(g.stderr) ? 'NaN/Inf' : /interface \{\} is nil, not map/.test(g.stderr) ? 'empty last section' : g.stderr.split('\n').find((l) => l.startsWith('panic:'));
+    const cause = /json: unsupported value/.test(g.stderr)
+      ? 'NaN/Inf'
+      : /interface \{\} is nil, not map/.test(g.stderr)
+        ? 'empty last section'
+        : g.stderr.split('\n').find((l) => l.startsWith('panic:'));
     return { verdict: 'intended', why: `GGN panicked (${cause})` };
   }
   if ((g.code === 0) !== (o.code === 0) || (g.code !== 0 && o.code !== 0)) {
     if (g.code !== 0 && o.code !== 0) return { verdict: 'same', why: 'both failed' };
     const runtime = /Failed to run templating/.test(g.stderr) && o.code === 1;
-    if (!runtime) return { verdict: 'differs', why: `exit ${g.code} vs ${o.code}: ${o.stderr.split('\n').find((l) => l.startsWith('error:')) ?? g.stderr.slice(0, 300)}` };
+    if (!runtime)
+      return { verdict: 'differs', why: `exit ${g.code} vs ${o.code}: ${o.stderr.split('\n').find((l) => l.startsWith('error:')) ?? g.stderr.slice(0, 300)}` };
   }
   let invalid = false;
   for (const [f, b] of o.units) {
@@ -269,7 +343,9 @@ function random(count: number, keep?: string): void {
     }
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const why = Object.entries(reasons).map(([r, n]) => `${n} ${r}`).join(', ');
+  const why = Object.entries(reasons)
+    .map(([r, n]) => `${n} ${r}`)
+    .join(', ');
   process.stdout.write(`${count} trees: ${tally.same} same, ${tally.intended} intended differences (${why}), ${tally.differs} differ\n`);
 }
 

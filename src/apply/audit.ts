@@ -44,7 +44,19 @@ export function parseAudit(text: string, machine: string, keep: (e: AuditEntry) 
     const f = text.slice(start, end).split('\t');
     start = end + 1;
     if (f.length < 9) continue;
-    const e: AuditEntry = { time: f[0], who: f[1], env: f[2], service: f[3], unit: f[4], action: f[5], oldHash: f[6], newHash: f[7], result: f[8], runId: f[9] ?? '', machine };
+    const e: AuditEntry = {
+      time: f[0],
+      who: f[1],
+      env: f[2],
+      service: f[3],
+      unit: f[4],
+      action: f[5],
+      oldHash: f[6],
+      newHash: f[7],
+      result: f[8],
+      runId: f[9] ?? '',
+      machine,
+    };
     if (keep(e)) out.push(e);
   }
   return out;

@@ -250,7 +250,10 @@ export interface AvailabilityResult {
  * list is retried every `intervalMs` until it passes or `timeoutMs` is spent. Each hook is
  * bounded by the time left. No hooks: passes at once with `attempts: 0`.
  */
-export async function runAvailabilityHooks(info: HookInfo & { host: string }, opts: { clock: Clock; timeoutMs: number; intervalMs: number; signal?: AbortSignal }): Promise<AvailabilityResult> {
+export async function runAvailabilityHooks(
+  info: HookInfo & { host: string },
+  opts: { clock: Clock; timeoutMs: number; intervalMs: number; signal?: AbortSignal },
+): Promise<AvailabilityResult> {
   const { clock } = opts;
   const start = clock.now();
   const files = listHooks(info.env, 'command').filter((f) => !f.skip);

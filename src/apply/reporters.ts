@@ -62,7 +62,10 @@ const keyOf = (unit: string, host: string) => `${unit}@${host}`;
 // Plain
 
 export class PlainReporter implements Reporter {
-  constructor(private readonly out: Out, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly out: Out,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   plan(_units: { unit: string; host: string }[]): void {}
 
@@ -83,7 +86,10 @@ export class PlainReporter implements Reporter {
 // JSON lines
 
 export class JsonReporter implements Reporter {
-  constructor(private readonly out: Out, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly out: Out,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   plan(_units: { unit: string; host: string }[]): void {}
 
@@ -210,10 +216,12 @@ export class ListrReporter implements Reporter {
         formatOutput: 'wrap',
       },
     });
-    this.running = this.running.then(() => list.run().then(
-      () => undefined,
-      () => undefined,
-    ));
+    this.running = this.running.then(() =>
+      list.run().then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
   }
 
   event(e: RolloutEvent): void {

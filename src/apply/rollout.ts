@@ -31,7 +31,13 @@ export interface RolloutItem {
   /** The .service (or the lone .timer). */
   main: string;
   timer?: string;
-  files: { unit: string; desired: string; previous: string | null; changed: boolean; /** rollback: the revision being put back, deleted once the unit is up */ fromRevision?: string }[];
+  files: {
+    unit: string;
+    desired: string;
+    previous: string | null;
+    changed: boolean /** rollback: the revision being put back, deleted once the unit is up */;
+    fromRevision?: string;
+  }[];
   /** Whether the main unit (or its timer) was active before: a restore restarts only then. */
   wasActive: boolean;
   /** What the diff said: new, changed, or unchanged (touched because not running, --all, --force). */
@@ -39,7 +45,10 @@ export interface RolloutItem {
 }
 
 /** What the rollout asks of a driver. */
-export type RolloutDriver = Pick<Driver, 'install' | 'uninstall' | 'reload' | 'stop' | 'resetFailed' | 'beginStart' | 'waitUp' | 'appendAudit' | 'dropRevision'>;
+export type RolloutDriver = Pick<
+  Driver,
+  'install' | 'uninstall' | 'reload' | 'stop' | 'resetFailed' | 'beginStart' | 'waitUp' | 'appendAudit' | 'dropRevision'
+>;
 
 export type PromptAnswer = 'yes' | 'skip' | 'quit';
 
@@ -245,7 +254,13 @@ export async function runRollout(items: RolloutItem[], deps: RolloutDeps, opts: 
   return summary;
 }
 
-async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOptions, signal: AbortSignal, auditFailures: string[]): Promise<UnitFailure | undefined> {
+async function updateItem(
+  item: RolloutItem,
+  deps: RolloutDeps,
+  opts: RolloutOptions,
+  signal: AbortSignal,
+  auditFailures: string[],
+): Promise<UnitFailure | undefined> {
   const { driver, clock, reporter } = deps;
   const ev = (step: RolloutStep, result: 'started' | 'ok' | 'failed' | 'restored' | 'restore-failed', extra: { durationMs?: number; message?: string } = {}) =>
     reporter.event({ time: clock.now(), unit: item.main, host: item.machine, step, result, ...extra });
@@ -260,7 +275,8 @@ async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOpt
       return v;
     } catch (e) {
       // A wait or health check cut short by a stop says so, not "timed out after 0.0 s".
-      const message = signal.aborted && (name === 'wait-active' || name === 'health' || name === 'hooks-early') ? 'interrupted' : e instanceof Error ? e.message : String(e);
+      const message =
+        signal.aborted && (name === 'wait-active' || name === 'health' || name === 'hooks-early') ? 'interrupted' : e instanceof Error ? e.message : String(e);
       ev(name, 'failed', { durationMs: clock.now() - t0, message });
       throw e instanceof StepError && e.message === message ? e : new StepError(name, message);
     }
@@ -271,7 +287,18 @@ async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOpt
   const newHash = contentHash(item.files.find((f) => f.unit === item.main)!.desired);
   const { who, env, action, runId } = deps.audit;
   const audit = async (result: string) => {
-    const fields = auditFields({ time: new Date(clock.now()).toISOString(), who, env, service: item.service, unit: item.main, action, oldHash, newHash, result, runId });
+    const fields = auditFields({
+      time: new Date(clock.now()).toISOString(),
+      who,
+      env,
+      service: item.service,
+      unit: item.main,
+      action,
+      oldHash,
+      newHash,
+      result,
+      runId,
+    });
     try {
       await driver.appendAudit(item.machine, fields);
     } catch (e) {
@@ -328,7 +355,15 @@ async function updateItem(item: RolloutItem, deps: RolloutDeps, opts: RolloutOpt
 }
 
 /** The driver's wait, bounded by the deadline taken before the start was asked for. */
-async function waitUp(driver: RolloutDriver, item: RolloutItem, ticket: StartTicket, opts: RolloutOptions, deadline: number, signal: AbortSignal, clock: RolloutDeps['clock']): Promise<void> {
+async function waitUp(
+  driver: RolloutDriver,
+  item: RolloutItem,
+  ticket: StartTicket,
+  opts: RolloutOptions,
+  deadline: number,
+  signal: AbortSignal,
+  clock: RolloutDeps['clock'],
+): Promise<void> {
   try {
     await driver.waitUp(item.machine, ticket, { deadline, timeoutMs: opts.timeoutMs, settleMs: opts.settleMs, pollMs: opts.pollMs, clock, signal });
   } catch (e) {
@@ -337,7 +372,13 @@ async function waitUp(driver: RolloutDriver, item: RolloutItem, ticket: StartTic
 }
 
 /** Puts the previous bytes back (a new unit is removed), reloads, restarts what ran before. */
-async function restore(item: RolloutItem, written: { unit: string; previous: string | null; revision?: string }[], deps: RolloutDeps, opts: RolloutOptions, units: string[]): Promise<boolean> {
+async function restore(
+  item: RolloutItem,
+  written: { unit: string; previous: string | null; revision?: string }[],
+  deps: RolloutDeps,
+  opts: RolloutOptions,
+  units: string[],
+): Promise<boolean> {
   const { driver, clock, reporter } = deps;
   const t0 = clock.now();
   reporter.event({ time: t0, unit: item.main, host: item.machine, step: 'restore', result: 'started' });

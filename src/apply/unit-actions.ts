@@ -32,7 +32,12 @@ export function byMachine(plan: LivePlan): Map<string, UnitChange[]> {
   return out;
 }
 
-export async function unitAction(ws: Workspace, driver: Driver, scope: Required<PlanScope>, action: UnitAction): Promise<{ plan: LivePlan; outcomes: ActionOutcome[] }> {
+export async function unitAction(
+  ws: Workspace,
+  driver: Driver,
+  scope: Required<PlanScope>,
+  action: UnitAction,
+): Promise<{ plan: LivePlan; outcomes: ActionOutcome[] }> {
   const plan = await buildPlan(ws, driver, scope);
   if (plan.errors.length) return { plan, outcomes: [] };
   if (plan.changes.length === 0) throw new GgnError(`unit ${scope.unit} renders nothing in service ${scope.service}`, { service: scope.service });
@@ -90,7 +95,8 @@ async function actOn(d: Driver, machine: string, changes: UnitChange[], action: 
       }
       return;
     case 'restart': {
-      if (!service || service.kind === 'new') throw new GgnError(`${service?.unit ?? 'the unit'} is not on this host: load or start it first`, { host: machine });
+      if (!service || service.kind === 'new')
+        throw new GgnError(`${service?.unit ?? 'the unit'} is not on this host: load or start it first`, { host: machine });
       await d.restart(machine, [service.unit]);
       done.push(`restarted ${service.unit}`);
       return;

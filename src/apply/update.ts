@@ -71,8 +71,10 @@ export interface ServiceResult {
 export function serviceOrder(env: Env, services: string[]): string[] {
   const order = env.config.updateOrder;
   if (order === undefined || order === null) return services;
-  if (!Array.isArray(order) || order.some((s) => typeof s !== 'string')) throw new GgnError('`updateOrder:` must be a list of service names', { file: env.configFile });
-  for (const s of order as string[]) if (!services.includes(s)) throw new GgnError(`\`updateOrder:\` names "${s}", which is not a service of this env`, { file: env.configFile });
+  if (!Array.isArray(order) || order.some((s) => typeof s !== 'string'))
+    throw new GgnError('`updateOrder:` must be a list of service names', { file: env.configFile });
+  for (const s of order as string[])
+    if (!services.includes(s)) throw new GgnError(`\`updateOrder:\` names "${s}", which is not a service of this env`, { file: env.configFile });
   return [...(order as string[]), ...services.filter((s) => !(order as string[]).includes(s))];
 }
 
@@ -196,7 +198,8 @@ async function rollOutService(
       clock: deps.clock,
       reporter: deps.reporter,
       hooks: {
-        early: async (item) => void (await runHooks('early', { ...hookBase, unit: ggnUnitName(env, service, item), action: `unit/${opts.mode}` }, { signal: opts.signal })),
+        early: async (item) =>
+          void (await runHooks('early', { ...hookBase, unit: ggnUnitName(env, service, item), action: `unit/${opts.mode}` }, { signal: opts.signal })),
         late: async (item) => {
           const runs = await runHooks('late', { ...hookBase, unit: ggnUnitName(env, service, item), action: `unit/${opts.mode}` });
           const bad = runs.find((r) => !r.ok);

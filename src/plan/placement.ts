@@ -126,7 +126,9 @@ function chooseMachines(unit: UnitToPlace, x: XFleet, input: PlacementInput, byN
         return false;
       }
     }
-    const clash = holds.get(m.name)!.find((other) => other.name !== unit.name && (conflictsWith(x.conflicts, other.name) || conflictsWith(other.conflicts, unit.name)));
+    const clash = holds
+      .get(m.name)!
+      .find((other) => other.name !== unit.name && (conflictsWith(x.conflicts, other.name) || conflictsWith(other.conflicts, unit.name)));
     if (clash) {
       reasons.push(`${m.name}: conflicts with ${clash.name}`);
       return false;

@@ -9,9 +9,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GgnError } from '../errors';
 
-interface Label { name: string; value: string }
-interface AciManifest { file: string; name: string; version: string }
-interface PodManifest { file: string; apps: { name: string; version: string }[] }
+interface Label {
+  name: string;
+  value: string;
+}
+interface AciManifest {
+  file: string;
+  name: string;
+  version: string;
+}
+interface PodManifest {
+  file: string;
+  apps: { name: string; version: string }[];
+}
 
 export interface LocalManifests {
   acis: Map<string, AciManifest>;
@@ -21,7 +31,10 @@ export interface LocalManifests {
 export function loadLocalManifests(list: string | undefined, cwd = process.cwd()): LocalManifests {
   const out: LocalManifests = { acis: new Map(), pods: [] };
   if (!list) return out;
-  for (const rel of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const rel of list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const file = path.resolve(cwd, rel);
     let json: any;
     try {

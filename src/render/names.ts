@@ -12,10 +12,7 @@ export type UnitKind = (typeof UNIT_KINDS)[number];
 
 export function checkNamePart(value: string, what: string, ctx: ErrorContext): void {
   if (!PART.test(value) || value === '.' || value === '..') {
-    throw new GgnError(
-      `${what} ${JSON.stringify(value)} cannot be used in a systemd unit name (allowed: letters, digits, ":", "_", ".", "-")`,
-      ctx,
-    );
+    throw new GgnError(`${what} ${JSON.stringify(value)} cannot be used in a systemd unit name (allowed: letters, digits, ":", "_", ".", "-")`, ctx);
   }
 }
 

@@ -9,7 +9,19 @@ import { ExecLimits } from '../template';
 
 export const DEFAULT_MAX_UNIT_SIZE = 1 << 20;
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1000, kb: 1000, kib: 1024, m: 1000 ** 2, mb: 1000 ** 2, mib: 1024 ** 2, g: 1000 ** 3, gb: 1000 ** 3, gib: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1000,
+  kb: 1000,
+  kib: 1024,
+  m: 1000 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1000 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+};
 
 /** The env's limit in bytes: a positive integer, or a string such as `4MiB`, `512KiB`, `2M`. */
 export function maxUnitSize(env: Pick<Env, 'config' | 'configFile'>): number {
@@ -47,6 +59,8 @@ export function unitLimits(max: number): ExecLimits {
 /** The final check, in bytes (the running check counts characters). */
 export function checkUnitSize(content: string, max: number, what: string): void {
   if (content.length > max / 3 && Buffer.byteLength(content) > max) {
-    throw new GgnError(`${what} is ${Buffer.byteLength(content)} bytes, larger than maxUnitSize (${formatSize(max)}; set \`maxUnitSize:\` in the env's config.yml to raise it)`);
+    throw new GgnError(
+      `${what} is ${Buffer.byteLength(content)} bytes, larger than maxUnitSize (${formatSize(max)}; set \`maxUnitSize:\` in the env's config.yml to raise it)`,
+    );
   }
 }

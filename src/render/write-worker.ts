@@ -9,7 +9,12 @@ import { writeUnits } from './write';
 parentPort!.on('message', (msg: { id: number; units: { localPath: string; content: string; name: string }[] }) => {
   try {
     const res = writeUnits(msg.units);
-    parentPort!.postMessage({ id: msg.id, written: res.written, unchanged: res.unchanged, errors: res.errors.map((e) => ({ message: e.message, ctx: e.ctx })) });
+    parentPort!.postMessage({
+      id: msg.id,
+      written: res.written,
+      unchanged: res.unchanged,
+      errors: res.errors.map((e) => ({ message: e.message, ctx: e.ctx })),
+    });
   } catch (e) {
     const err = e as Error & { ctx?: object };
     parentPort!.postMessage({ id: msg.id, error: { message: err.message, ctx: err.ctx ?? {} } });

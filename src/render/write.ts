@@ -93,7 +93,13 @@ export class UnitSink {
     if (this.worker) return this.worker;
     const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
     const w = new Worker(path.join(__dirname, 'write-worker.js'));
-    type Reply = { id: number; written?: string[]; unchanged?: string[]; errors?: { message: string; ctx: object }[]; error?: { message: string; ctx: object } };
+    type Reply = {
+      id: number;
+      written?: string[];
+      unchanged?: string[];
+      errors?: { message: string; ctx: object }[];
+      error?: { message: string; ctx: object };
+    };
     w.on('message', (m: Reply) => {
       const p = this.pending.get(m.id);
       if (!p) return;

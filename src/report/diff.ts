@@ -64,7 +64,10 @@ export function renderDiff(changes: UnitChange[], colors: Colors, notRunning: No
 
 export function summaryLine(changes: UnitChange[], notRunning: NotRunning[] = []): string {
   const s = summarize(changes);
-  return `${s.changed} changed, ${s.new} new, ${s.orphan} orphaned, ${s.unchanged} unchanged` + (notRunning.length ? ` (${notRunning.length} of them not running)` : '');
+  return (
+    `${s.changed} changed, ${s.new} new, ${s.orphan} orphaned, ${s.unchanged} unchanged` +
+    (notRunning.length ? ` (${notRunning.length} of them not running)` : '')
+  );
 }
 
 export function planJson(changes: UnitChange[], errors: GgnError[], notRunning: NotRunning[] = []): object {

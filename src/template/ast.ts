@@ -243,9 +243,7 @@ export function nodeString(n: Node): string {
       return s + '{{end}}';
     }
     case NodeType.Template:
-      return (
-        '{{template ' + goQuote(n.name) + (n.pipe ? ' ' + nodeString(n.pipe) : '') + '}}'
-      );
+      return '{{template ' + goQuote(n.name) + (n.pipe ? ' ' + nodeString(n.pipe) : '') + '}}';
     case NodeType.Break:
       return '{{break}}';
     case NodeType.Continue:

@@ -411,30 +411,14 @@ export class ExecState {
     return this.evalField(dot, dotIface, ident[n - 1], node, args, final, receiver, recvIface);
   }
 
-  private evalFunction(
-    dot: Val,
-    dotIface: boolean,
-    node: IdentifierNode,
-    cmd: Node,
-    args: Node[] | null,
-    final: Final,
-  ): Val {
+  private evalFunction(dot: Val, dotIface: boolean, node: IdentifierNode, cmd: Node, args: Node[] | null, final: Final): Val {
     this.node = node;
     const fn = node.fn;
     if (fn === null) this.errorf(`${goQuote(node.ident)} is not a defined function`);
     return this.evalCall(dot, dotIface, fn, node.isBuiltin, cmd, node.ident, args, final);
   }
 
-  private evalField(
-    dot: Val,
-    dotIface: boolean,
-    fieldName: string,
-    node: Node,
-    args: Node[] | null,
-    final: Final,
-    receiver: Val,
-    recvIface: boolean,
-  ): Val {
+  private evalField(dot: Val, dotIface: boolean, fieldName: string, node: Node, args: Node[] | null, final: Final, receiver: Val, recvIface: boolean): Val {
     if (receiver === undefined) {
       this.lastIface = false;
       return undefined;
@@ -460,16 +444,7 @@ export class ExecState {
     this.errorf(`can't evaluate field ${fieldName} in type ${typ}`);
   }
 
-  private evalCall(
-    dot: Val,
-    dotIface: boolean,
-    fn: EngineFunc,
-    isBuiltin: boolean,
-    node: Node,
-    name: string,
-    args: Node[] | null,
-    final: Final,
-  ): Val {
+  private evalCall(dot: Val, dotIface: boolean, fn: EngineFunc, isBuiltin: boolean, node: Node, name: string, args: Node[] | null, final: Final): Val {
     const nargs = args === null ? 0 : args.length - 1;
     const numIn = final !== MISSING ? nargs + 1 : nargs;
     const params = fn.params;

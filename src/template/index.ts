@@ -93,13 +93,7 @@ export class Template {
     const value = data === null ? undefined : data;
     const state = new ExecState(this.set, this.name, value, limits);
     if (tree === undefined) {
-      throw new TemplateExecError(
-        `template: ${this.name}: "${this.name}" is an incomplete or empty template`,
-        this.name,
-        0,
-        0,
-        '',
-      );
+      throw new TemplateExecError(`template: ${this.name}: "${this.name}" is an incomplete or empty template`, this.name, 0, 0, '');
     }
     return state.run(tree, value);
   }

@@ -80,9 +80,7 @@ function isSpace(r: number): boolean {
 const letterOrDigit = /^[\p{L}\p{Nd}]$/u;
 function isAlphaNumeric(r: number): boolean {
   if (r < 0x80) {
-    return (
-      r === 0x5f || (r >= 0x30 && r <= 0x39) || (r >= 0x41 && r <= 0x5a) || (r >= 0x61 && r <= 0x7a)
-    );
+    return r === 0x5f || (r >= 0x30 && r <= 0x39) || (r >= 0x41 && r <= 0x5a) || (r >= 0x61 && r <= 0x7a);
   }
   if (r === EOF) return false;
   return letterOrDigit.test(String.fromCodePoint(r));
@@ -92,8 +90,7 @@ function isAlphaNumeric(r: number): boolean {
 export function formatRuneU(r: number): string {
   if (r < 0) return 'U+FFFFFFFFFFFFFFFF';
   let s = 'U+' + r.toString(16).toUpperCase().padStart(4, '0');
-  const printable =
-    (r >= 0x20 && r < 0x7f) || (r >= 0xa0 && /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(String.fromCodePoint(r)));
+  const printable = (r >= 0x20 && r < 0x7f) || (r >= 0xa0 && /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(String.fromCodePoint(r)));
   if (printable) s += " '" + String.fromCodePoint(r) + "'";
   return s;
 }

@@ -690,10 +690,7 @@ class TreeParser {
     }
   }
 
-  private parseControl(
-    allowElseIf: boolean,
-    context: string,
-  ): [number, number, PipeNode, ListNode, ListNode | null] {
+  private parseControl(allowElseIf: boolean, context: string): [number, number, PipeNode, ListNode, ListNode | null] {
     const mark = this.vars.length;
     try {
       const pipe = this.pipeline(context, Item.RightDelim);

@@ -17,7 +17,10 @@ export type GoMap = { [key: string]: GoValue };
 export type GoValue = null | boolean | bigint | number | string | GoValue[] | GoMap | GoFunc | GoOpaque;
 
 /** A Go func value (only produced by the engine; rarely needed). */
-export interface GoFunc { readonly __goFunc: true; call(...args: GoValue[]): GoValue }
+export interface GoFunc {
+  readonly __goFunc: true;
+  call(...args: GoValue[]): GoValue;
+}
 
 /**
  * A value of another Go type that some functions return (e.g. []string from `split`, time.Time).

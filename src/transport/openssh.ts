@@ -67,6 +67,7 @@ function hopOptions(h: HostSpec): string[] {
 
 /** A file name as one ssh_config word: double-quoted, `%` escaped (ssh expands %-tokens in paths). */
 function configWord(file: string, h: HostSpec): string {
-  if (/["\n\r\\]/.test(file)) throw new GgnError(`cannot pass ${JSON.stringify(file)} to the OpenSSH client (it contains a quote, backslash or newline)`, { host: h.name });
+  if (/["\n\r\\]/.test(file))
+    throw new GgnError(`cannot pass ${JSON.stringify(file)} to the OpenSSH client (it contains a quote, backslash or newline)`, { host: h.name });
   return `"${file.replace(/%/g, '%%')}"`;
 }

@@ -348,7 +348,7 @@ export function expandTilde(p: string, home: string): string {
 
 /** %x tokens; unknown tokens are left as they are. */
 export function expandTokens(s: string, tokens: Record<string, string>): string {
-  return s.replace(/%(.)/g, (m, c: string) => (c === '%' ? '%' : tokens[c] ?? m));
+  return s.replace(/%(.)/g, (m, c: string) => (c === '%' ? '%' : (tokens[c] ?? m)));
 }
 
 function localUser(): string {

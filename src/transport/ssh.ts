@@ -142,7 +142,16 @@ export class SshTransport implements Transport {
           return; // ssh2 goes on with the next method
         }
         if (settled) return;
-        fail(this.classifyConnectError(err, host, where + via, { hostKey, serverHostKey, knownTypes, tried, notes: [...creds.notes, ...agentNotes], elapsed: Date.now() - t0 }));
+        fail(
+          this.classifyConnectError(err, host, where + via, {
+            hostKey,
+            serverHostKey,
+            knownTypes,
+            tried,
+            notes: [...creds.notes, ...agentNotes],
+            elapsed: Date.now() - t0,
+          }),
+        );
       });
       client.on('close', () => {
         if (!settled) fail(new TransportError('unreachable', `${where}${via}: connection closed by the server before the SSH session was ready`, ctx));
@@ -343,7 +352,11 @@ class SshConnection implements Connection {
         this.client.forwardOut('127.0.0.1', 0, target.address, target.port, (err: SshError | undefined, stream: ClientChannel) => {
           if (err) {
             const refused = err.reason === 2 || err.reason === 'CONNECT_FAILED' || /refused|connect failed/i.test(err.message);
-            reject(new TransportError(refused ? 'unreachable' : 'protocol', `${where}: the jump host could not open a connection: ${err.message}`, ctx, { cause: err }));
+            reject(
+              new TransportError(refused ? 'unreachable' : 'protocol', `${where}: the jump host could not open a connection: ${err.message}`, ctx, {
+                cause: err,
+              }),
+            );
             return;
           }
           resolve(stream);
@@ -437,8 +450,7 @@ class SshConnection implements Connection {
             // ssh2 reports 'SIGTERM'; like a shell, a signal death becomes 128 + signal number
             const name = (signal.startsWith('SIG') ? signal : `SIG${signal}`) as NodeJS.Signals;
             code = 128 + (os.constants.signals[name] ?? 127);
-          }
-          else code = 255;
+          } else code = 255;
         });
         s.on('close', () => {
           if (code === undefined) {

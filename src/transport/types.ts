@@ -61,7 +61,12 @@ export type TransportErrorKind =
   | 'protocol'; // anything else from ssh
 
 export class TransportError extends GgnError {
-  constructor(readonly kind: TransportErrorKind, message: string, ctx: ErrorContext = {}, options?: { cause?: unknown }) {
+  constructor(
+    readonly kind: TransportErrorKind,
+    message: string,
+    ctx: ErrorContext = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, ctx, options);
     this.name = 'TransportError';
   }

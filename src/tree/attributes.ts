@@ -159,7 +159,10 @@ export function mergeLevel(base: GoMap, dir: string, ctx: IncludeContext): GoMap
  */
 class Section {
   private from = '';
-  constructor(private readonly key: string, private value: GoValue | undefined) {}
+  constructor(
+    private readonly key: string,
+    private value: GoValue | undefined,
+  ) {}
 
   merge(v: GoValue | undefined, file: string): void {
     if (v === undefined) return;

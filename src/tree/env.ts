@@ -46,7 +46,10 @@ export function listEnvs(home: Home): string[] {
   } catch (e) {
     throw new GgnError(`cannot read the env folder of workPath: ${(e as NodeJS.ErrnoException).code}`, { file: root });
   }
-  return entries.filter((e) => e.isDirectory() || isDirLink(path.join(root, e.name), e)).map((e) => e.name).sort(byBytes);
+  return entries
+    .filter((e) => e.isDirectory() || isDirLink(path.join(root, e.name), e))
+    .map((e) => e.name)
+    .sort(byBytes);
 }
 
 function isDirLink(full: string, e: fs.Dirent): boolean {
@@ -101,7 +104,10 @@ export function loadEnv(home: Home, dir: string): Env {
 function loadPartials(dir: string): Partial[] {
   let names: string[];
   try {
-    names = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => !e.isDirectory() && e.name.endsWith('.partial')).map((e) => e.name);
+    names = fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((e) => !e.isDirectory() && e.name.endsWith('.partial'))
+      .map((e) => e.name);
   } catch {
     return [];
   }

@@ -45,10 +45,14 @@ export function resolveScalar(tag: string, s: string): GoValue {
 function kindTag(v: GoValue): string {
   if (v === null) return TAG_PREFIX + 'null';
   switch (typeof v) {
-    case 'boolean': return TAG_PREFIX + 'bool';
-    case 'bigint': return TAG_PREFIX + 'int';
-    case 'number': return TAG_PREFIX + 'float';
-    case 'string': return STR;
+    case 'boolean':
+      return TAG_PREFIX + 'bool';
+    case 'bigint':
+      return TAG_PREFIX + 'int';
+    case 'number':
+      return TAG_PREFIX + 'float';
+    case 'string':
+      return STR;
   }
   return TAG_PREFIX + 'int'; // GoUint64
 }

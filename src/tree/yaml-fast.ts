@@ -204,7 +204,26 @@ function stripComment(s: string): string {
   return (hash >= 0 ? s.slice(i, hash) : s.slice(i)).trimEnd();
 }
 
-const ESCAPES: Record<string, string> = { '0': '\0', a: '\x07', b: '\b', t: '\t', '\t': '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b', ' ': ' ', '"': '"', "'": "'", '\\': '\\', N: '\x85', _: '\xa0', L: '\u2028', P: '\u2029' };
+const ESCAPES: Record<string, string> = {
+  '0': '\0',
+  a: '\x07',
+  b: '\b',
+  t: '\t',
+  '\t': '\t',
+  n: '\n',
+  v: '\v',
+  f: '\f',
+  r: '\r',
+  e: '\x1b',
+  ' ': ' ',
+  '"': '"',
+  "'": "'",
+  '\\': '\\',
+  N: '\x85',
+  _: '\xa0',
+  L: '\u2028',
+  P: '\u2029',
+};
 
 /** A single-line quoted scalar starting at `start`; returns its value and the index after it. */
 export function quoted(s: string, start: number): { value: string; end: number } {
@@ -279,7 +298,15 @@ class FlowParser {
     while (this.pos < this.s.length) {
       const ch = this.s[this.pos];
       if (ch === ',' || ch === ']' || ch === '}' || ch === '[' || ch === '{') break;
-      if (ch === ':' && (this.s[this.pos + 1] === ' ' || this.s[this.pos + 1] === ',' || this.s[this.pos + 1] === ']' || this.s[this.pos + 1] === '}' || this.pos + 1 === this.s.length)) break;
+      if (
+        ch === ':' &&
+        (this.s[this.pos + 1] === ' ' ||
+          this.s[this.pos + 1] === ',' ||
+          this.s[this.pos + 1] === ']' ||
+          this.s[this.pos + 1] === '}' ||
+          this.pos + 1 === this.s.length)
+      )
+        break;
       if (ch === '#' && this.s[this.pos - 1] === ' ') bail();
       this.pos++;
     }

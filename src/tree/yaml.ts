@@ -187,11 +187,14 @@ class Converter {
       if (raw[i + 1] === "'") quote = true;
       if (raw[i + 1] === '/') {
         const at = this.lc.linePos(start + i);
-        throw new GgnError('invalid YAML: found unknown escape character `\\/` in a double-quoted string (go-yaml reads YAML 1.1, which has no `\\/`: write `/`)', {
-          file: this.file,
-          line: at.line,
-          col: at.col,
-        });
+        throw new GgnError(
+          'invalid YAML: found unknown escape character `\\/` in a double-quoted string (go-yaml reads YAML 1.1, which has no `\\/`: write `/`)',
+          {
+            file: this.file,
+            line: at.line,
+            col: at.col,
+          },
+        );
       }
     }
     return quote;
@@ -272,9 +275,11 @@ class Converter {
 
   private badKey(text: string, goType: string, node: YAMLTypes.Node | null): { fail: () => never } {
     const hint =
-      goType === 'bool' ? ' (YAML 1.1 reads an unquoted y/n/yes/no/on/off key as a boolean: quote it)'
-      : goType === 'uint64' ? ' (an integer key must fit in 64-bit signed: quote it)'
-      : '';
+      goType === 'bool'
+        ? ' (YAML 1.1 reads an unquoted y/n/yes/no/on/off key as a boolean: quote it)'
+        : goType === 'uint64'
+          ? ' (an integer key must fit in 64-bit signed: quote it)'
+          : '';
     return { fail: () => this.fail(`map key ${JSON.stringify(text)} is a ${goType}; keys must be strings or integers${hint}`, node) };
   }
 }

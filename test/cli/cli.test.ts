@@ -28,7 +28,10 @@ describe('ggn CLI', () => {
   it('generates one unit by hostname, with its timer', () => {
     const r = run('prod', 'logrotate', 'node2', 'generate');
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(units(), ['env/prod/services/logrotate/units/prod_logrotate_node2.service', 'env/prod/services/logrotate/units/prod_logrotate_node2.timer']);
+    assert.deepEqual(units(), [
+      'env/prod/services/logrotate/units/prod_logrotate_node2.service',
+      'env/prod/services/logrotate/units/prod_logrotate_node2.timer',
+    ]);
     assert.match(r.stdout, /generate prod\/logrotate: 2 written, 0 unchanged/);
   });
 
@@ -102,7 +105,18 @@ describe('ggn CLI', () => {
 
   it('completes envs, commands, services and units from the tree', () => {
     assert.deepEqual(run('__complete', 'p').stdout.trim().split('\n'), ['prod']);
-    assert.deepEqual(run('__complete', 'prod', '').stdout.trim().split('\n'), ['cassandra', 'check', 'diff', 'generate', 'list-machines', 'list-units', 'logrotate', 'nginx', 'rollback', 'update']);
+    assert.deepEqual(run('__complete', 'prod', '').stdout.trim().split('\n'), [
+      'cassandra',
+      'check',
+      'diff',
+      'generate',
+      'list-machines',
+      'list-units',
+      'logrotate',
+      'nginx',
+      'rollback',
+      'update',
+    ]);
     assert.deepEqual(run('__complete', 'prod', 'logrotate', 'node1').stdout.trim().split('\n'), ['node1', 'node1.timer']);
     assert.deepEqual(run('__complete', 'prod', 'cassandra', 'cass1', 'g').stdout.trim().split('\n'), ['generate']);
     const script = run('completion', 'bash');

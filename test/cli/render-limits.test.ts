@@ -37,7 +37,10 @@ describe('bounded rendering', () => {
     t.diagnostic(`generate took ${r.ms} ms`);
     assert.equal(r.run.code, 1, r.run.stderr);
     assert.equal(r.errors.length, 1, r.run.stderr);
-    assert.match(r.errors[0], /^error: env\/prod\/services\/web\/unit\.tmpl:2:\d+: unit prod_web_web1\.service: .*error calling repeat: its result \(200000000 characters\) would be larger than maxUnitSize \(1 MiB/);
+    assert.match(
+      r.errors[0],
+      /^error: env\/prod\/services\/web\/unit\.tmpl:2:\d+: unit prod_web_web1\.service: .*error calling repeat: its result \(200000000 characters\) would be larger than maxUnitSize \(1 MiB/,
+    );
     assert.doesNotMatch(r.run.stderr, /\n\s+at /);
     assert.deepEqual(r.units, []);
     assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
@@ -46,7 +49,10 @@ describe('bounded rendering', () => {
   it('an output that grows past the limit stops when it crosses it', () => {
     const r = generate('[Service]\n{{range split (repeat "x," 400000) ","}}{{.}}{{.}}{{.}}{{end}}\n');
     assert.equal(r.run.code, 1);
-    assert.match(r.errors[0], /unit\.tmpl:2:\d+: unit prod_web_web1\.service: .*the rendered output is larger than maxUnitSize \(1 MiB; set in the env's config\.yml\)/);
+    assert.match(
+      r.errors[0],
+      /unit\.tmpl:2:\d+: unit prod_web_web1\.service: .*the rendered output is larger than maxUnitSize \(1 MiB; set in the env's config\.yml\)/,
+    );
     assert.deepEqual(r.units, []);
   });
 
@@ -57,7 +63,10 @@ describe('bounded rendering', () => {
     // 600 "é" = 600 characters but 1200 bytes: over a 1000-byte limit
     const multi = generate('{{repeat "é" 600}}', 'maxUnitSize: 1000\n');
     assert.equal(multi.run.code, 1);
-    assert.match(multi.errors[0], /unit\.tmpl: unit prod_web_web1\.service: the rendered unit is 1200 bytes, larger than maxUnitSize \(1000 bytes; set `maxUnitSize:`/);
+    assert.match(
+      multi.errors[0],
+      /unit\.tmpl: unit prod_web_web1\.service: the rendered unit is 1200 bytes, larger than maxUnitSize \(1000 bytes; set `maxUnitSize:`/,
+    );
     assert.equal(generate('{{repeat "é" 500}}', 'maxUnitSize: 1000\n').run.code, 0, 'exactly at the limit');
   });
 
@@ -75,7 +84,10 @@ describe('bounded rendering', () => {
     assert.equal(run('{{repeat "ab" 50}}'), 'ab'.repeat(50));
     assert.throws(() => run('{{repeat "ab" 51}}'), /error calling repeat: its result \(102 characters\) would be larger than maxUnitSize \(100 bytes/);
     assert.throws(() => run('{{range split (repeat "x," 40) ","}}{{.}}{{.}}{{.}}{{end}}'), /the rendered output is larger than maxUnitSize/);
-    assert.throws(() => run('{{$s := "0123456789"}}{{range split (repeat "x," 10) ","}}{{$s = printf "%s%s" $s $s}}{{end}}'), /error calling printf: its result \(160 characters\)/);
+    assert.throws(
+      () => run('{{$s := "0123456789"}}{{range split (repeat "x," 10) ","}}{{$s = printf "%s%s" $s $s}}{{end}}'),
+      /error calling printf: its result \(160 characters\)/,
+    );
     assert.throws(() => run('{{"x" | rjust 1000000}}'), /error calling rjust: its result \(999999 spaces\) would be larger/);
     // without limits (GGN compatibility for direct engine use) nothing changes
     assert.equal(Template.parse('t', '{{repeat "ab" 51}}', ggnFuncs()).execute(null).length, 102);

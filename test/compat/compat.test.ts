@@ -65,7 +65,10 @@ const FAILURE_MESSAGES: Record<string, RegExp> = {
 
 function runCase(name: string) {
   const dir = path.join(CASES, name);
-  const args = fs.readFileSync(path.join(dir, 'command.txt'), 'utf8').split('\n').filter((l) => l !== '');
+  const args = fs
+    .readFileSync(path.join(dir, 'command.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
   const scratch = tmpDir(`compat-${name}`);
   const work = path.join(scratch, 'work');
   const home = path.join(scratch, 'home');

@@ -424,7 +424,6 @@ async function cleanupStale(roots: string[], v2: string): Promise<void> {
   await nft;
 }
 
-
 // ------------------------------------------------------------------ the cluster
 
 function httpGetJson(url: string, timeoutMs: number): Promise<unknown> {
@@ -488,10 +487,7 @@ class ClusterImpl implements Cluster {
   }
 
   private rt(ref: HostRef | number): HostRt {
-    const r =
-      typeof ref === 'number'
-        ? this.rts[ref]
-        : this.rts.find((x) => x.pub.name === (typeof ref === 'string' ? ref : ref.name));
+    const r = typeof ref === 'number' ? this.rts[ref] : this.rts.find((x) => x.pub.name === (typeof ref === 'string' ? ref : ref.name));
     if (!r) throw new Error(`no such test host: ${typeof ref === 'object' ? ref.name : ref}`);
     return r;
   }
@@ -538,10 +534,14 @@ class ClusterImpl implements Cluster {
     if (!fs.existsSync(path.join(r.pub.runtimeDir, 'systemd', 'private'))) return 'no-manager';
     // the manager's private socket only accepts its own uid (root gets EPERM)
     const h = r.pub;
-    const res = await run('setpriv', [`--reuid=${h.uid}`, `--regid=${h.gid}`, '--clear-groups', '--', 'systemctl', '--user', 'show', '-p', 'SystemState', '--value'], {
-      env: { ...TOOL_ENV, XDG_RUNTIME_DIR: h.runtimeDir },
-      timeoutMs: 5000,
-    });
+    const res = await run(
+      'setpriv',
+      [`--reuid=${h.uid}`, `--regid=${h.gid}`, '--clear-groups', '--', 'systemctl', '--user', 'show', '-p', 'SystemState', '--value'],
+      {
+        env: { ...TOOL_ENV, XDG_RUNTIME_DIR: h.runtimeDir },
+        timeoutMs: 5000,
+      },
+    );
     return res.code === 0 ? res.stdout.trim() : `error: ${(res.stderr || res.stdout).trim()}`;
   }
 
@@ -624,8 +624,7 @@ class ClusterImpl implements Cluster {
     if (this.nftReady) return;
     if (!hasBinary('nft')) throw new Error('nft is not installed (run test/harness/install-deps.sh)');
     const set = this.mode === 'address' ? 'set addrs { type ipv4_addr; }' : 'set ports { type inet_service; }';
-    const rules =
-      this.mode === 'address' ? 'ip daddr @addrs drop; ip saddr @addrs drop;' : 'tcp dport @ports drop; tcp sport @ports drop;';
+    const rules = this.mode === 'address' ? 'ip daddr @addrs drop; ip saddr @addrs drop;' : 'tcp dport @ports drop; tcp sport @ports drop;';
     // loopback packets traverse the output hook in both directions
     await this.nft(
       `table inet ${NFT_TABLE} {}\ndelete table inet ${NFT_TABLE}\n` +
@@ -664,11 +663,27 @@ class ClusterImpl implements Cluster {
       '-c',
       'for f in $CG_FILES; do echo $$ > "$f"; done; exec "$@"',
       'sh',
-      'nsenter', `--target=${target}`, '--mount', '--uts', '--',
-      'setpriv', `--reuid=${h.uid}`, `--regid=${h.gid}`, '--init-groups', '--',
-      'env', '-i', '-C', h.home,
-      `HOME=${h.home}`, `USER=${h.user}`, `LOGNAME=${h.user}`, 'SHELL=/bin/bash', `PATH=${USER_PATH}`,
-      `XDG_RUNTIME_DIR=${h.runtimeDir}`, ...extraEnv,
+      'nsenter',
+      `--target=${target}`,
+      '--mount',
+      '--uts',
+      '--',
+      'setpriv',
+      `--reuid=${h.uid}`,
+      `--regid=${h.gid}`,
+      '--init-groups',
+      '--',
+      'env',
+      '-i',
+      '-C',
+      h.home,
+      `HOME=${h.home}`,
+      `USER=${h.user}`,
+      `LOGNAME=${h.user}`,
+      'SHELL=/bin/bash',
+      `PATH=${USER_PATH}`,
+      `XDG_RUNTIME_DIR=${h.runtimeDir}`,
+      ...extraEnv,
       ...argv,
     ];
     return run('/bin/sh', args, { env: { ...TOOL_ENV, CG_FILES: cgFiles }, input: opts.input, timeoutMs: opts.timeoutMs ?? 30_000 });
@@ -715,11 +730,27 @@ class ClusterImpl implements Cluster {
           '-c',
           'for f in $CG_FILES; do echo $$ > "$f"; done; exec "$@"',
           'sh',
-          'etcd', '--name', 'ggn-test', '--data-dir', dataDir,
-          '--listen-client-urls', client, '--advertise-client-urls', client,
-          '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-          '--initial-cluster', `ggn-test=${peer}`, '--initial-cluster-state', 'new',
-          '--logger', 'zap', '--log-outputs', 'stderr',
+          'etcd',
+          '--name',
+          'ggn-test',
+          '--data-dir',
+          dataDir,
+          '--listen-client-urls',
+          client,
+          '--advertise-client-urls',
+          client,
+          '--listen-peer-urls',
+          peer,
+          '--initial-advertise-peer-urls',
+          peer,
+          '--initial-cluster',
+          `ggn-test=${peer}`,
+          '--initial-cluster-state',
+          'new',
+          '--logger',
+          'zap',
+          '--log-outputs',
+          'stderr',
         ],
         {
           detached: true,
@@ -978,11 +1009,7 @@ export async function up(n: number, opts: UpOptions = {}): Promise<Cluster> {
       writeOwned(path.join(home, '.ssh', 'authorized_keys'), clientKey.publicKey + '\n', 0o600, ent.uid, ent.gid);
       for (const d of ['.config', '.config/systemd', '.config/systemd/user']) mkdirOwned(path.join(home, d), 0o755, ent.uid, ent.gid);
 
-      known.push(
-        mode === 'address'
-          ? `${name},${pub.address} ${pubNoComment}`
-          : `[${name}]:${pub.port},[${pub.address}]:${pub.port} ${pubNoComment}`,
-      );
+      known.push(mode === 'address' ? `${name},${pub.address} ${pubNoComment}` : `[${name}]:${pub.port},[${pub.address}]:${pub.port} ${pubNoComment}`);
       sshCfg.push(
         `Host ${name}`,
         `  HostName ${pub.address}`,

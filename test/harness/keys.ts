@@ -33,14 +33,7 @@ export function generateEd25519(comment: string): SshKeyPair {
 
   const pubBlob = Buffer.concat([sshString('ssh-ed25519'), sshString(pub)]);
   const check = randomBytes(4).readUInt32BE(0);
-  let priv = Buffer.concat([
-    u32(check),
-    u32(check),
-    sshString('ssh-ed25519'),
-    sshString(pub),
-    sshString(Buffer.concat([seed, pub])),
-    sshString(comment),
-  ]);
+  let priv = Buffer.concat([u32(check), u32(check), sshString('ssh-ed25519'), sshString(pub), sshString(Buffer.concat([seed, pub])), sshString(comment)]);
   const pad: number[] = [];
   for (let i = 1; (priv.length + pad.length) % 8 !== 0; i++) pad.push(i);
   priv = Buffer.concat([priv, Buffer.from(pad)]);

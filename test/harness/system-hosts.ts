@@ -277,7 +277,6 @@ async function cleanupStale(roots: string[], v2: string, dirs: string[]): Promis
   for (const d of dirs) removeOverlays(d);
 }
 
-
 // ------------------------------------------------------------------ per-host files
 
 interface HostRt {
@@ -336,11 +335,17 @@ function sshdDropIn(h: SystemHost): string {
 function launchScriptText(rt: HostRt, rootfs: string, roots: string[]): string {
   const procs = roots.map((r) => sq(path.join(r, rt.pub.cgroup, 'cgroup.procs'))).join(' ');
   const nspawn = [
-    'systemd-nspawn', '--quiet', '--boot', `--directory=${sq(rt.root)}`, `--machine=${sq(rt.pub.name)}`,
+    'systemd-nspawn',
+    '--quiet',
+    '--boot',
+    `--directory=${sq(rt.root)}`,
+    `--machine=${sq(rt.pub.name)}`,
     // no D-Bus system bus and no machined on this machine
-    '--register=no', '--keep-unit',
+    '--register=no',
+    '--keep-unit',
     // boot messages go to this script's stdout (the console log); the journal stays in the host
-    '--console=read-only', '--link-journal=no',
+    '--console=read-only',
+    '--link-journal=no',
   ].join(' ');
   return [
     '#!/bin/bash',
@@ -409,8 +414,7 @@ class SystemClusterImpl implements SystemCluster {
   }
 
   private rt(ref: SystemHostRef): HostRt {
-    const r =
-      typeof ref === 'number' ? this.rts[ref] : this.rts.find((x) => x.pub.name === (typeof ref === 'string' ? ref : ref.name));
+    const r = typeof ref === 'number' ? this.rts[ref] : this.rts.find((x) => x.pub.name === (typeof ref === 'string' ? ref : ref.name));
     if (!r) throw new Error(`no such system test host: ${typeof ref === 'object' ? ref.name : ref}`);
     return r;
   }
@@ -462,7 +466,9 @@ class SystemClusterImpl implements SystemCluster {
   }
 
   private hostFailure(r: HostRt, why: string, extra = ''): Error {
-    return new Error(`system test host ${r.pub.name} (${r.pub.address}:${r.pub.port}) did not come up: ${why}${extra}\n--- console log ${r.log}:\n${tail(r.log, 20)}`);
+    return new Error(
+      `system test host ${r.pub.name} (${r.pub.address}:${r.pub.port}) did not come up: ${why}${extra}\n--- console log ${r.log}:\n${tail(r.log, 20)}`,
+    );
   }
 
   async waitReady(r: HostRt, deadline: number, oldBootId?: string): Promise<void> {
@@ -488,7 +494,11 @@ class SystemClusterImpl implements SystemCluster {
       }
       const left = Math.max(1000, deadline - Date.now());
       const t = Date.now();
-      const s = await this.execIn(r, ['systemctl', 'is-system-running', '--wait'], { timeoutMs: left }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
+      const s = await this.execIn(r, ['systemctl', 'is-system-running', '--wait'], { timeoutMs: left }).catch((e: Error) => ({
+        code: -1,
+        stdout: '',
+        stderr: e.message,
+      }));
       last = s.stdout.trim() || s.stderr.trim();
       trace(`${r.pub.name}: is-system-running ${last} in ${Date.now() - t} ms`);
       if (last === 'degraded') {
@@ -515,8 +525,22 @@ class SystemClusterImpl implements SystemCluster {
       '-c',
       'for f in $CG_FILES; do echo $$ > "$f"; done; exec "$@"',
       'sh',
-      'nsenter', `--target=${init}`, '--mount', '--uts', '--ipc', '--pid', '--cgroup', '--root', '--wd', '--',
-      'env', '-i', `PATH=${HOST_PATH}`, 'LANG=C.UTF-8', `HOME=${opts.user ? `/home/${opts.user}` : '/root'}`, 'TERM=dumb',
+      'nsenter',
+      `--target=${init}`,
+      '--mount',
+      '--uts',
+      '--ipc',
+      '--pid',
+      '--cgroup',
+      '--root',
+      '--wd',
+      '--',
+      'env',
+      '-i',
+      `PATH=${HOST_PATH}`,
+      'LANG=C.UTF-8',
+      `HOME=${opts.user ? `/home/${opts.user}` : '/root'}`,
+      'TERM=dumb',
       ...as,
       ...argv,
     ];
@@ -618,9 +642,13 @@ class SystemClusterImpl implements SystemCluster {
   }
 
   async setSudo(ref: SystemHostRef, mode: SudoMode): Promise<void> {
-    const res = await this.exec(ref, ['sh', '-c', 'cat > /etc/sudoers.d/.deploy.tmp && chmod 0440 /etc/sudoers.d/.deploy.tmp && mv -f /etc/sudoers.d/.deploy.tmp /etc/sudoers.d/deploy'], {
-      input: sudoersLine(mode),
-    });
+    const res = await this.exec(
+      ref,
+      ['sh', '-c', 'cat > /etc/sudoers.d/.deploy.tmp && chmod 0440 /etc/sudoers.d/.deploy.tmp && mv -f /etc/sudoers.d/.deploy.tmp /etc/sudoers.d/deploy'],
+      {
+        input: sudoersLine(mode),
+      },
+    );
     if (res.code !== 0) throw new Error(`setSudo(${mode}) on ${this.rt(ref).pub.name} failed: ${res.stderr}`);
   }
 

@@ -182,7 +182,11 @@ describe('test cluster harness', { skip }, () => {
       assert.equal(knownHostKey(c, h).toString('base64'), h.hostKeyPub.split(' ')[1]);
       assert.ok(fs.statSync(path.join(h.home, '.ssh', 'authorized_keys')).uid === h.uid);
     }
-    if (c.mode === 'address') assert.deepEqual(c.hosts.map((h) => h.address), ['127.0.0.11', '127.0.0.12', '127.0.0.13']);
+    if (c.mode === 'address')
+      assert.deepEqual(
+        c.hosts.map((h) => h.address),
+        ['127.0.0.11', '127.0.0.12', '127.0.0.13'],
+      );
     assert.equal(fs.statSync(c.clientKeyPath).mode & 0o777, 0o600);
     assert.ok(!fs.existsSync('/run/systemd/system'), 'sd_booted must stay false in the root namespace');
   });
@@ -219,7 +223,7 @@ describe('test cluster harness', { skip }, () => {
     assert.match(e.message, /verification failed/);
   });
 
-  it('runs a unit written over SFTP on the host\'s own manager', async () => {
+  it("runs a unit written over SFTP on the host's own manager", async () => {
     const h = c.hosts[0];
     const cl = await connect(c, h);
     try {
@@ -318,7 +322,10 @@ describe('test cluster harness: port mode, crashes', { skip }, () => {
   it('works in port mode (127.0.0.1, one port per host)', async () => {
     const c = await up(2, { mode: 'port', namePrefix: 'pm' });
     try {
-      assert.deepEqual(c.hosts.map((h) => `${h.name} ${h.address}:${h.port}`), ['pm1 127.0.0.1:2201', 'pm2 127.0.0.1:2202']);
+      assert.deepEqual(
+        c.hosts.map((h) => `${h.name} ${h.address}:${h.port}`),
+        ['pm1 127.0.0.1:2201', 'pm2 127.0.0.1:2202'],
+      );
       assert.match(fs.readFileSync(c.knownHostsPath, 'utf8'), /^\[pm1\]:2201,\[127\.0\.0\.1\]:2201 ssh-ed25519 /);
       const r = openssh(c, 'pm2', 'systemctl --user is-system-running');
       assert.equal(r.stdout.trim(), 'running', r.stderr);

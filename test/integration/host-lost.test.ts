@@ -26,7 +26,13 @@ function driverFor(h: TestHost): SshSystemdDriver {
     strictHostKeyChecking: true,
     connectTimeoutMs: 5000,
   };
-  const d = new SshSystemdDriver({ target: { scope: 'user', sudo: false }, machines: [], hosts: [spec], transport: new SshTransport({ agentSocket: null }), parallel: 1 });
+  const d = new SshSystemdDriver({
+    target: { scope: 'user', sudo: false },
+    machines: [],
+    hosts: [spec],
+    transport: new SshTransport({ agentSocket: null }),
+    parallel: 1,
+  });
   drivers.push(d);
   return d;
 }
@@ -62,7 +68,10 @@ describe('a host lost mid-restart', { skip, timeout: 120_000 }, () => {
     const { err, ms } = await restartWhile(h, () => cluster.kill(h));
     t.diagnostic(`${ms} ms: ${err.oneLine()}`);
     assert.equal(err.kind, 'disconnected');
-    assert.match(err.oneLine(), new RegExp(`^host ${h.name} \\(${h.address.replace(/\./g, '\\.')}:${h.port}\\): connection lost.* while systemctl restart p_web_a\\.service$`));
+    assert.match(
+      err.oneLine(),
+      new RegExp(`^host ${h.name} \\(${h.address.replace(/\./g, '\\.')}:${h.port}\\): connection lost.* while systemctl restart p_web_a\\.service$`),
+    );
     assert.doesNotMatch(err.message, /sh -c|set -u|scope=|\n/);
   });
 
@@ -72,7 +81,12 @@ describe('a host lost mid-restart', { skip, timeout: 120_000 }, () => {
     t.diagnostic(`${ms} ms: ${err.oneLine()}`);
     await cluster.resume(h);
     assert.equal(err.kind, 'timeout');
-    assert.match(err.oneLine(), new RegExp(`^host ${h.name} \\(.*\\): host stopped responding \\(no answer to keepalives\\); connection dropped while systemctl restart p_web_a\\.service$`));
+    assert.match(
+      err.oneLine(),
+      new RegExp(
+        `^host ${h.name} \\(.*\\): host stopped responding \\(no answer to keepalives\\); connection dropped while systemctl restart p_web_a\\.service$`,
+      ),
+    );
     assert.ok(ms < 10_000, `${ms} ms`);
   });
 });

@@ -22,7 +22,18 @@ const unitDir = (host: TestHost) => path.join(host.home, '.config/systemd/user')
 
 /** Puts a unit file on a host as its user and reloads the manager (what an update will do). */
 async function place(host: TestHost, name: string, content: string, start = false): Promise<void> {
-  const r = await cluster.exec(host, ['sh', '-c', 'mkdir -p "$1" && cat > "$1/$2" && systemctl --user daemon-reload' + (start ? ' && systemctl --user start "$2"' : ''), 'sh', unitDir(host), name], { input: content });
+  const r = await cluster.exec(
+    host,
+    [
+      'sh',
+      '-c',
+      'mkdir -p "$1" && cat > "$1/$2" && systemctl --user daemon-reload' + (start ? ' && systemctl --user start "$2"' : ''),
+      'sh',
+      unitDir(host),
+      name,
+    ],
+    { input: content },
+  );
   assert.equal(r.code, 0, r.stderr);
 }
 
@@ -38,7 +49,9 @@ describe('diff / check / list-units on a live cluster', { skip, timeout: 120_000
     h = cluster.hosts;
     tree = clusterTree(cluster, {
       'env/prod/attributes/base.yml': 'default:\n  version: "1"\n',
-      'env/prod/services/web/service-manifest.yml': h.map((x, i) => `${i === 0 ? 'nodes:\n' : ''}  - hostname: web${i + 1}\n    machine_id: ${x.name}\n`).join(''),
+      'env/prod/services/web/service-manifest.yml': h
+        .map((x, i) => `${i === 0 ? 'nodes:\n' : ''}  - hostname: web${i + 1}\n    machine_id: ${x.name}\n`)
+        .join(''),
       'env/prod/services/web/unit.tmpl': SLEEPER_UNIT,
     });
   });
@@ -106,7 +119,11 @@ describe('diff / check / list-units on a live cluster', { skip, timeout: 120_000
   it('refuses a host whose key does not match known_hosts, naming the host, and sends nothing', () => {
     const wrong = path.join(tree.base, 'known_hosts_wrong');
     const lines = fs.readFileSync(cluster.knownHostsPath, 'utf8').split('\n');
-    const other = lines.find((l) => l.includes(h[0].address))!.split(' ').slice(1).join(' ');
+    const other = lines
+      .find((l) => l.includes(h[0].address))!
+      .split(' ')
+      .slice(1)
+      .join(' ');
     fs.writeFileSync(wrong, lines.map((l) => (l.includes(h[1].address) ? `${l.split(' ')[0]} ${other}` : l)).join('\n'));
     tree.write('env/prod/config.yml', fs.readFileSync(path.join(tree.work, 'env/prod/config.yml'), 'utf8').replace(cluster.knownHostsPath, wrong));
     const r = run('prod', 'web', 'diff');

@@ -101,7 +101,9 @@ describe('service locks on a live cluster', { skip, timeout: 120_000 }, () => {
 
     it('10 concurrent runs over ssh: exactly one wins', async () => {
       for (let round = 0; round < 3; round++) {
-        const rs = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => ssh.acquireRun('race', { holder: round ? `u${i}@h` : 'same@h', message: 'm', ttlMs: H })));
+        const rs = await Promise.allSettled(
+          Array.from({ length: 10 }, (_, i) => ssh.acquireRun('race', { holder: round ? `u${i}@h` : 'same@h', message: 'm', ttlMs: H })),
+        );
         const won = rs.filter((r) => r.status === 'fulfilled');
         assert.equal(won.length, 1, `round ${round}`);
         for (const r of rs) if (r.status === 'rejected') assert.ok(r.reason instanceof LockHeldError, String(r.reason));
@@ -135,7 +137,10 @@ describe('service locks on a live cluster', { skip, timeout: 120_000 }, () => {
       assert.equal(etcdctlGet('/ggn-lock/web/lock'), '[alice@box] deploying 1.2');
       assert.equal(JSON.parse(etcdctlGet('/ggn-lock/web/record')).id, held.runId);
       for (const who of ['bob@desk', 'alice@box']) {
-        await assert.rejects(etcd.acquireRun('web', { holder: who, message: 'hotfix', ttlMs: H }), /^LockHeldError: service web is locked by \[alice@box\] deploying 1\.2 \(run [0-9a-f]{8}, renewed \ds ago, (59m5\d|1h0m0)s left\)$|locked by \[alice@box\] deploying 1\.2 \(run/);
+        await assert.rejects(
+          etcd.acquireRun('web', { holder: who, message: 'hotfix', ttlMs: H }),
+          /^LockHeldError: service web is locked by \[alice@box\] deploying 1\.2 \(run [0-9a-f]{8}, renewed \ds ago, (59m5\d|1h0m0)s left\)$|locked by \[alice@box\] deploying 1\.2 \(run/,
+        );
       }
       t0 = performance.now();
       await etcd.renew(held);
@@ -148,9 +153,15 @@ describe('service locks on a live cluster', { skip, timeout: 120_000 }, () => {
     });
 
     it('a lock GGN put by hand blocks others; its user@host runs under it and leaves it', async () => {
-      const put = spawnSync('etcdctl', ['--endpoints', endpoint, 'put', '/ggn-lock/old/lock', '[carol@laptop] from ggn'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+      const put = spawnSync('etcdctl', ['--endpoints', endpoint, 'put', '/ggn-lock/old/lock', '[carol@laptop] from ggn'], {
+        encoding: 'utf8',
+        env: { ...process.env, ETCDCTL_API: '3' },
+      });
       assert.equal(put.status, 0, put.stderr);
-      await assert.rejects(etcd.acquireRun('old', { holder: 'bob@desk', message: 'm', ttlMs: H }), /locked by \[carol@laptop\] from ggn \(locked by hand, no expiry\)/);
+      await assert.rejects(
+        etcd.acquireRun('old', { holder: 'bob@desk', message: 'm', ttlMs: H }),
+        /locked by \[carol@laptop\] from ggn \(locked by hand, no expiry\)/,
+      );
       const inner = await etcd.acquireRun('old', { holder: 'carol@laptop', message: 'update old', ttlMs: H });
       assert.equal(inner.under, 'hand');
       assert.equal(await etcd.releaseRun(inner), true);
@@ -179,11 +190,15 @@ describe('service locks on a live cluster', { skip, timeout: 120_000 }, () => {
       const other = createLockBackend({ backend: 'etcd', endpoints: [endpoint] }, deps(h[0].name));
       try {
         for (let round = 0; round < 5; round++) {
-          const rs = await Promise.allSettled([etcd, other].map((b, i) => b.acquireRun('race', { holder: round % 2 ? 'same@h' : `c${i}@h`, message: 'm', ttlMs: H })));
+          const rs = await Promise.allSettled(
+            [etcd, other].map((b, i) => b.acquireRun('race', { holder: round % 2 ? 'same@h' : `c${i}@h`, message: 'm', ttlMs: H })),
+          );
           assert.equal(rs.filter((r) => r.status === 'fulfilled').length, 1, `round ${round}`);
           assert.deepEqual(await etcd.unlock('race', 'x@y', true), { done: 'unlocked' });
         }
-        const rs = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? etcd : other).acquireRun('race', { holder: `u${i}@h`, message: 'm', ttlMs: H })));
+        const rs = await Promise.allSettled(
+          Array.from({ length: 10 }, (_, i) => (i % 2 ? etcd : other).acquireRun('race', { holder: `u${i}@h`, message: 'm', ttlMs: H })),
+        );
         assert.equal(rs.filter((r) => r.status === 'fulfilled').length, 1);
         for (const r of rs) if (r.status === 'rejected') assert.ok(r.reason instanceof LockHeldError, String(r.reason));
         assert.deepEqual(await etcd.unlock('race', 'x@y', true), { done: 'unlocked' });
@@ -197,7 +212,10 @@ describe('service locks on a live cluster', { skip, timeout: 120_000 }, () => {
       const b = createLockBackend(readLockConfig({ lock: { backend: 'etcd', endpoints: [ep] } } as any, 'config.yml'), deps(h[0].name));
       const t0 = performance.now();
       try {
-        await assert.rejects(b.check(), (e: unknown) => e instanceof GgnError && e.message.startsWith(`etcd lock backend ${ep} unreachable: connect ECONNREFUSED`));
+        await assert.rejects(
+          b.check(),
+          (e: unknown) => e instanceof GgnError && e.message.startsWith(`etcd lock backend ${ep} unreachable: connect ECONNREFUSED`),
+        );
         await assert.rejects(b.acquireRun('web', { holder: 'a@b', message: 'm', ttlMs: H }), /unreachable/);
       } finally {
         await b.close();
@@ -211,13 +229,16 @@ describe('service locks on a live cluster', { skip, timeout: 120_000 }, () => {
   it('ssh backend on a dead host: a clear error naming the host', async (t) => {
     await cluster.kill(h[1]);
     // A fresh driver (no pooled connection): the lock's first command has to connect.
-    const fresh = createDriver(loadEnv(loadHome(tree.home), "prod")) as SshSystemdDriver;
+    const fresh = createDriver(loadEnv(loadHome(tree.home), 'prod')) as SshSystemdDriver;
     const freshExec: RemoteExec = (m, argv, o) => fresh.run(m, argv, 'lock', { ...o, allowCodes: ALL_CODES });
     const b = createLockBackend({ backend: 'ssh' }, { ...deps(h[1].name), exec: freshExec });
     t.after(() => fresh.close());
     const t0 = performance.now();
     let msg = '';
-    await assert.rejects(b.check(), (e: unknown) => e instanceof GgnError && (msg = e.message).startsWith(`ssh lock on ${h[1].name} unreachable: `) && e.ctx.host === h[1].name);
+    await assert.rejects(
+      b.check(),
+      (e: unknown) => e instanceof GgnError && (msg = e.message).startsWith(`ssh lock on ${h[1].name} unreachable: `) && e.ctx.host === h[1].name,
+    );
     t.diagnostic(`dead host: ${(performance.now() - t0).toFixed(0)} ms: ${msg}`);
   });
 });

@@ -33,7 +33,12 @@ function spec(h: TestHost, over: Partial<HostSpec> = {}): HostSpec {
 /** Runs `ssh ... hostname` as ggn would, with a private HOME and no agent. */
 function sshHostname(h: HostSpec): { code: number; stdout: string; stderr: string } {
   const argv = opensshArgv(h, ['hostname']);
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: home }, timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(argv[0], argv.slice(1), {
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin', HOME: home },
+    timeout: 20_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return { code: r.status ?? -1, stdout: r.stdout.trim(), stderr: r.stderr };
 }
 

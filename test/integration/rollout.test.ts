@@ -99,7 +99,10 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     const before = onHost(0);
     const r = run('prod', 'web', 'update', '-y');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`error: unit prod_web_w1\\.service, host ${h[0].name}: update failed at (restart|wait-active): .*\\(restored to its previous version\\)`));
+    assert.match(
+      r.stderr,
+      new RegExp(`error: unit prod_web_w1\\.service, host ${h[0].name}: update failed at (restart|wait-active): .*\\(restored to its previous version\\)`),
+    );
     assert.match(r.stdout, /1 failed, 2 not started \(stopped after a failure\)/);
     assert.equal(onHost(0), before, 'previous bytes are back');
     assert.equal(await active(0), 'active', 'and running again');
@@ -122,7 +125,10 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     assert.match(run('prod', 'web', 'diff').stdout, /3 changed/, 'the tree (v3) now differs from the hosts');
     const rs = path.join(h[0].home, '.local/state/ggn/revisions/prod_web_w1.service');
     assert.ok(fs.readdirSync(rs).length <= 5);
-    assert.ok(!fs.readdirSync(path.join(h[0].home, '.config/systemd/user')).some((f) => !f.endsWith('.service') && !f.endsWith('.timer') && !f.endsWith('.wants')), 'the unit directory holds only unit files');
+    assert.ok(
+      !fs.readdirSync(path.join(h[0].home, '.config/systemd/user')).some((f) => !f.endsWith('.service') && !f.endsWith('.timer') && !f.endsWith('.wants')),
+      'the unit directory holds only unit files',
+    );
   });
 
   it('two concurrent updates of one service: exactly one proceeds', async () => {
@@ -199,7 +205,10 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     tree.write('env/prod/services/api/unit.tmpl', '[Service]\nExecStart=/bin/sleep 600\nEnvironment=V={{.version}}\n\n[X-Fleet]\nMachineID={{.machine_id}}\n');
     const bad = run('prod', 'api', 'update', '-y');
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, new RegExp(`unit prod_api_a1\\.service, host ${h[0].name}: update failed at health: exec sh -c .*exit 1.*\\(restored to its previous version\\)`));
+    assert.match(
+      bad.stderr,
+      new RegExp(`unit prod_api_a1\\.service, host ${h[0].name}: update failed at health: exec sh -c .*exit 1.*\\(restored to its previous version\\)`),
+    );
     assert.ok(!fs.existsSync(path.join(h[0].home, '.config/systemd/user/prod_api_a1.service')), 'a new unit that fails is removed');
     fs.writeFileSync(path.join(h[0].home, 'api-ready'), '');
     const good = run('prod', 'api', 'update', '-y');
@@ -217,7 +226,11 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /prod\/web: 1 updated/);
     assert.equal(onHost(2), converged, 'same bytes');
-    assert.notEqual((await cluster.exec(h[2], ['systemctl', '--user', 'show', '-p', 'MainPID', '--value', 'prod_web_w3.service'])).stdout.trim(), pid, 'restarted');
+    assert.notEqual(
+      (await cluster.exec(h[2], ['systemctl', '--user', 'show', '-p', 'MainPID', '--value', 'prod_web_w3.service'])).stdout.trim(),
+      pid,
+      'restarted',
+    );
   });
 
   it('an env-level update follows updateOrder from the env config', () => {

@@ -34,7 +34,12 @@ const unitPath = (i: number) => path.join(h[i].home, '.config/systemd/user', `pr
 const onHost = (i: number) => (fs.existsSync(unitPath(i)) ? fs.readFileSync(unitPath(i), 'utf8') : null);
 const starts = (i: number, version: string) => {
   const f = path.join(h[i].home, `w${i + 1}.log`);
-  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => l === `started ${version}`).length : 0;
+  return fs.existsSync(f)
+    ? fs
+        .readFileSync(f, 'utf8')
+        .split('\n')
+        .filter((l) => l === `started ${version}`).length
+    : 0;
 };
 const active = async (i: number) => (await cluster.exec(h[i], ['systemctl', '--user', 'is-active', `prod_web_w${i + 1}.service`])).stdout.trim();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -133,7 +138,10 @@ describe('run locks on a live cluster, both backends', { skip, timeout: 600_000 
         assert.match(ra.stdout, /prod\/web: 3 updated/);
         assert.ok(Date.now() - t0 >= 9000, `the rollout took ${Date.now() - t0} ms`);
         assert.ok(refusals.length >= 4, `${refusals.length} attempts`);
-        assert.ok(refusals.every((e) => /locked by \[tester@\S+\] update web \(run/.test(e)), refusals.join('\n'));
+        assert.ok(
+          refusals.every((e) => /locked by \[tester@\S+\] update web \(run/.test(e)),
+          refusals.join('\n'),
+        );
       });
 
       for (const [sig, code] of [
@@ -155,7 +163,10 @@ describe('run locks on a live cluster, both backends', { skip, timeout: 600_000 
           assert.match(r.stderr, /0 updated, 1 interrupted and restored, 2 not started \(interrupted\)/);
           const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
           assert.equal(last.summary.exitCode, code);
-          assert.deepEqual(last.summary.services[0].failed.map((f: any) => [f.unit, f.message, f.restored]), [['prod_web_w1.service', 'interrupted', true]]);
+          assert.deepEqual(
+            last.summary.services[0].failed.map((f: any) => [f.unit, f.message, f.restored]),
+            [['prod_web_w1.service', 'interrupted', true]],
+          );
           for (let i = 0; i < 3; i++) assert.equal(onHost(i), i === 0 ? before : onHost(i), 'old bytes');
           assert.equal(onHost(0), before, 'w1 restored');
           assert.equal(await active(0), 'active');
@@ -202,7 +213,12 @@ describe('run locks on a live cluster, both backends', { skip, timeout: 600_000 
     const r = as(tree.home, 'prod', 'web', 'w1', 'update', '-y', '--timeout', '3s');
     const took = Date.now() - t0;
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stderr, new RegExp(`unit prod_web_w1\\.service, host ${h[0].name}: update failed at wait-active: prod_web_w1\\.service not active after 3\\.0s \\(activating/start-pre\\) \\(restored to its previous version\\)`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `unit prod_web_w1\\.service, host ${h[0].name}: update failed at wait-active: prod_web_w1\\.service not active after 3\\.0s \\(activating/start-pre\\) \\(restored to its previous version\\)`,
+      ),
+    );
     assert.ok(took < 20_000, `took ${took} ms`);
     assert.equal(onHost(0), before);
     assert.equal(await active(0), 'active');

@@ -60,7 +60,7 @@ describe('system test hosts (systemd-nspawn)', { skip, timeout: 180_000 }, () =>
     assert.match(refused.stderr, /Permission denied \(publickey\)/);
   });
 
-  it('setSudo changes deploy\'s rights on a running host', async () => {
+  it("setSudo changes deploy's rights on a running host", async () => {
     await c.setSudo(h[1], 'nopasswd');
     assert.equal(ssh(h[1], 'sudo -n true').code, 0);
     await c.setSudo(h[1], 'none');

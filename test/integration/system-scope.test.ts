@@ -28,7 +28,12 @@ ExecStart=/bin/sh -c '{{if eq .version "broken"}}exit 3{{else}}echo web {{.hostn
 MachineID={{.machine_id}}
 `;
 
-const run = (...args: string[]) => { const t = Date.now(); const r = ggn(["-H", tree.home, ...args]); if (process.env.GGN_HARNESS_TRACE) process.stderr.write(`[ggn ${args.join(" ")}: ${Date.now() - t} ms]\n`); return r; };
+const run = (...args: string[]) => {
+  const t = Date.now();
+  const r = ggn(['-H', tree.home, ...args]);
+  if (process.env.GGN_HARNESS_TRACE) process.stderr.write(`[ggn ${args.join(' ')}: ${Date.now() - t} ms]\n`);
+  return r;
+};
 const setVersion = (v: string) => tree.write('env/prod/attributes/base.yml', `default:\n  version: "${v}"\n`);
 const unit = (i: number) => `prod_web_w${i + 1}.service`;
 const unitPath = (i: number) => `/etc/systemd/system/${unit(i)}`;
@@ -85,7 +90,7 @@ describe('scope system: real systemd system managers, sudo -n as deploy', { skip
       await owners(0, '/var/lib/ggn', '/var/lib/ggn/audit.log', '/var/lib/ggn/revisions'),
       'root:root 755 /var/lib/ggn\nroot:root 644 /var/lib/ggn/audit.log\nroot:root 755 /var/lib/ggn/revisions',
     );
-    assert.doesNotMatch(await onHost(0, 'ls', '-A', '/home/deploy'), /\.local|\.config/, 'nothing of ggn in the login\'s home');
+    assert.doesNotMatch(await onHost(0, 'ls', '-A', '/home/deploy'), /\.local|\.config/, "nothing of ggn in the login's home");
     const d = run('prod', 'web', 'diff', '--exit-code');
     assert.equal(d.code, 0, d.stdout + d.stderr);
     const c = run('prod', 'web', 'check');
@@ -121,7 +126,7 @@ describe('scope system: real systemd system managers, sudo -n as deploy', { skip
     const j = run('prod', 'web', 'w1', 'journal', '-l', '20');
     assert.equal(j.code, 0, j.stderr);
     assert.match(j.stdout, /sys1 systemd\[1\]: Started prod_web_w1\.service - web w1 v1\./);
-    assert.match(j.stdout, /sys1 sh\[\d+\]: web w1 started v1$/m, 'the service\'s own stdout, through journald');
+    assert.match(j.stdout, /sys1 sh\[\d+\]: web w1 started v1$/m, "the service's own stdout, through journald");
 
     const stop = run('prod', 'web', 'w1', 'stop');
     assert.equal(stop.code, 0, stop.stderr);
@@ -172,14 +177,17 @@ describe('scope system: real systemd system managers, sudo -n as deploy', { skip
     assert.match((await unitOn(0))!, /^Description=web w1 v3$/m, 'previous bytes are back');
     assert.equal(await active(0), 'active', 'and running again');
     assert.match((await unitOn(1))!, /^Description=web w2 v3$/m, 'the next units were not touched');
-    assert.match(await onHost(0, 'journalctl', '--no-pager', '-u', unit(0)), /prod_web_w1\.service: Main process exited, code=exited, status=3\/NOTIMPLEMENTED/);
+    assert.match(
+      await onHost(0, 'journalctl', '--no-pager', '-u', unit(0)),
+      /prod_web_w1\.service: Main process exited, code=exited, status=3\/NOTIMPLEMENTED/,
+    );
     setVersion('3');
   });
 
   it('after a reboot, check reports the units down (ggn does not enable them) and update starts them again', async () => {
     await cluster.reboot(h[2]);
     assert.equal(await active(2), 'inactive');
-    assert.match((await unitOn(2))!, /v3/, 'the unit file survived (the host\'s disk)');
+    assert.match((await unitOn(2))!, /v3/, "the unit file survived (the host's disk)");
     const c = run('prod', 'web', 'check');
     assert.equal(c.code, 2, c.stdout + c.stderr);
     assert.match(c.stdout, /prod_web_w3\.service +sys3 +inactive\/dead/);

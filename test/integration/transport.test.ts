@@ -160,7 +160,12 @@ describe('SSH transport against real sshds', { skip, timeout: 90_000 }, () => {
       const debug: string[] = [];
       const before = sshdLog(h2);
       const tr = transport({ debug: (m) => debug.push(m) });
-      const e = await rejects(tr.connect(spec(h2, { knownHostsFile: kh, strictHostKeyChecking: strict })), 'hostkey-changed', /^host host2: HOST KEY CHANGED for /, 'host2');
+      const e = await rejects(
+        tr.connect(spec(h2, { knownHostsFile: kh, strictHostKeyChecking: strict })),
+        'hostkey-changed',
+        /^host host2: HOST KEY CHANGED for /,
+        'host2',
+      );
       assert.match(e.message, new RegExp(`does not match ${kh}:1 `));
       assert.ok(debug.length > 0);
       assert.ok(!debug.some((l) => /USERAUTH|CHANNEL_OPEN/.test(l)), `client sent auth or a channel request:\n${debug.join('\n')}`);
@@ -257,7 +262,12 @@ describe('SSH transport against real sshds', { skip, timeout: 90_000 }, () => {
       'host3',
     );
     // target refuses the forwarded connection -> unreachable
-    await rejects(transport().connect(spec(h3, { port: 1, jump: spec(h1) })), 'unreachable', /^host host3 .* via jump host host1: the jump host could not open a connection/, 'host3');
+    await rejects(
+      transport().connect(spec(h3, { port: 1, jump: spec(h1) })),
+      'unreachable',
+      /^host host3 .* via jump host host1: the jump host could not open a connection/,
+      'host3',
+    );
     await tr.closeAll();
   });
 

@@ -67,7 +67,7 @@ describe('unit commands on a live cluster', { skip, timeout: 120_000 }, () => {
     assert.equal(run('prod', 'tick', 'check').code, 0);
   });
 
-  it('journal and ssh reach the unit\'s machine', () => {
+  it("journal and ssh reach the unit's machine", () => {
     const j = run('prod', 'web', 'web1', 'journal', '-l', '5');
     assert.equal(j.code, 0, j.stderr);
     assert.match(j.stdout, new RegExp(`# prod_web_web1\\.service on ${h[0].name}`));
@@ -96,7 +96,7 @@ describe('unit commands on a live cluster', { skip, timeout: 120_000 }, () => {
     assert.match(run('prod', 'web', 'web1', 'diff').stdout, /prod_web_web1\.service on .*: new/);
   });
 
-  it('names the host and systemctl\'s words when an action fails', async () => {
+  it("names the host and systemctl's words when an action fails", async () => {
     fs.writeFileSync(path.join(tree.work, 'env/prod/services/web/unit.tmpl'), SLEEPER_UNIT.replace('ExecStart=', 'ExecStart=relative/path '));
     assert.equal(run('prod', 'web', 'web2', 'load').code, 0);
     const r = run('prod', 'web', 'web2', 'start');

@@ -93,6 +93,14 @@ export function background(args: string[], opts: { env?: NodeJS.ProcessEnv } = {
     }
   });
   p.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<Run>((resolve) => p.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 + (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGHUP: 1 } as Record<string, number>)[signal] ?? 0) : -1), stdout, stderr })));
+  const done = new Promise<Run>((resolve) =>
+    p.on('close', (code, signal) =>
+      resolve({
+        code: code ?? (signal ? 128 + (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGHUP: 1 } as Record<string, number>)[signal] ?? 0) : -1),
+        stdout,
+        stderr,
+      }),
+    ),
+  );
   return { process: p, done, until: (test) => new Promise<void>((resolve) => waiters.push({ test, resolve })) };
 }

@@ -25,7 +25,6 @@ ExecStart=/bin/app {{.version}}
 MachineID={{.machine_id}}
 `;
 
-
 function setup() {
   const { work, home } = scratchTree({
     'env/prod/config.yml': 'machines:\n  - {name: m0, address: 127.0.0.1}\n  - {name: m1, address: 127.0.0.1}\n',
@@ -35,7 +34,13 @@ function setup() {
   });
   const clock = fakeClock();
   clock.t = 1_700_000_000_000;
-  const driver = new MemoryDriver([{ name: 'm0', metadata: {} }, { name: 'm1', metadata: {} }], clock);
+  const driver = new MemoryDriver(
+    [
+      { name: 'm0', metadata: {} },
+      { name: 'm1', metadata: {} },
+    ],
+    clock,
+  );
   const store = new MemoryLockStore();
   const locks = new ServiceLocks(store, clock);
   const reporter = new Recorder();
@@ -128,7 +133,10 @@ describe('update and rollback on the in-memory driver', () => {
     setTimeout(() => (t.store.fail = 'connect ECONNREFUSED'), 5);
     const [r] = await t.run({ lockTtlMs: 6000, timeoutMs: 120_000, parallel: 1 });
     assert.match(r.lockLost!.message, /could not renew the lock of web \(memory lock\)/);
-    assert.ok(r.summary!.failed.every((f) => f.message === 'interrupted' && f.restored), JSON.stringify(r.summary));
+    assert.ok(
+      r.summary!.failed.every((f) => f.message === 'interrupted' && f.restored),
+      JSON.stringify(r.summary),
+    );
     assert.ok(r.summary!.notStarted.length >= 1);
     assert.match(r.releaseError!.message, /could not release the lock of web/);
   });
@@ -170,7 +178,10 @@ describe('unit actions, check and the plan on the in-memory driver', () => {
     const t = setup();
     const scope = { env: 'prod', service: 'web', unit: 'w1' };
     let r = await unitAction(t.ws(), t.driver, scope, 'start');
-    assert.deepEqual(r.outcomes.map((o) => [o.machine, o.done]), [['m0', ['wrote prod_web_w1.service', 'reloaded', 'started prod_web_w1.service']]]);
+    assert.deepEqual(
+      r.outcomes.map((o) => [o.machine, o.done]),
+      [['m0', ['wrote prod_web_w1.service', 'reloaded', 'started prod_web_w1.service']]],
+    );
     assert.equal(t.driver.hosts.get('m0')!.states.get('prod_web_w1.service')!.activeState, 'active');
     r = await unitAction(t.ws(), t.driver, scope, 'restart');
     assert.deepEqual(r.outcomes[0].done, ['restarted prod_web_w1.service']);

@@ -4,16 +4,30 @@ import { planChanges, summarize, unitOwner } from '../../src/plan/diff';
 import { HostSnapshot } from '../../src/drivers/types';
 import { GgnError } from '../../src/errors';
 
-const state = (active: string) => ({ loadState: 'loaded', activeState: active, subState: active === 'active' ? 'running' : 'dead', unitFileState: '', result: 'success', mainPid: 0, nRestarts: 0, activeEnterTimestamp: '', type: 'simple', invocationId: '' });
+const state = (active: string) => ({
+  loadState: 'loaded',
+  activeState: active,
+  subState: active === 'active' ? 'running' : 'dead',
+  unitFileState: '',
+  result: 'success',
+  mainPid: 0,
+  nRestarts: 0,
+  activeEnterTimestamp: '',
+  type: 'simple',
+  invocationId: '',
+});
 
 describe('plan', () => {
   it('classifies new, changed, unchanged and orphan units per machine', () => {
     const snapshots: HostSnapshot[] = [
-      { machine: 'm1', units: [
-        { name: 'p_web_a.service', machine: 'm1', content: 'A', state: state('active') },
-        { name: 'p_web_old.service', machine: 'm1', content: 'O', state: state('active') },
-        { name: 'p_web_ext_z.service', machine: 'm1', content: 'Z' },
-      ] },
+      {
+        machine: 'm1',
+        units: [
+          { name: 'p_web_a.service', machine: 'm1', content: 'A', state: state('active') },
+          { name: 'p_web_old.service', machine: 'm1', content: 'O', state: state('active') },
+          { name: 'p_web_ext_z.service', machine: 'm1', content: 'Z' },
+        ],
+      },
       { machine: 'm2', units: [{ name: 'p_web_b.service', machine: 'm2', content: 'B-old' }] },
       { machine: 'm3', units: [], error: new GgnError('connection refused', { host: 'm3' }) },
     ];
@@ -24,19 +38,23 @@ describe('plan', () => {
       { name: 'p_web_d.service', service: 'web', machine: 'm3', content: 'D' },
     ];
     const plan = planChanges(desired, snapshots, unitOwner('p', ['web', 'web_ext'], ['web']));
-    assert.deepEqual(plan.changes.map((c) => `${c.kind} ${c.unit}@${c.machine}`), [
-      'unchanged p_web_a.service@m1',
-      'changed p_web_b.service@m2',
-      'new p_web_c.service@m2',
-      'orphan p_web_old.service@m1',
-    ]);
+    assert.deepEqual(
+      plan.changes.map((c) => `${c.kind} ${c.unit}@${c.machine}`),
+      ['unchanged p_web_a.service@m1', 'changed p_web_b.service@m2', 'new p_web_c.service@m2', 'orphan p_web_old.service@m1'],
+    );
     assert.equal(plan.errors.length, 1);
     assert.deepEqual(summarize(plan.changes), { new: 1, changed: 1, unchanged: 1, orphan: 1 });
   });
   it('a unit that moved is new on its new machine and an orphan on the old one', () => {
-    const snapshots: HostSnapshot[] = [{ machine: 'm1', units: [{ name: 'p_s_x.service', machine: 'm1', content: 'X' }] }, { machine: 'm2', units: [] }];
+    const snapshots: HostSnapshot[] = [
+      { machine: 'm1', units: [{ name: 'p_s_x.service', machine: 'm1', content: 'X' }] },
+      { machine: 'm2', units: [] },
+    ];
     const plan = planChanges([{ name: 'p_s_x.service', service: 's', machine: 'm2', content: 'X' }], snapshots, unitOwner('p', ['s'], ['s']));
-    assert.deepEqual(plan.changes.map((c) => `${c.kind}@${c.machine}`), ['orphan@m1', 'new@m2']);
+    assert.deepEqual(
+      plan.changes.map((c) => `${c.kind}@${c.machine}`),
+      ['orphan@m1', 'new@m2'],
+    );
   });
   it('gives units to the longest service prefix', () => {
     const owner = unitOwner('prod', ['cassandra', 'cassandra_ext'], ['cassandra', 'cassandra_ext']);

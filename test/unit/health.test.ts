@@ -19,7 +19,6 @@ function map(o: Record<string, GoValue>): GoMap {
   return Object.assign(Object.create(null) as GoMap, o);
 }
 
-
 const noExec: RemoteExec = async () => {
   throw new Error('exec not expected');
 };
@@ -99,7 +98,8 @@ describe('readHealthCheck', () => {
 });
 
 describe('waitHealthy (injected fetch/connect/exec, fake clock)', () => {
-  const httpCheck = (over: Partial<HealthCheck> = {}): HealthCheck => ({ kind: 'http', url: 'http://$HOST:8080/health', timeoutMs: 5000, intervalMs: 1000, file: FILE, ...over }) as HealthCheck;
+  const httpCheck = (over: Partial<HealthCheck> = {}): HealthCheck =>
+    ({ kind: 'http', url: 'http://$HOST:8080/health', timeoutMs: 5000, intervalMs: 1000, file: FILE, ...over }) as HealthCheck;
 
   it('retries until a 2xx, substituting $HOST with the machine address', async () => {
     const clock = fakeClock();

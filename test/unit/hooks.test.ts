@@ -45,7 +45,6 @@ function info(env: Env, over: Partial<HookInfo> = {}): HookInfo {
   };
 }
 
-
 const DUMP = `#!/bin/sh
 out="$(dirname "$0")/../../out-$(basename "$0")"
 {
@@ -101,8 +100,9 @@ describe('runHooks', () => {
     try {
       await runHooks('late', info(env, { unit: undefined, service: undefined, action: 'env/check', command: 'env/check', attributes: '' }));
     } finally {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
     }
     const dump = fs.readFileSync(path.join(env.path, 'out-dump'), 'utf8');
     assert.match(dump, /^SERVICE=unset$/m);
@@ -210,7 +210,12 @@ describe('runAvailabilityHooks (hooks/command)', () => {
   it('retries the hook list every interval until all pass, with HOST set', async () => {
     const env = makeEnv();
     hook(env, 'command', '10-dump', DUMP);
-    hook(env, 'command', '20-ready', '#!/bin/sh\nf="$(dirname "$0")/count"\nn=$(( $(cat "$f" 2>/dev/null || echo 0) + 1 ))\necho $n > "$f"\n[ $n -ge 3 ] || { echo "not ready ($n)"; exit 1; }\n');
+    hook(
+      env,
+      'command',
+      '20-ready',
+      '#!/bin/sh\nf="$(dirname "$0")/count"\nn=$(( $(cat "$f" 2>/dev/null || echo 0) + 1 ))\necho $n > "$f"\n[ $n -ge 3 ] || { echo "not ready ($n)"; exit 1; }\n',
+    );
     const clock = fakeClock();
     const r = await runAvailabilityHooks({ ...info(env, { action: 'unit/isAvailable' }), host: 'host7' }, { clock, timeoutMs: 10_000, intervalMs: 500 });
     assert.equal(r.ok, true);

@@ -25,7 +25,11 @@ describe('lock durations', () => {
   });
   it('refuses anything else with a clear error', () => {
     for (const bad of ['', '1', '1d', 'h', '-5m', '5 m', '1h-30m', 'abc', '1e3s', '5M', '1h 30m']) {
-      assert.throws(() => parseDuration(bad), (e: unknown) => e instanceof GgnError && /invalid duration .*e\.g\. 90s, 5m, 1h or 1h30m/.test(e.message), bad);
+      assert.throws(
+        () => parseDuration(bad),
+        (e: unknown) => e instanceof GgnError && /invalid duration .*e\.g\. 90s, 5m, 1h or 1h30m/.test(e.message),
+        bad,
+      );
     }
   });
   it('formats like Go, rounded up to the second', () => {
@@ -38,13 +42,25 @@ describe('lock durations', () => {
     assert.equal(formatDuration(90_000_000), '25h0m0s');
   });
   it('LockHeldError names service, holder, message, run or hand lock and time left; control characters are escaped', () => {
-    const rec = (r: Partial<LockRecord>): LockRecord => ({ holder: 'alice@box', message: 'deploying 1.2', kind: 'hand', id: 'h1', takenAt: 0, renewedAt: 0, expiresAt: 1000 + 3_492_000, ...r });
+    const rec = (r: Partial<LockRecord>): LockRecord => ({
+      holder: 'alice@box',
+      message: 'deploying 1.2',
+      kind: 'hand',
+      id: 'h1',
+      takenAt: 0,
+      renewedAt: 0,
+      expiresAt: 1000 + 3_492_000,
+      ...r,
+    });
     const e = new LockHeldError('web', rec({}), 1000);
     assert.equal(e.message, 'service web is locked by [alice@box] deploying 1.2 (locked by hand, 58m12s left)');
     assert.ok(e instanceof GgnError);
     assert.equal(e.ctx.service, 'web');
     assert.match(new LockHeldError('web', rec({ expiresAt: Infinity }), 0).message, /\(locked by hand, no expiry\)$/);
-    assert.equal(new LockHeldError('web', rec({ kind: 'run', id: '0123456789', renewedAt: 0, expiresAt: 45_000 }), 5000).message, 'service web is locked by [alice@box] deploying 1.2 (run 01234567, renewed 5s ago, 40s left)');
+    assert.equal(
+      new LockHeldError('web', rec({ kind: 'run', id: '0123456789', renewedAt: 0, expiresAt: 45_000 }), 5000).message,
+      'service web is locked by [alice@box] deploying 1.2 (run 01234567, renewed 5s ago, 40s left)',
+    );
     const evil = new LockHeldError('web', rec({ message: 'x\x1b]0;pwned\x07\x1b[2J\nline2' }), 1000);
     assert.equal(evil.message, 'service web is locked by [alice@box] x\\x1b]0;pwned\\x07\\x1b[2J\\nline2 (locked by hand, 58m12s left)');
   });
@@ -77,7 +93,11 @@ describe('lock config', () => {
       ['lock: {backend: etcd, endpoint: [http://h:1]}\n', /unknown key `lock.endpoint` \(known: backend, endpoints\)/],
     ];
     for (const [yaml, re] of cases) {
-      assert.throws(() => cfg(yaml), (e: unknown) => e instanceof GgnError && re.test(e.message) && e.ctx.file === FILE, yaml);
+      assert.throws(
+        () => cfg(yaml),
+        (e: unknown) => e instanceof GgnError && re.test(e.message) && e.ctx.file === FILE,
+        yaml,
+      );
     }
   });
 });
@@ -88,7 +108,10 @@ describe('etcd lock backend without etcd', () => {
     assert.deepEqual(parseValue('hand-made'), { holder: 'unknown', message: 'hand-made' });
   });
   it('shortens gRPC messages', () => {
-    assert.equal(grpcDetail('14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ', 3000), 'connect ECONNREFUSED 127.0.0.1:1');
+    assert.equal(
+      grpcDetail('14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ', 3000),
+      'connect ECONNREFUSED 127.0.0.1:1',
+    );
     assert.equal(grpcDetail('4 DEADLINE_EXCEEDED: Deadline exceeded after 3.002s,metadata filters: 0.001s,Waiting for LB pick', 3000), 'no answer within 3 s');
     assert.equal(grpcDetail('7 PERMISSION_DENIED: etcdserver: permission denied', 3000), 'etcdserver: permission denied');
   });
@@ -101,11 +124,17 @@ describe('etcd lock backend without etcd', () => {
       });
     });
     const ep = `http://127.0.0.1:${port}`;
-    const b = createLockBackend({ backend: 'etcd', endpoints: [ep] }, { exec: async () => assert.fail('no ssh'), firstMachine: 'm', scope: 'user', sudo: false, envName: 'prod', clock: realClock });
+    const b = createLockBackend(
+      { backend: 'etcd', endpoints: [ep] },
+      { exec: async () => assert.fail('no ssh'), firstMachine: 'm', scope: 'user', sudo: false, envName: 'prod', clock: realClock },
+    );
     assert.equal(b.description, `etcd lock at ${ep}`);
     const t0 = Date.now();
     try {
-      await assert.rejects(b.check(), (e: unknown) => e instanceof GgnError && e.message === `etcd lock backend ${ep} unreachable: connect ECONNREFUSED 127.0.0.1:${port}`);
+      await assert.rejects(
+        b.check(),
+        (e: unknown) => e instanceof GgnError && e.message === `etcd lock backend ${ep} unreachable: connect ECONNREFUSED 127.0.0.1:${port}`,
+      );
       await assert.rejects(b.acquireRun('web', { holder: 'a@b', message: 'm', ttlMs: 5000 }), new RegExp(`etcd lock backend ${ep} unreachable`));
     } finally {
       await b.close();

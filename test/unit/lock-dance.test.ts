@@ -15,7 +15,14 @@ function setup() {
   clock.t = 1_700_000_000_000;
   const store = new MemoryLockStore();
   const locks = new ServiceLocks(store, clock, 1000);
-  const opts = (holder: string, extra: object = {}) => ({ holder, message: 'update web', ttlMs: TTL, clock, unlockCommand: 'ggn prod web unlock --force', ...extra });
+  const opts = (holder: string, extra: object = {}) => ({
+    holder,
+    message: 'update web',
+    ttlMs: TTL,
+    clock,
+    unlockCommand: 'ggn prod web unlock --force',
+    ...extra,
+  });
   return { clock, store, locks, opts };
 }
 
@@ -46,7 +53,10 @@ describe('run locks (memory store, fake clock)', () => {
     assert.equal(out.lost, undefined);
     assert.equal(out.releaseError, undefined);
     assert.equal(refusals.length, 12);
-    assert.ok(refusals.every((m) => /^service web is locked by \[alice@box\] update web \(run [0-9a-f]{8}, renewed \d+s ago, \d+s left\)$/.test(m)), refusals[0]);
+    assert.ok(
+      refusals.every((m) => /^service web is locked by \[alice@box\] update web \(run [0-9a-f]{8}, renewed \d+s ago, \d+s left\)$/.test(m)),
+      refusals[0],
+    );
     assert.deepEqual(infos, ['web: locked (memory lock)']);
     assert.equal(store.locks.size, 0, 'released');
   });
@@ -67,7 +77,10 @@ describe('run locks (memory store, fake clock)', () => {
     const { clock, locks } = setup();
     await locks.acquireRun('web', { holder: 'alice@box', message: 'm', ttlMs: 3_600_000 });
     const t0 = clock.now();
-    await assert.rejects(locks.acquireRun('web', { holder: 'bob@desk', message: 'm', ttlMs: TTL, waitMs: 30_000 }), (e: unknown) => e instanceof LockHeldError && e.waitedMs === 30_000);
+    await assert.rejects(
+      locks.acquireRun('web', { holder: 'bob@desk', message: 'm', ttlMs: TTL, waitMs: 30_000 }),
+      (e: unknown) => e instanceof LockHeldError && e.waitedMs === 30_000,
+    );
     assert.equal(clock.now() - t0, 30_000);
     const ac = new AbortController();
     const waiting = locks.acquireRun('web', { holder: 'bob@desk', message: 'm', ttlMs: TTL, waitMs: 3_600_000, signal: ac.signal });
@@ -129,7 +142,10 @@ describe('run locks (memory store, fake clock)', () => {
     await locks.acquireHand('web', { holder: 'alice@box', message: 'maintenance', ttlMs: 3_600_000 });
     const infos: string[] = [];
     const out = await withServiceLock(locks, 'web', { ...opts('alice@box'), onInfo: (l) => infos.push(l) }, async () => {
-      await assert.rejects(locks.acquireRun('web', { holder: 'alice@box', message: 'm', ttlMs: TTL }), /your own run [0-9a-f]{8} \(update web\) is working under your lock/);
+      await assert.rejects(
+        locks.acquireRun('web', { holder: 'alice@box', message: 'm', ttlMs: TTL }),
+        /your own run [0-9a-f]{8} \(update web\) is working under your lock/,
+      );
       await assert.rejects(locks.acquireRun('web', { holder: 'bob@desk', message: 'm', ttlMs: TTL }), /locked by \[alice@box\] maintenance \(locked by hand/);
       return 'ok';
     });

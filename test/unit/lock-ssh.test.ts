@@ -43,7 +43,8 @@ function setup(opts: { envName?: string } = {}) {
   const clock = new FakeClock();
   const calls: string[][] = [];
   const exec = localExec(home, calls);
-  const mk = (c: Clock = clock) => createLockBackend({ backend: 'ssh' }, { exec, firstMachine: 'host1', scope: 'user', sudo: false, envName: opts.envName ?? 'prod', clock: c });
+  const mk = (c: Clock = clock) =>
+    createLockBackend({ backend: 'ssh' }, { exec, firstMachine: 'host1', scope: 'user', sudo: false, envName: opts.envName ?? 'prod', clock: c });
   const lockDir = path.join(home, '.local/state/ggn/locks', opts.envName ?? 'prod');
   const run = (holder: string, message = 'update web', ttlMs = H, extra: { waitMs?: number } = {}) => ({ holder, message, ttlMs, ...extra });
   return { home, clock, calls, exec, b: mk(), mk, lockDir, run };
@@ -126,12 +127,14 @@ describe('ssh lock store (its script run by a local sh)', () => {
     const r = (await b.read('web'))!;
     assert.deepEqual([r.kind, r.holder, r.inner], ['hand', 'alice@box', undefined], 'the hand lock stays');
     await assert.rejects(b.acquireRun('web', run('bob@desk')), LockHeldError);
-    assert.deepEqual(await b.unlock('web', 'bob@desk', false), { refused: 'locked by [alice@box] investigating (locked by hand, 1h0m0s left); `unlock --force` releases a lock that is not yours' });
+    assert.deepEqual(await b.unlock('web', 'bob@desk', false), {
+      refused: 'locked by [alice@box] investigating (locked by hand, 1h0m0s left); `unlock --force` releases a lock that is not yours',
+    });
     assert.deepEqual(await b.unlock('web', 'alice@box', false), { done: 'unlocked' });
     assert.deepEqual(await b.unlock('web', 'alice@box', false), { done: 'not-locked' });
   });
 
-  it('unlock does not release a run\'s lock without --force; --force does', async () => {
+  it("unlock does not release a run's lock without --force; --force does", async () => {
     const { b, run } = setup();
     await b.acquireRun('web', run('alice@box'));
     const r = await b.unlock('web', 'alice@box', false);
@@ -155,7 +158,10 @@ describe('ssh lock store (its script run by a local sh)', () => {
     const held = await b.acquireRun('web', run('bob@desk', 'next', H, { waitMs: 10 * 60_000 }));
     assert.equal(held.holder, 'bob@desk');
     assert.ok(clock.t >= t0 + 20_500 && clock.t <= t0 + 22_500, `waited ${clock.t - t0} ms`);
-    assert.ok(clock.sleeps.every((s) => s <= 2000), 'polls every 2 s at most');
+    assert.ok(
+      clock.sleeps.every((s) => s <= 2000),
+      'polls every 2 s at most',
+    );
     const t1 = clock.t;
     await assert.rejects(b.acquireRun('web', run('carol@x', 'next', H, { waitMs: 9_000 })), (e: unknown) => {
       assert.ok(e instanceof LockHeldError);
@@ -169,7 +175,10 @@ describe('ssh lock store (its script run by a local sh)', () => {
     const { b, lockDir, run } = setup();
     await b.check();
     fs.mkdirSync(path.join(lockDir, 'web.lock/claim.none'), { recursive: true });
-    await assert.rejects(b.acquireRun('web', run('a@b')), /locked by \[unknown\] \(the lock is being written, or was left half-written \ds ago; it is cleared after 30s, or now by `unlock --force`\)/);
+    await assert.rejects(
+      b.acquireRun('web', run('a@b')),
+      /locked by \[unknown\] \(the lock is being written, or was left half-written \ds ago; it is cleared after 30s, or now by `unlock --force`\)/,
+    );
     const r = await b.unlock('web', 'a@b', false);
     assert.ok('refused' in r && /half-written .*`unlock --force` removes it/.test(r.refused));
     // An old one (its mtime 40 s ago, on the host's clock) is reaped by the next run.
@@ -199,12 +208,15 @@ describe('ssh lock store (its script run by a local sh)', () => {
   it('10 concurrent runs: exactly one wins (free lock, then stale lock), many rounds', async () => {
     const { b, clock, run } = setup();
     for (let round = 0; round < 6; round++) {
-      const rs = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => b.acquireRun('web', run(round % 3 ? `u${i}@r${round}` : 'same@user', `m${i}`, 60_000))));
+      const rs = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) => b.acquireRun('web', run(round % 3 ? `u${i}@r${round}` : 'same@user', `m${i}`, 60_000))),
+      );
       const won = rs.filter((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ runId: string; holder: string }>[];
       assert.equal(won.length, 1, `round ${round}: ${won.length} winners`);
       for (const r of rs) if (r.status === 'rejected') assert.ok(r.reason instanceof LockHeldError, String(r.reason));
       assert.equal((await b.read('web'))!.id, won[0].value.runId);
-      if (round % 2 === 0) clock.t += 60_000; // stale: a takeover race
+      if (round % 2 === 0)
+        clock.t += 60_000; // stale: a takeover race
       else assert.equal(await b.releaseRun(won[0].value as any), true); // released: a creation race
     }
   });
@@ -245,7 +257,11 @@ describe('ssh lock store (its script run by a local sh)', () => {
       throw new GgnError('host host1 (127.0.0.11:22): connection refused', { host: 'host1' });
     };
     const b = createLockBackend({ backend: 'ssh' }, { exec: down, firstMachine: 'host1', scope: 'user', sudo: false, envName: 'prod', clock });
-    await assert.rejects(b.check(), (e: unknown) => e instanceof GgnError && e.message === 'ssh lock on host1 unreachable: host host1 (127.0.0.11:22): connection refused' && e.ctx.host === 'host1');
+    await assert.rejects(
+      b.check(),
+      (e: unknown) =>
+        e instanceof GgnError && e.message === 'ssh lock on host1 unreachable: host host1 (127.0.0.11:22): connection refused' && e.ctx.host === 'host1',
+    );
     const sudo: RemoteExec = async () => ({ code: 1, stdout: '', stderr: 'sudo: a password is required\n' });
     const s = createLockBackend({ backend: 'ssh' }, { exec: sudo, firstMachine: 'host1', scope: 'system', sudo: true, envName: 'prod', clock });
     await assert.rejects(s.acquireRun('web', { holder: 'a@b', message: 'm', ttlMs: H }), /ssh lock on host1: reading the lock of web: sudo needs a password/);

@@ -20,7 +20,13 @@ describe('[X-Fleet] parsing', () => {
   it('splits quoted lists and groups repeated metadata keys', () => {
     assert.deepEqual(splitFleetValue('"rack=r1" "region=eu" disk=ssd'), ['rack=r1', 'region=eu', 'disk=ssd']);
     const x = readXFleet('[X-Fleet]\nMachineMetadata=rack=r1\nMachineMetadata="rack=r2" "disk=ssd"\nConflicts=a_* b_*\nGlobal=true\n');
-    assert.deepEqual([...x.metadata], [['rack', ['r1', 'r2']], ['disk', ['ssd']]]);
+    assert.deepEqual(
+      [...x.metadata],
+      [
+        ['rack', ['r1', 'r2']],
+        ['disk', ['ssd']],
+      ],
+    );
     assert.deepEqual(x.conflicts, ['a_*', 'b_*']);
     assert.equal(x.global, true);
   });
@@ -65,7 +71,10 @@ describe('placement', () => {
     const units = ['a', 'b', 'c', 'd'].map((h) => unit(`e_s_${h}.service`, 'Conflicts=e_s_*\nMachineMetadata=disk=ssd'));
     const r = placeUnits({ machines, units });
     assert.equal(r.errors.length, 2);
-    assert.match(r.errors[0].oneLine(), /unit e_s_c\.service: no machine can take this unit: m1: conflicts with e_s_a\.service; m2: conflicts with e_s_b\.service; m3: MachineMetadata disk=ssd does not match disk=hdd/);
+    assert.match(
+      r.errors[0].oneLine(),
+      /unit e_s_c\.service: no machine can take this unit: m1: conflicts with e_s_a\.service; m2: conflicts with e_s_b\.service; m3: MachineMetadata disk=ssd does not match disk=hdd/,
+    );
   });
   it('names the missing machine for MachineID= and hostname placement', () => {
     const r = placeUnits({ machines, units: [unit('e_s_x.service', 'MachineID=m9'), unit('e_s_zz.service', '')] });

@@ -28,7 +28,10 @@ describe('attribute chunking', () => {
   it('cuts at multiples of 1950 bytes and moves the cut back before forbidden characters', () => {
     const s = 'a'.repeat(1948) + 'b:' + 'c'.repeat(100);
     const chunks = chunkAttributes(s);
-    assert.deepEqual(chunks.map((c) => c.length), [1948, 102]);
+    assert.deepEqual(
+      chunks.map((c) => c.length),
+      [1948, 102],
+    );
     assert.equal(chunks[1].slice(0, 2), 'b:');
     assert.equal(chunks.join(''), s);
   });
@@ -47,7 +50,7 @@ describe('attribute chunking', () => {
 });
 
 describe('unit data helpers', () => {
-  it("escapes the JSON like GGN (\\\" and ')", () => {
+  it('escapes the JSON like GGN (\\" and \')', () => {
     assert.equal(escapeForUnit(`{"a":"Don't \\"x\\"","b":"end\\\\\\"q"}`), `{"a":"Don\\'t \\\\\\"x\\\\\\"","b":"end\\\\\\\\\\"q"}`);
   });
   it('matches units by hostname, hostname.timer or full name', () => {
@@ -66,7 +69,15 @@ describe('unit data helpers', () => {
   it('resolves containers from local manifests, or takes an explicit version', () => {
     const local = {
       acis: new Map([['r/m', { file: 'm.json', name: 'r/m', version: '2' }]]),
-      pods: [{ file: 'p.json', apps: [{ name: 'r/pod-x_a', version: '1' }, { name: 'r/pod-x_b', version: '3' }] }],
+      pods: [
+        {
+          file: 'p.json',
+          apps: [
+            { name: 'r/pod-x_a', version: '1' },
+            { name: 'r/pod-x_b', version: '3' },
+          ],
+        },
+      ],
     };
     assert.deepEqual(resolveContainers(['r/api:1.0', 'r/pod-x', 'r/m:9'], local, 'f'), ['r/api:1.0', 'r/pod-x_a:1', 'r/pod-x_b:3', 'r/m:2']);
     assert.throws(() => resolveContainers(['r/nover'], local, 'f'), /has no version/);

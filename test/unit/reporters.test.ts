@@ -35,7 +35,16 @@ async function rendered(out: { text: () => string }, re: RegExp): Promise<void> 
 
 describe('formatting', () => {
   it('formats durations and timestamps', () => {
-    assert.deepEqual([0, 850, 1000, 1234, 59_960, 60_000, 123_000, 3_720_000].map(formatDuration), ['0ms', '850ms', '1.0s', '1.2s', '59.9s', '1m00s', '2m03s', '1h02m']);
+    assert.deepEqual([0, 850, 1000, 1234, 59_960, 60_000, 123_000, 3_720_000].map(formatDuration), [
+      '0ms',
+      '850ms',
+      '1.0s',
+      '1.2s',
+      '59.9s',
+      '1m00s',
+      '2m03s',
+      '1h02m',
+    ]);
     assert.equal(isoSeconds(T0), '2026-11-22T01:02:03Z');
   });
 });
@@ -103,7 +112,8 @@ describe('ListrReporter (fake TTY)', () => {
     const r = new ListrReporter(out);
     const units = ['a', 'b', 'c', 'd', 'e'].map((u, i) => ({ unit: `prod_web_${u}.service`, host: `host${i + 1}` }));
     r.plan(units);
-    const e = (i: number, over: Partial<RolloutEvent>) => r.event({ time: T0, unit: units[i].unit, host: units[i].host, step: 'write', result: 'started', ...over });
+    const e = (i: number, over: Partial<RolloutEvent>) =>
+      r.event({ time: T0, unit: units[i].unit, host: units[i].host, step: 'write', result: 'started', ...over });
     // Two units in flight at once, the later one first.
     e(2, { step: 'write', result: 'started' });
     e(0, { step: 'write', result: 'started' });

@@ -8,7 +8,17 @@ import { UnitState } from '../../src/drivers/types';
 import { MemoryDriver } from '../../src/drivers/memory/driver';
 
 const st = (active: string, sub: string, extra: Partial<UnitState> = {}): UnitState => ({
-  loadState: 'loaded', activeState: active, subState: sub, unitFileState: '', result: 'success', mainPid: 1, nRestarts: 0, activeEnterTimestamp: '', type: 'simple', invocationId: 'old', ...extra,
+  loadState: 'loaded',
+  activeState: active,
+  subState: sub,
+  unitFileState: '',
+  result: 'success',
+  mainPid: 1,
+  nRestarts: 0,
+  activeEnterTimestamp: '',
+  type: 'simple',
+  invocationId: 'old',
+  ...extra,
 });
 
 /**
@@ -18,7 +28,10 @@ const st = (active: string, sub: string, extra: Partial<UnitState> = {}): UnitSt
  */
 class FakeHosts extends MemoryDriver {
   constructor(clock: FakeClock) {
-    super(['m0', 'm1', 'm2'].map((name) => ({ name, metadata: {} })), clock);
+    super(
+      ['m0', 'm1', 'm2'].map((name) => ({ name, metadata: {} })),
+      clock,
+    );
   }
   private view<K extends 'files' | 'states'>(kind: K) {
     const split = (k: string) => k.split('/') as [string, string];
@@ -35,7 +48,6 @@ class FakeHosts extends MemoryDriver {
   }
 }
 
-
 function change(unit: string, machine: string, kind: UnitChange['kind'], desired: string, live?: string, active = true): UnitChange {
   return { kind, unit, service: 'web', machine, desired, live, state: live ? st(active ? 'active' : 'inactive', active ? 'running' : 'dead') : undefined };
 }
@@ -43,10 +55,12 @@ function change(unit: string, machine: string, kind: UnitChange['kind'], desired
 function setup(items: RolloutItem[], seed: (h: FakeHosts) => void = () => undefined) {
   const clock = fakeClock();
   const hosts = new FakeHosts(clock);
-  for (const i of items) for (const f of i.files) if (f.previous !== null) {
-    hosts.files.set(`${i.machine}/${f.unit}`, f.previous);
-    hosts.states.set(`${i.machine}/${f.unit}`, i.wasActive ? st('active', 'running') : st('inactive', 'dead'));
-  }
+  for (const i of items)
+    for (const f of i.files)
+      if (f.previous !== null) {
+        hosts.files.set(`${i.machine}/${f.unit}`, f.previous);
+        hosts.states.set(`${i.machine}/${f.unit}`, i.wasActive ? st('active', 'running') : st('inactive', 'dead'));
+      }
   seed(hosts);
   const reporter = new Recorder();
   const deps = { driver: hosts, clock, reporter, audit: { who: 'me@box', env: 'prod', action: 'update', runId: 'run-1' } };
@@ -68,12 +82,10 @@ describe('rollout items', () => {
       ],
       { all: false, force: false },
     );
-    assert.deepEqual(items.map((i) => `${i.id} ${i.reason}${i.timer ? ' +' + i.timer : ''}`), [
-      'p_web_b.service@m1 changed',
-      'p_web_c.service@m2 new',
-      'p_web_t.service@m1 changed +p_web_t.timer',
-      'p_web_d.service@m2 not running',
-    ]);
+    assert.deepEqual(
+      items.map((i) => `${i.id} ${i.reason}${i.timer ? ' +' + i.timer : ''}`),
+      ['p_web_b.service@m1 changed', 'p_web_c.service@m2 new', 'p_web_t.service@m1 changed +p_web_t.timer', 'p_web_d.service@m2 not running'],
+    );
     assert.equal(rolloutItems([change('p_web_a.service', 'm1', 'unchanged', 'A', 'A')], { all: true, force: false }).length, 1);
   });
   it('parses --batch and sizes batches, the last size repeating', () => {
@@ -85,33 +97,46 @@ describe('rollout items', () => {
 
 describe('runRollout', () => {
   it('updates every unit through the steps, at most `concurrency` at once, and audits', async () => {
-    const items = rolloutItems(['a', 'b', 'c', 'd', 'e'].map((x, i) => change(`p_web_${x}.service`, `m${i % 2}`, 'changed', `${x}2`, `${x}1`)), { all: false, force: false });
+    const items = rolloutItems(
+      ['a', 'b', 'c', 'd', 'e'].map((x, i) => change(`p_web_${x}.service`, `m${i % 2}`, 'changed', `${x}2`, `${x}1`)),
+      { all: false, force: false },
+    );
     const { hosts, reporter, deps, opts } = setup(items);
     const s = await runRollout(items, deps, { ...opts, concurrency: 2 });
     assert.equal(s.ok.length, 5);
     assert.equal(s.failed.length, 0);
     assert.equal(hosts.maxInFlight, 2);
     assert.equal(hosts.files.get('m0/p_web_a.service'), 'a2');
-    assert.deepEqual(reporter.events.filter((e) => e.unit === 'p_web_a.service' && e.result === 'ok').map((e) => e.step), ['write', 'reload', 'restart', 'wait-active', 'done']);
+    assert.deepEqual(
+      reporter.events.filter((e) => e.unit === 'p_web_a.service' && e.result === 'ok').map((e) => e.step),
+      ['write', 'reload', 'restart', 'wait-active', 'done'],
+    );
     const a = hosts.calls.filter((c) => c.startsWith('audit m0 p_web_a.service'));
-    assert.deepEqual(a, ['audit m0 p_web_a.service update started', 'audit m0 p_web_a.service update ok'], 'a started line before the change, the result after');
+    assert.deepEqual(
+      a,
+      ['audit m0 p_web_a.service update started', 'audit m0 p_web_a.service update ok'],
+      'a started line before the change, the result after',
+    );
     assert.ok(hosts.calls.indexOf('audit m0 p_web_a.service update started') < hosts.calls.indexOf('install m0 p_web_a.service keep'));
   });
 
   it('restores a unit that fails to start, then stops the rollout', async () => {
-    const items = rolloutItems(
-      [change('p_web_a.service', 'm1', 'changed', 'FAIL', 'a1'), change('p_web_b.service', 'm1', 'changed', 'b2', 'b1')],
-      { all: false, force: false },
-    );
+    const items = rolloutItems([change('p_web_a.service', 'm1', 'changed', 'FAIL', 'a1'), change('p_web_b.service', 'm1', 'changed', 'b2', 'b1')], {
+      all: false,
+      force: false,
+    });
     const { hosts, deps, opts } = setup(items);
     const s = await runRollout(items, deps, opts);
     assert.equal(s.stopped, 'failure');
-    assert.deepEqual(s.failed.map((f) => [f.unit, f.step, f.restored]), [['p_web_a.service', 'wait-active', true]]);
+    assert.deepEqual(
+      s.failed.map((f) => [f.unit, f.step, f.restored]),
+      [['p_web_a.service', 'wait-active', true]],
+    );
     assert.match(s.failed[0].message, /p_web_a\.service failed \(exit-code\)/);
     assert.deepEqual(s.notStarted, ['p_web_b.service@m1']);
     assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1', 'previous bytes back');
     assert.equal(hosts.states.get('m1/p_web_a.service')!.activeState, 'active', 'running again');
-    assert.ok(hosts.calls.includes('install m1 p_web_a.service drop=1'), 'restore drops the failed attempt\'s revision');
+    assert.ok(hosts.calls.includes('install m1 p_web_a.service drop=1'), "restore drops the failed attempt's revision");
     assert.equal(hosts.files.get('m1/p_web_b.service'), 'b1', 'the next unit was not touched');
     assert.ok(hosts.calls.some((c) => c === 'audit m1 p_web_a.service update failed at wait-active, restored'));
   });
@@ -120,7 +145,10 @@ describe('runRollout', () => {
     const items = rolloutItems([change('p_web_a.service', 'm1', 'changed', 'CRASH', 'a1')], { all: false, force: false });
     const { hosts, deps, opts } = setup(items);
     const s = await runRollout(items, deps, opts);
-    assert.deepEqual(s.failed.map((f) => f.step), ['wait-active']);
+    assert.deepEqual(
+      s.failed.map((f) => f.step),
+      ['wait-active'],
+    );
     assert.match(s.failed[0].message, /did not stay up/);
     assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1');
   });
@@ -134,7 +162,10 @@ describe('runRollout', () => {
   });
 
   it('--max-fail lets the rollout continue past failures', async () => {
-    const items = rolloutItems(['a', 'b', 'c'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', x === 'a' ? 'FAIL' : `${x}2`, `${x}1`)), { all: false, force: false });
+    const items = rolloutItems(
+      ['a', 'b', 'c'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', x === 'a' ? 'FAIL' : `${x}2`, `${x}1`)),
+      { all: false, force: false },
+    );
     const { deps, opts } = setup(items);
     const s = await runRollout(items, deps, { ...opts, maxFail: 1 });
     assert.equal(s.failed.length, 1);
@@ -146,21 +177,35 @@ describe('runRollout', () => {
     const items = rolloutItems([change('p_web_a.service', 'm1', 'changed', 'a2', 'a1')], { all: false, force: false });
     const { hosts, deps, opts } = setup(items);
     const s = await runRollout(items, { ...deps, health: async () => ({ ok: false, message: 'HTTP 503 from http://x/health' }) }, opts);
-    assert.deepEqual(s.failed.map((f) => [f.step, f.message]), [['health', 'HTTP 503 from http://x/health']]);
+    assert.deepEqual(
+      s.failed.map((f) => [f.step, f.message]),
+      [['health', 'HTTP 503 from http://x/health']],
+    );
     assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1');
   });
 
   it('an early hook failure changes nothing', async () => {
     const items = rolloutItems([change('p_web_a.service', 'm1', 'changed', 'a2', 'a1')], { all: false, force: false });
     const { hosts, deps, opts } = setup(items);
-    const hooks = { early: async () => { throw new Error('early hook hooks/early/check failed (exit 1)'); }, late: async () => undefined };
+    const hooks = {
+      early: async () => {
+        throw new Error('early hook hooks/early/check failed (exit 1)');
+      },
+      late: async () => undefined,
+    };
     const s = await runRollout(items, { ...deps, hooks }, opts);
-    assert.deepEqual(s.failed.map((f) => f.step), ['hooks-early']);
+    assert.deepEqual(
+      s.failed.map((f) => f.step),
+      ['hooks-early'],
+    );
     assert.ok(!hosts.calls.some((c) => c.startsWith('install')));
   });
 
   it('asks per unit: skip, yes, quit', async () => {
-    const items = rolloutItems(['a', 'b', 'c', 'd'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', `${x}2`, `${x}1`)), { all: false, force: false });
+    const items = rolloutItems(
+      ['a', 'b', 'c', 'd'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', `${x}2`, `${x}1`)),
+      { all: false, force: false },
+    );
     const { hosts, deps, opts } = setup(items);
     const answers = ['skip', 'yes', 'quit'] as const;
     let n = 0;
@@ -177,7 +222,10 @@ describe('runRollout', () => {
     const { hosts, deps, opts, clock } = setup(items);
     const t0 = clock.now();
     const s = await runRollout(items, deps, { ...opts, timeoutMs: 3000 });
-    assert.deepEqual(s.failed.map((f) => [f.step, f.restored]), [['wait-active', true]]);
+    assert.deepEqual(
+      s.failed.map((f) => [f.step, f.restored]),
+      [['wait-active', true]],
+    );
     assert.match(s.failed[0].message, /not active after 3\.0s \(activating\/start-pre\)/);
     assert.ok(clock.now() - t0 < 10_000, `gave up at ${clock.now() - t0} ms, not after the 25 s start`);
     assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1');
@@ -223,7 +271,10 @@ describe('runRollout', () => {
   });
 
   it('a stop interrupts the wait of the unit in flight and restores it; no new unit starts', async () => {
-    const items = rolloutItems(['a', 'b'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', x === 'a' ? 'SLOW' : `${x}2`, `${x}1`)), { all: false, force: false });
+    const items = rolloutItems(
+      ['a', 'b'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', x === 'a' ? 'SLOW' : `${x}2`, `${x}1`)),
+      { all: false, force: false },
+    );
     const { hosts, deps, opts, clock } = setup(items);
     const ac = new AbortController();
     const reporter = deps.reporter as Recorder;
@@ -234,7 +285,10 @@ describe('runRollout', () => {
     };
     const t0 = clock.now();
     const s = await runRollout(items, deps, { ...opts, timeoutMs: 60_000, signal: ac.signal });
-    assert.deepEqual(s.failed.map((f) => [f.unit, f.step, f.message, f.restored]), [['p_web_a.service', 'wait-active', 'interrupted', true]]);
+    assert.deepEqual(
+      s.failed.map((f) => [f.unit, f.step, f.message, f.restored]),
+      [['p_web_a.service', 'wait-active', 'interrupted', true]],
+    );
     assert.ok(clock.now() - t0 < 25_000, 'did not wait out the start');
     assert.deepEqual(s.notStarted, ['p_web_b.service@m1']);
     assert.equal(s.stopped, 'interrupted');
@@ -254,13 +308,19 @@ describe('runRollout', () => {
     };
     const t0 = clock.now();
     const s = await runRollout(items, { ...deps, health }, { ...opts, signal: ac.signal });
-    assert.deepEqual(s.failed.map((f) => [f.step, f.message, f.restored]), [['health', 'interrupted', true]]);
+    assert.deepEqual(
+      s.failed.map((f) => [f.step, f.message, f.restored]),
+      [['health', 'interrupted', true]],
+    );
     assert.ok(clock.now() - t0 < 5000);
     assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1');
   });
 
   it('an abort stops new units; those in flight are restored', async () => {
-    const items = rolloutItems(['a', 'b', 'c', 'd'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', `${x}2`, `${x}1`)), { all: false, force: false });
+    const items = rolloutItems(
+      ['a', 'b', 'c', 'd'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', `${x}2`, `${x}1`)),
+      { all: false, force: false },
+    );
     const { deps, opts } = setup(items);
     const ac = new AbortController();
     const reporter = deps.reporter as Recorder;
@@ -271,13 +331,19 @@ describe('runRollout', () => {
     };
     const s = await runRollout(items, deps, { ...opts, concurrency: 2, signal: ac.signal });
     assert.deepEqual(s.ok, []);
-    assert.deepEqual(s.failed.map((f) => [f.unit, f.message, f.restored]).sort(), [['p_web_a.service', 'interrupted', true], ['p_web_b.service', 'interrupted', true]]);
+    assert.deepEqual(s.failed.map((f) => [f.unit, f.message, f.restored]).sort(), [
+      ['p_web_a.service', 'interrupted', true],
+      ['p_web_b.service', 'interrupted', true],
+    ]);
     assert.deepEqual(s.notStarted, ['p_web_c.service@m1', 'p_web_d.service@m1']);
     assert.equal(s.stopped, 'interrupted');
   });
 
   it('runs batches in order and stops after a failed batch', async () => {
-    const items = rolloutItems(['a', 'b', 'c', 'd', 'e'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', x === 'b' ? 'FAIL' : `${x}2`, `${x}1`)), { all: false, force: false });
+    const items = rolloutItems(
+      ['a', 'b', 'c', 'd', 'e'].map((x) => change(`p_web_${x}.service`, 'm1', 'changed', x === 'b' ? 'FAIL' : `${x}2`, `${x}1`)),
+      { all: false, force: false },
+    );
     const { deps, opts } = setup(items);
     const s = await runRollout(items, deps, { ...opts, batches: parseBatches('1,2,100%') });
     assert.deepEqual((deps.reporter as Recorder).infos, ['batch of 1: p_web_a.service@m1', 'batch of 2: p_web_b.service@m1, p_web_c.service@m1']);

@@ -42,7 +42,7 @@ describe('systemd driver commands', () => {
   });
   it('write, read and remove work in a real shell (user scope, fake systemctl)', () => {
     const home = tmpDir('sd-home');
-    const content = "[Service]\nExecStart=/bin/sh -c 'echo \"$x\" é'\n";
+    const content = '[Service]\nExecStart=/bin/sh -c \'echo "$x" é\'\n';
     assert.equal(runLocal(writeUnitCommand(user, 'p_web_a.service'), home, content).code, 0);
     assert.equal(runLocal(writeUnitCommand(user, 'p_web_b.timer'), home, 'T').code, 0);
     fs.writeFileSync(path.join(home, '.config/systemd/user/p_web_bad name.service'), 'x');
@@ -66,15 +66,27 @@ describe('remote errors', () => {
   it('say that sudo needs a password, or quote systemctl', () => {
     const { remoteError } = require('../../src/drivers/systemd/driver');
     const sudo = remoteError('m1', 'systemctl restart x.service', { code: 1, stdout: '', stderr: 'sudo: a password is required\n' });
-    assert.equal(sudo.oneLine(), 'host m1: systemctl restart x.service: sudo needs a password, or this login may not use sudo (allow it with NOPASSWD in sudoers, or log in as root with ssh.sudo: false)');
-    const sc = remoteError('m1', 'systemctl start x.service', { code: 1, stdout: '', stderr: 'Job for x.service failed.\nSee "systemctl status x.service" for details.\n' });
+    assert.equal(
+      sudo.oneLine(),
+      'host m1: systemctl restart x.service: sudo needs a password, or this login may not use sudo (allow it with NOPASSWD in sudoers, or log in as root with ssh.sudo: false)',
+    );
+    const sc = remoteError('m1', 'systemctl start x.service', {
+      code: 1,
+      stdout: '',
+      stderr: 'Job for x.service failed.\nSee "systemctl status x.service" for details.\n',
+    });
     assert.equal(sc.oneLine(), 'host m1: systemctl start x.service failed: Job for x.service failed. | See "systemctl status x.service" for details.');
     const noisy = remoteError('m1', 'systemctl restart x.service', {
       code: 1,
       stdout: '',
-      stderr: 'sudo: unable to resolve host m1: Name or service not known\nFailed to restart x.service: Unit x.service has a bad unit file setting.\nSee system logs and \'systemctl status x.service\' for details.\n',
+      stderr:
+        "sudo: unable to resolve host m1: Name or service not known\nFailed to restart x.service: Unit x.service has a bad unit file setting.\nSee system logs and 'systemctl status x.service' for details.\n",
     });
-    assert.equal(noisy.oneLine(), "host m1: systemctl restart x.service failed: Failed to restart x.service: Unit x.service has a bad unit file setting. | See system logs and 'systemctl status x.service' for details.", 'sudo\'s resolve warning is not a reason');
+    assert.equal(
+      noisy.oneLine(),
+      "host m1: systemctl restart x.service failed: Failed to restart x.service: Unit x.service has a bad unit file setting. | See system logs and 'systemctl status x.service' for details.",
+      "sudo's resolve warning is not a reason",
+    );
   });
   it('say that a command was killed by a signal, and never show a script', () => {
     const { remoteError } = require('../../src/drivers/systemd/driver');
@@ -91,7 +103,13 @@ describe('remote errors', () => {
 
 describe('revisions and audit log on the host', () => {
   it('keeps the replaced bytes as revisions (newest 5), restores and drops them', () => {
-    const { writeUnitWithRevisionCommand, readRevisionCommand, parseRevisionOutput, auditAppendCommand, auditReadCommand } = require('../../src/drivers/systemd/commands');
+    const {
+      writeUnitWithRevisionCommand,
+      readRevisionCommand,
+      parseRevisionOutput,
+      auditAppendCommand,
+      auditReadCommand,
+    } = require('../../src/drivers/systemd/commands');
     const home = tmpDir('rev-home');
     const w = (content: string, opts: object) => runLocal(writeUnitWithRevisionCommand(user, 'p_web_a.service', opts), home, content);
     assert.equal(w('v1', { save: true }).stdout, '', 'nothing to keep the first time');
@@ -100,7 +118,10 @@ describe('revisions and audit log on the host', () => {
     for (let i = 3; i <= 8; i++) w(`v${i}`, { save: true });
     const revDir = path.join(home, '.local/state/ggn/revisions/p_web_a.service');
     const revs = () => fs.readdirSync(revDir);
-    assert.deepEqual(revs().sort((a, b) => Number(a) - Number(b)), ['3', '4', '5', '6', '7']);
+    assert.deepEqual(
+      revs().sort((a, b) => Number(a) - Number(b)),
+      ['3', '4', '5', '6', '7'],
+    );
     assert.equal(fs.readFileSync(path.join(home, '.config/systemd/user/p_web_a.service'), 'utf8'), 'v8');
     const newest = parseRevisionOutput(runLocal(readRevisionCommand(user, 'p_web_a.service'), home).stdout);
     assert.deepEqual(newest, { revision: '7', content: 'v7' });

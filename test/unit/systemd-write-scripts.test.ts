@@ -101,16 +101,16 @@ describe('unit write scripts: interrupted writes', () => {
   for (const shell of SHELLS) {
     for (const sig of ['SIGHUP', 'SIGPIPE', 'SIGTERM', 'SIGINT'] as const) {
       it('writes units and revisions 0644, as before mktemp (which makes 0600 files)', () => {
-    const b = box('modes');
-    assert.equal(run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 3 }), 'v1\n').code, 0);
-    assert.equal(run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 3 }), 'v2\n').code, 0);
-    assert.equal(fs.statSync(path.join(b.unitDir, UNIT)).mode & 0o777, 0o644);
-    assert.equal(fs.statSync(path.join(b.revDir, '1')).mode & 0o777, 0o644);
-    assert.equal(run(b, writeUnitCommand(user, 'p_web_b.service', 3), 'v1\n').code, 0);
-    assert.equal(fs.statSync(path.join(b.unitDir, 'p_web_b.service')).mode & 0o777, 0o644);
-  });
+        const b = box('modes');
+        assert.equal(run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 3 }), 'v1\n').code, 0);
+        assert.equal(run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 3 }), 'v2\n').code, 0);
+        assert.equal(fs.statSync(path.join(b.unitDir, UNIT)).mode & 0o777, 0o644);
+        assert.equal(fs.statSync(path.join(b.revDir, '1')).mode & 0o777, 0o644);
+        assert.equal(run(b, writeUnitCommand(user, 'p_web_b.service', 3), 'v1\n').code, 0);
+        assert.equal(fs.statSync(path.join(b.unitDir, 'p_web_b.service')).mode & 0o777, 0o644);
+      });
 
-  it(`${shell}: ${sig} to the session mid-write removes the temp file and keeps the old unit`, async () => {
+      it(`${shell}: ${sig} to the session mid-write removes the temp file and keeps the old unit`, async () => {
         const b = box(`wr-sig`);
         assert.equal(run(b, writeUnitCommand(user, UNIT), 'old', shell).code, 0);
         for (const argv of [writeUnitCommand(user, UNIT, 2_000_000), writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 2_000_000 })]) {
@@ -204,7 +204,8 @@ describe('revision scripts: junk in the state directory', () => {
       assert.equal(r.stdout, 'revision 2\n');
       const warnings = r.stderr.split('\n').filter(Boolean);
       assert.equal(warnings.length, junk.length + 1, r.stderr);
-      for (const line of warnings) assert.match(line, /^ggn-warning: ignoring \/.*\/revisions\/p_web_a\.service\/.+ in the ggn state directory \(not a revision\)$/);
+      for (const line of warnings)
+        assert.match(line, /^ggn-warning: ignoring \/.*\/revisions\/p_web_a\.service\/.+ in the ggn state directory \(not a revision\)$/);
       assert.ok(r.stderr.includes('/a?b in the ggn'), 'control characters are masked');
       const rr = run(b, readRevisionCommand(user, UNIT), '', shell);
       assert.deepEqual(parseRevisionOutput(rr.stdout), { revision: '2', content: 'v2' });
@@ -221,7 +222,16 @@ describe('revision scripts: junk in the state directory', () => {
 
   it('the driver shows the warnings with the host and still succeeds', async () => {
     const b = box('rev-driver');
-    const host: HostSpec = { name: 'm1', address: '127.0.0.1', port: 22, user: 'u', identityFiles: [], knownHostsFile: '/dev/null', strictHostKeyChecking: true, connectTimeoutMs: 1000 };
+    const host: HostSpec = {
+      name: 'm1',
+      address: '127.0.0.1',
+      port: 22,
+      user: 'u',
+      identityFiles: [],
+      knownHostsFile: '/dev/null',
+      strictHostKeyChecking: true,
+      connectTimeoutMs: 1000,
+    };
     const conn: Connection = { host, exec: async (argv, o) => run(b, argv, String(o?.stdin ?? '')), close: async () => {} };
     const transport: Transport = { connect: async () => conn, closeAll: async () => {} };
     const warnings: string[] = [];
@@ -250,11 +260,17 @@ describe('revision scripts: concurrent writers', () => {
       assert.deepEqual(rs.map((r) => r.stderr).filter(Boolean), []);
       const nums = rs.map((r) => /^revision (\d+)\n$/.exec(r.stdout)?.[1]);
       assert.equal(new Set(nums).size, N, `unique revision numbers: ${nums.join(',')}`);
-      const kept = ls(b.revDir).filter((f) => /^\d+$/.test(f)).map((f) => fs.readFileSync(path.join(b.revDir, f), 'utf8'));
+      const kept = ls(b.revDir)
+        .filter((f) => /^\d+$/.test(f))
+        .map((f) => fs.readFileSync(path.join(b.revDir, f), 'utf8'));
       const all = [...kept, fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8')].sort();
       assert.deepEqual(all, Array.from({ length: N + 1 }, (_, i) => `v${i}`).sort(), 'no version lost');
-      assert.deepEqual(ls(b.revDir).filter((f) => !/^\d+$/.test(f)), [], 'only revisions in the unit\'s folder');
-      assert.deepEqual(ls(path.dirname(b.revDir)), [`.${UNIT}.lock`, UNIT], 'the writers\' flock file sits next to it');
+      assert.deepEqual(
+        ls(b.revDir).filter((f) => !/^\d+$/.test(f)),
+        [],
+        "only revisions in the unit's folder",
+      );
+      assert.deepEqual(ls(path.dirname(b.revDir)), [`.${UNIT}.lock`, UNIT], "the writers' flock file sits next to it");
       assert.deepEqual(tempFiles(b), []);
     });
   }
@@ -266,7 +282,17 @@ describe('revision scripts: concurrent writers', () => {
     for (const r of rs) assert.equal(r.code, 0, r.stderr);
     const nums = rs.map((r) => /^revision (\d+)\n$/.exec(r.stdout)?.[1]).filter(Boolean);
     assert.equal(new Set(nums).size, nums.length, `unique revision numbers: ${nums.join(',')}`);
-    assert.deepEqual(ls(b.revDir).filter((f) => /^\d+$/.test(f)).sort(), [...nums].sort(), 'every printed revision exists');
-    assert.deepEqual(ls(b.revDir).filter((f) => !/^\d+$/.test(f)), [], 'no temp file left');
+    assert.deepEqual(
+      ls(b.revDir)
+        .filter((f) => /^\d+$/.test(f))
+        .sort(),
+      [...nums].sort(),
+      'every printed revision exists',
+    );
+    assert.deepEqual(
+      ls(b.revDir).filter((f) => !/^\d+$/.test(f)),
+      [],
+      'no temp file left',
+    );
   });
 });

@@ -54,8 +54,16 @@ const cases: [string, GoValue[], string][] = [
   // composites
   ['%v|%d|%d|%s', [[1n, 'a', null], [1n, 2n], ['a'], ['a', 'b']], '[1 a <nil>]|[1 2]|[%!d(string=a)]|[a b]'],
   ['%v %v', [m({ b: 2n, a: m({ x: [] }) }), m({})], 'map[a:map[x:[]] b:2] map[]'],
-  ['%#v %#v %#v %#v', [m({ a: 1n, b: null }), [1n, 'a'], 's', GoStringSlice.fromStrings(['x'])], 'map[string]interface {}{"a":1, "b":interface {}(nil)} []interface {}{1, "a"} "s" []string{"x"}'],
-  ['%T %T %T %T %T %T %T', [1n, 1.5, 's', true, [], m({}), GoStringSlice.fromStrings([])], 'int float64 string bool []interface {} map[string]interface {} []string'],
+  [
+    '%#v %#v %#v %#v',
+    [m({ a: 1n, b: null }), [1n, 'a'], 's', GoStringSlice.fromStrings(['x'])],
+    'map[string]interface {}{"a":1, "b":interface {}(nil)} []interface {}{1, "a"} "s" []string{"x"}',
+  ],
+  [
+    '%T %T %T %T %T %T %T',
+    [1n, 1.5, 's', true, [], m({}), GoStringSlice.fromStrings([])],
+    'int float64 string bool []interface {} map[string]interface {} []string',
+  ],
 ];
 
 describe('template engine fmt: Sprintf', () => {

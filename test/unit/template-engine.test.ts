@@ -73,7 +73,10 @@ describe('template engine: printing values like Go', () => {
   });
   it('floats use %v (shortest %g, exponent from 1e+06 / below 1e-4)', () => {
     const d = m({ a: 1000000.0, b: 0.0000005, c: 2.0, d: 0.75, e: 123456.0, f: 1234567.0, g: 0.0001, h: 0.00001, i: -0.0, j: 1e21, k: 1.5e300 });
-    assert.equal(run('{{.a}} {{.b}} {{.c}} {{.d}} {{.e}} {{.f}} {{.g}} {{.h}} {{.i}} {{.j}} {{.k}}', d), '1e+06 5e-07 2 0.75 123456 1.234567e+06 0.0001 1e-05 -0 1e+21 1.5e+300');
+    assert.equal(
+      run('{{.a}} {{.b}} {{.c}} {{.d}} {{.e}} {{.f}} {{.g}} {{.h}} {{.i}} {{.j}} {{.k}}', d),
+      '1e+06 5e-07 2 0.75 123456 1.234567e+06 0.0001 1e-05 -0 1e+21 1.5e+300',
+    );
   });
   it('64-bit ints stay exact', () => {
     assert.equal(run('{{.}}', 9007199254740993n), '9007199254740993');
@@ -164,10 +167,7 @@ describe('template engine: control flow', () => {
     assert.equal(run('{{template "X"}}{{template "Y"}}', null, {}, partials), 'secondy');
   });
   it('multiple definition in one text is an error', () => {
-    assert.equal(
-      parseErr('{{define "a"}}x{{end}}{{define "a"}}y{{end}}').message,
-      'template: t:1: template: multiple definition of template "a"',
-    );
+    assert.equal(parseErr('{{define "a"}}x{{end}}{{define "a"}}y{{end}}').message, 'template: t:1: template: multiple definition of template "a"');
   });
   it('missing template is an exec error', () => {
     assert.equal(execErr('{{template "nope"}}').message, 'template: t:1:11: executing "t" at <{{template "nope"}}>: template "nope" not defined');
@@ -213,7 +213,7 @@ describe('template engine: builtins', () => {
     assert.equal(run('{{println 1 "a"}}'), '1 a\n');
     assert.equal(run(`{{html "<a href='x'>&\\"" }}`), '&lt;a href=&#39;x&#39;&gt;&amp;&#34;');
     assert.equal(run('{{html .missing}}', data), '&lt;no value&gt;');
-    assert.equal(run(`{{js "a'b\\"c<d>&="}}`), "a\\'b\\\"c\\u003Cd\\u003E\\u0026\\u003D");
+    assert.equal(run(`{{js "a'b\\"c<d>&="}}`), 'a\\\'b\\"c\\u003Cd\\u003E\\u0026\\u003D');
     assert.equal(run('{{urlquery "a b&c/é"}}'), 'a+b%26c%2F%C3%A9');
   });
   it('pipelines pass the value as the last argument', () => {
@@ -230,8 +230,18 @@ describe('template engine: user functions', () => {
     split: { params: ['string', 'string'], fn: (s, sep) => GoStringSlice.fromStrings((s as string).split(sep as string)) },
     cnt: { params: [], variadic: 'any', fn: (...a) => BigInt(a.length) },
     isNil: { params: ['any'], fn: (x) => x === null },
-    boom: { params: [], fn: () => { throw new FuncError('kaboom'); } },
-    panic: { params: [], fn: () => { throw new TypeError('runtime error: oops'); } },
+    boom: {
+      params: [],
+      fn: () => {
+        throw new FuncError('kaboom');
+      },
+    },
+    panic: {
+      params: [],
+      fn: () => {
+        throw new TypeError('runtime error: oops');
+      },
+    },
     nilret: { params: [], fn: () => null },
     eq: { params: [], variadic: 'any', fn: (...a) => a.slice(1).some((x) => x === a[0]) },
     isList: { params: ['list'], fn: () => true },
@@ -276,7 +286,13 @@ describe('template engine: user functions', () => {
         goType: '*template.Cell',
         value: null,
         methods: {
-          Set: { params: ['any'], fn: (v) => { c.value = v; return c; } },
+          Set: {
+            params: ['any'],
+            fn: (v) => {
+              c.value = v;
+              return c;
+            },
+          },
           Get: { params: [], fn: () => c.value as GoValue },
         },
       };
@@ -285,7 +301,18 @@ describe('template engine: user functions', () => {
     const f: FuncMap = { ...funcs, cell: { params: [], variadic: 'any', fn: () => cell() } };
     const t = '{{$c := cell 0}}{{range .nums}}{{$_ := $c.Set (add $c.Get 1)}}{{end}}{{$c.Get}}';
     assert.match(execErr(t.replace('cell 0', 'cell'), data, f).message, /at <\$c.Get>: wrong type for value; expected int; got interface \{\}$/);
-    const g: FuncMap = { ...f, cell: { params: [], variadic: 'any', fn: (...a) => { const c = cell(); c.value = a[0] ?? null; return c; } } };
+    const g: FuncMap = {
+      ...f,
+      cell: {
+        params: [],
+        variadic: 'any',
+        fn: (...a) => {
+          const c = cell();
+          c.value = a[0] ?? null;
+          return c;
+        },
+      },
+    };
     assert.equal(run(t, data, g), '3');
     assert.match(execErr('{{$c := cell 0}}{{$c.Nope}}', data, g).message, /can't evaluate field Nope in type \*template.Cell$/);
   });
@@ -314,7 +341,12 @@ describe('template engine: field errors', () => {
     assert.match(e.message, /^template: t:2:4: executing "t" at <index .list 5>/);
   });
   it('errors inside a partial report the partial file and the template name', () => {
-    const t = Template.parse('main.tmpl', 'a{{template "p" .}}', {}, { partials: [{ name: 'x.partial', text: '\n{{define "p"}}\n  {{index .list 9}}{{end}}' }] });
+    const t = Template.parse(
+      'main.tmpl',
+      'a{{template "p" .}}',
+      {},
+      { partials: [{ name: 'x.partial', text: '\n{{define "p"}}\n  {{index .list 9}}{{end}}' }] },
+    );
     try {
       t.execute(data);
       assert.fail('expected error');
@@ -375,7 +407,7 @@ describe('template engine: parse errors', () => {
 
 describe('template engine: literals', () => {
   it('numbers, chars, strings and booleans', () => {
-    assert.equal(run('{{0x1F}} {{0o17}} {{017}} {{0b101}} {{1_000}} {{1e3}} {{1.0}} {{.5}} {{-2}} {{\'a\'}} {{\'\\n\'}}'), '31 15 15 5 1000 1000 1 0.5 -2 97 10');
+    assert.equal(run("{{0x1F}} {{0o17}} {{017}} {{0b101}} {{1_000}} {{1e3}} {{1.0}} {{.5}} {{-2}} {{'a'}} {{'\\n'}}"), '31 15 15 5 1000 1000 1 0.5 -2 97 10');
     assert.equal(run('{{"a\\tb\\u00e9\\x41"}} {{`raw\\n`}} {{true}} {{false}}'), 'a\tbéA raw\\n true false');
   });
   it('nil is not a command', () => {

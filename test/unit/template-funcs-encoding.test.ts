@@ -49,15 +49,17 @@ describe('goJsonMarshal (encoding/json)', () => {
     assert.equal(goJsonMarshal(new GoCell(1n)), '{}');
   });
   test('keys sort by UTF-8 bytes', () => {
-    const v = m({ 'b': 1n, 'B': 2n, '\uffff': 3n, '😀': 4n, 'é': 5n, '10': 6n, '9': 7n, 'a_b': 8n, 'a-b': 9n });
+    const v = m({ b: 1n, B: 2n, '\uffff': 3n, '😀': 4n, é: 5n, '10': 6n, '9': 7n, a_b: 8n, 'a-b': 9n });
     assert.equal(goJsonMarshal(v), '{"10":6,"9":7,"B":2,"a-b":9,"a_b":8,"b":1,"é":5,"\uffff":3,"😀":4}');
     assert.ok(goStringCompare('\uffff', '😀') < 0);
     assert.deepEqual(sortedKeys(m({ b: 1n, a: 2n })), ['a', 'b']);
   });
   test('indented', () => {
     const v = m({ list: [1n, [2n, m({ k: 'v' })]], empty: m({}), none: [] });
-    assert.equal(goJsonMarshal(v, '  '),
-      '{\n  "empty": {},\n  "list": [\n    1,\n    [\n      2,\n      {\n        "k": "v"\n      }\n    ]\n  ],\n  "none": []\n}');
+    assert.equal(
+      goJsonMarshal(v, '  '),
+      '{\n  "empty": {},\n  "list": [\n    1,\n    [\n      2,\n      {\n        "k": "v"\n      }\n    ]\n  ],\n  "none": []\n}',
+    );
     assert.equal(goJsonMarshal('x', '  '), '"x"');
   });
   test('fast enough for the renderer (10,000 × 50-key maps)', () => {
@@ -156,14 +158,12 @@ describe('goYamlMarshal (yaml.v2)', () => {
       list: [[1n, 2n], [3n]],
       s: GoStringSlice.fromStrings(['x']),
     });
-    assert.equal(goYamlMarshal(v),
-      'a:\n  b:\n  - 1\n  - 2\n  - c: x\n    d: []\n    e: {}\nlist:\n- - 1\n  - 2\n- - 3\ns:\n- x\n');
+    assert.equal(goYamlMarshal(v), 'a:\n  b:\n  - 1\n  - 2\n  - c: x\n    d: []\n    e: {}\nlist:\n- - 1\n  - 2\n- - 3\ns:\n- x\n');
     assert.equal(goYamlMarshal([m({ a: m({ b: 1n }) })]), '- a:\n    b: 1\n');
     assert.equal(goYamlMarshal([m({ a: 'x\ny' })]), '- a: |-\n    x\n    y\n');
   });
   test('key order is yaml.v2 natural order', () => {
-    assert.deepEqual(yamlSortedKeys(m({ a10: 1n, a2: 1n, b: 1n, A: 1n, '1': 1n, '10': 1n, '2': 1n, _x: 1n })),
-      ['_x', '1', '2', '10', 'A', 'a2', 'a10', 'b']);
+    assert.deepEqual(yamlSortedKeys(m({ a10: 1n, a2: 1n, b: 1n, A: 1n, '1': 1n, '10': 1n, '2': 1n, _x: 1n })), ['_x', '1', '2', '10', 'A', 'a2', 'a10', 'b']);
   });
   test('long keys become complex keys', () => {
     const k = 'k'.repeat(129);
@@ -174,9 +174,21 @@ describe('goYamlMarshal (yaml.v2)', () => {
 describe('float formatting helpers', () => {
   test("strconv 'g' shortest (fmt %v)", () => {
     const cases: Array<[number, string]> = [
-      [1e6, '1e+06'], [123456, '123456'], [1234567, '1.234567e+06'], [5e-7, '5e-07'], [0.0001, '0.0001'],
-      [0.00001, '1e-05'], [2, '2'], [0.75, '0.75'], [-1.5, '-1.5'], [1e21, '1e+21'], [1e100, '1e+100'],
-      [0, '0'], [-0, '-0'], [Infinity, '+Inf'], [NaN, 'NaN'],
+      [1e6, '1e+06'],
+      [123456, '123456'],
+      [1234567, '1.234567e+06'],
+      [5e-7, '5e-07'],
+      [0.0001, '0.0001'],
+      [0.00001, '1e-05'],
+      [2, '2'],
+      [0.75, '0.75'],
+      [-1.5, '-1.5'],
+      [1e21, '1e+21'],
+      [1e100, '1e+100'],
+      [0, '0'],
+      [-0, '-0'],
+      [Infinity, '+Inf'],
+      [NaN, 'NaN'],
     ];
     for (const [v, want] of cases) assert.equal(formatFloatG(v), want, String(v));
   });

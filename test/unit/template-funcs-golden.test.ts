@@ -46,7 +46,10 @@ function readDefaults(file: string): GoMap {
 
 const engine = loadEngine();
 
-for (const [caseName, service] of [['gtf-functions', 'mailer'], ['dgr-functions', 'search-api']] as const) {
+for (const [caseName, service] of [
+  ['gtf-functions', 'mailer'],
+  ['dgr-functions', 'search-api'],
+] as const) {
   describe(`golden ${caseName}`, () => {
     const tree = path.join(CASES, caseName, 'tree/env/prod');
     const svcDir = path.join(tree, 'services', service);
@@ -74,14 +77,15 @@ for (const [caseName, service] of [['gtf-functions', 'mailer'], ['dgr-functions'
 }
 
 describe('functions through the engine', () => {
-  const render = (text: string, data: GoValue = newMap()): string =>
-    engine!.Template.parse('t', text, ggnFuncs()).execute(data);
+  const render = (text: string, data: GoValue = newMap()): string => engine!.Template.parse('t', text, ggnFuncs()).execute(data);
   test('printing of function results', { skip: engine ? false : 'template engine not available yet' }, () => {
     assert.equal(render('{{cell 5}} {{cell}} {{$c := cell 0}}{{$_ := $c.Set (add $c.Get 1)}}{{$c.Get}}'), '{5} {<nil>} 1');
     // An action dereferences the *Cell (GGN printed `{5}`); fmt keeps the pointer form.
     assert.equal(render('{{$c := cell 0}}{{$c.Set 5}}{{$c}} {{printf "%v" $c}} {{print $c}}'), '{5}{5} &{5} &{5}');
-    assert.equal(render('[{{first .l}}] [{{default "x" .missing}}] [{{apnumber 0}}] [{{capfirst ""}}]', Object.assign(newMap(), { l: [] })),
-      '[<no value>] [<no value>] [<no value>] []');
+    assert.equal(
+      render('[{{first .l}}] [{{default "x" .missing}}] [{{apnumber 0}}] [{{capfirst ""}}]', Object.assign(newMap(), { l: [] })),
+      '[<no value>] [<no value>] [<no value>] []',
+    );
     assert.equal(render('{{split "a,b" "," | join "-"}} {{slice 1 3 "abcdef"}} {{eq 2 1 2}} {{replace "b" "abc"}}'), 'a-b bc true ac');
     assert.equal(render('{{json "{\\"a\\":1.5}"}} {{jsonArray "[1,\\"x\\"]"}}'), 'map[a:1.5] [1 x]');
   });

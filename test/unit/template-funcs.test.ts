@@ -12,8 +12,7 @@ const call = (name: string, ...args: GoValue[]): GoValue => {
 };
 const m = (o: Record<string, GoValue>): GoMap => Object.assign(newMap(), o);
 const ss = (...items: string[]) => GoStringSlice.fromStrings(items);
-const throwsGo = (fn: () => unknown, msg: string) =>
-  assert.throws(fn, (e: unknown) => e instanceof FuncError && e.message === msg);
+const throwsGo = (fn: () => unknown, msg: string) => assert.throws(fn, (e: unknown) => e instanceof FuncError && e.message === msg);
 
 describe('ggnFuncs precedence and signatures', () => {
   test('gtf wins over dgr on a name clash', () => {
@@ -29,13 +28,70 @@ describe('ggnFuncs precedence and signatures', () => {
   test('complete function list', () => {
     const names = Object.keys(F).sort();
     const expected = [
-      'HowDeep', 'IsMapFirst', 'IsMapLast', 'add', 'apnumber', 'base', 'capfirst', 'cell', 'center', 'contains',
-      'datetime', 'default', 'dir', 'div', 'divisibleby', 'eq', 'filesizeformat', 'first', 'getenv', 'hasPrefix',
-      'hasSuffix', 'howDeep', 'ifOrDef', 'intcomma', 'isArray', 'isKind', 'isMap', 'isMapFirst', 'isMapLast',
-      'isNil', 'isString', 'isType', 'join', 'json', 'jsonArray', 'last', 'length', 'lengthis', 'ljust', 'lower',
-      'mod', 'mul', 'orDef', 'orDefs', 'ordinal', 'pluralize', 'random', 'repeat', 'replace', 'rjust', 'slice',
-      'split', 'striptags', 'sub', 'toJson', 'toLower', 'toUpper', 'toYaml', 'trim', 'truncatechars', 'upper',
-      'urlencode', 'wordcount', 'yesno',
+      'HowDeep',
+      'IsMapFirst',
+      'IsMapLast',
+      'add',
+      'apnumber',
+      'base',
+      'capfirst',
+      'cell',
+      'center',
+      'contains',
+      'datetime',
+      'default',
+      'dir',
+      'div',
+      'divisibleby',
+      'eq',
+      'filesizeformat',
+      'first',
+      'getenv',
+      'hasPrefix',
+      'hasSuffix',
+      'howDeep',
+      'ifOrDef',
+      'intcomma',
+      'isArray',
+      'isKind',
+      'isMap',
+      'isMapFirst',
+      'isMapLast',
+      'isNil',
+      'isString',
+      'isType',
+      'join',
+      'json',
+      'jsonArray',
+      'last',
+      'length',
+      'lengthis',
+      'ljust',
+      'lower',
+      'mod',
+      'mul',
+      'orDef',
+      'orDefs',
+      'ordinal',
+      'pluralize',
+      'random',
+      'repeat',
+      'replace',
+      'rjust',
+      'slice',
+      'split',
+      'striptags',
+      'sub',
+      'toJson',
+      'toLower',
+      'toUpper',
+      'toYaml',
+      'trim',
+      'truncatechars',
+      'upper',
+      'urlencode',
+      'wordcount',
+      'yesno',
     ].sort();
     assert.deepEqual(names, expected);
   });
@@ -244,8 +300,10 @@ describe('dgr functions', () => {
     assert.equal(call('toJson', cache), '{\n  "backend": "redis",\n  "size": 10000,\n  "ttl": 300\n}');
     assert.equal(call('toJson', 'a < b && c > d'), '"a \\u003c b \\u0026\\u0026 c \\u003e d"');
     assert.equal(call('toJson', m({ autocomplete: true, typo_tolerance: false })), '{\n  "autocomplete": true,\n  "typo_tolerance": false\n}');
-    assert.equal(call('toJson', m({ a: [], b: m({}), c: [1n, m({ d: null })] })),
-      '{\n  "a": [],\n  "b": {},\n  "c": [\n    1,\n    {\n      "d": null\n    }\n  ]\n}');
+    assert.equal(
+      call('toJson', m({ a: [], b: m({}), c: [1n, m({ d: null })] })),
+      '{\n  "a": [],\n  "b": {},\n  "c": [\n    1,\n    {\n      "d": null\n    }\n  ]\n}',
+    );
     assert.equal(call('toJson', null), 'null');
     throwsGo(() => call('toJson', NaN), 'json: unsupported value: NaN');
     throwsGo(() => call('toJson', [Infinity]), 'json: unsupported value: +Inf');

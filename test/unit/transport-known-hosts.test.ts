@@ -5,18 +5,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { utils } from 'ssh2';
-import {
-  checkHostKey,
-  hostKeyAlgorithms,
-  keyTypeOfBlob,
-  knownKeyTypes,
-  parseKnownHosts,
-  verifyHostKey,
-} from '../../src/transport/known-hosts';
+import { checkHostKey, hostKeyAlgorithms, keyTypeOfBlob, knownKeyTypes, parseKnownHosts, verifyHostKey } from '../../src/transport/known-hosts';
 
 function pub(type: 'ed25519' | 'ecdsa' | 'rsa'): { line: string; type: string; blob: Buffer } {
   const k =
-    type === 'rsa' ? utils.generateKeyPairSync('rsa', { bits: 1024 }) : type === 'ecdsa' ? utils.generateKeyPairSync('ecdsa', { bits: 256 }) : utils.generateKeyPairSync('ed25519');
+    type === 'rsa'
+      ? utils.generateKeyPairSync('rsa', { bits: 1024 })
+      : type === 'ecdsa'
+        ? utils.generateKeyPairSync('ecdsa', { bits: 256 })
+        : utils.generateKeyPairSync('ed25519');
   const [t, b64] = k.public.split(' ');
   return { line: `${t} ${b64}`, type: t, blob: Buffer.from(b64, 'base64') };
 }

@@ -35,7 +35,13 @@ describe('mapLimit', () => {
 
   it('handles empty input and silly limits', async () => {
     assert.deepEqual(await mapLimit([], 4, async () => 1), []);
-    assert.deepEqual((await mapLimit([1, 2], 0, async (x) => x)).map((r) => r.ok && r.value), [1, 2]);
-    assert.deepEqual((await mapLimit([1, 2], Infinity, async (x) => x)).map((r) => r.ok && r.value), [1, 2]);
+    assert.deepEqual(
+      (await mapLimit([1, 2], 0, async (x) => x)).map((r) => r.ok && r.value),
+      [1, 2],
+    );
+    assert.deepEqual(
+      (await mapLimit([1, 2], Infinity, async (x) => x)).map((r) => r.ok && r.value),
+      [1, 2],
+    );
   });
 });

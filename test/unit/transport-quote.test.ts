@@ -40,7 +40,7 @@ const NASTY = [
   'A=b',
   '{a,b}',
   'é ü 漢字 🙂',
-  "mix 'single' \"double\" $var `cmd` \\ \n end",
+  'mix \'single\' "double" $var `cmd` \\ \n end',
   '\x01\x7f\xff',
 ];
 

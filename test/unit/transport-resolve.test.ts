@@ -23,7 +23,15 @@ describe('resolveHosts', () => {
 
   it('machine beats env beats ssh config; relative paths against configDir, ~ against home', () => {
     const sshConfig = parseSshConfig(
-      ['Host 10.0.0.*', '  User cfguser', '  Port 2200', '  IdentityFile ~/.ssh/cfg_key', '  ConnectTimeout 3', '  StrictHostKeyChecking no', '  UserKnownHostsFile ~/.ssh/kh_cfg'].join('\n'),
+      [
+        'Host 10.0.0.*',
+        '  User cfguser',
+        '  Port 2200',
+        '  IdentityFile ~/.ssh/cfg_key',
+        '  ConnectTimeout 3',
+        '  StrictHostKeyChecking no',
+        '  UserKnownHostsFile ~/.ssh/kh_cfg',
+      ].join('\n'),
       { home: HOME },
     );
     const hosts = resolveHosts(
@@ -46,8 +54,17 @@ describe('resolveHosts', () => {
   });
 
   it('ssh config blocks apply when the address OR the machine name matches, first value wins in file order', () => {
-    const sshConfig = parseSshConfig(['Host 10.0.0.*', '  Port 2200', 'Host web1', '  User by-name', '  Port 2300', 'Host *', '  User everyone'].join('\n'), { home: HOME });
-    const [a, b] = resolveHosts({}, [{ name: 'web1', address: '10.0.0.1' }, { name: 'web2', address: '10.0.0.2' }], { ...base, sshConfig });
+    const sshConfig = parseSshConfig(['Host 10.0.0.*', '  Port 2200', 'Host web1', '  User by-name', '  Port 2300', 'Host *', '  User everyone'].join('\n'), {
+      home: HOME,
+    });
+    const [a, b] = resolveHosts(
+      {},
+      [
+        { name: 'web1', address: '10.0.0.1' },
+        { name: 'web2', address: '10.0.0.2' },
+      ],
+      { ...base, sshConfig },
+    );
     assert.equal(a.user, 'by-name');
     assert.equal(a.port, 2200);
     assert.equal(b.user, 'everyone');
@@ -108,7 +125,10 @@ describe('resolveHosts', () => {
   });
 
   it('rejects bad values with the machine named', () => {
-    assert.throws(() => resolveHosts({ strictHostKeyChecking: 'maybe' }, [{ name: 'web1', address: 'a' }], base), (e: any) => e.ctx.host === 'web1' && /strictHostKeyChecking/.test(e.message));
+    assert.throws(
+      () => resolveHosts({ strictHostKeyChecking: 'maybe' }, [{ name: 'web1', address: 'a' }], base),
+      (e: any) => e.ctx.host === 'web1' && /strictHostKeyChecking/.test(e.message),
+    );
     assert.throws(() => resolveHosts({ port: 70000 }, [{ name: 'web1', address: 'a' }], base), /invalid SSH port/);
     assert.throws(() => resolveHosts({ jumpHost: 'x:y' }, [{ name: 'web1', address: 'a' }], base), /invalid jump host/);
   });

@@ -98,7 +98,10 @@ describe('lookup', () => {
 
   it('skips Match blocks and says so', () => {
     assert.equal(lookup(cfg, 'db1').user, 'globaluser');
-    assert.ok(cfg.warnings.some((w) => /cfg:13: Match blocks are not supported/.test(w)), cfg.warnings.join('\n'));
+    assert.ok(
+      cfg.warnings.some((w) => /cfg:13: Match blocks are not supported/.test(w)),
+      cfg.warnings.join('\n'),
+    );
   });
 
   it('returns nothing for keys that are not set', () => {
@@ -168,7 +171,10 @@ describe('parseProxyJump', () => {
     assert.deepEqual(parseProxyJump('none'), []);
     assert.deepEqual(parseProxyJump('bastion'), [{ host: 'bastion' }]);
     assert.deepEqual(parseProxyJump('core@bastion:2222'), [{ user: 'core', host: 'bastion', port: 2222 }]);
-    assert.deepEqual(parseProxyJump('a@h1, h2:23'), [{ user: 'a', host: 'h1' }, { host: 'h2', port: 23 }]);
+    assert.deepEqual(parseProxyJump('a@h1, h2:23'), [
+      { user: 'a', host: 'h1' },
+      { host: 'h2', port: 23 },
+    ]);
     assert.deepEqual(parseProxyJump('ssh://u@[::1]:2200'), [{ user: 'u', host: '::1', port: 2200 }]);
     assert.throws(() => parseProxyJump('host:notaport'), /invalid jump host/);
     assert.throws(() => parseProxyJump('@host'), /invalid jump host/);

@@ -40,11 +40,17 @@ describe('YAML 1.1 as go-yaml v2 reads it', () => {
     assert.equal(v.a, 2n);
   });
   it('refuses boolean and float keys with the line', () => {
-    assert.throws(() => parseYaml('x: 1\nn: 2\n', 'f.yml'), (e: any) => e.ctx.line === 2 && /is a bool/.test(e.message));
+    assert.throws(
+      () => parseYaml('x: 1\nn: 2\n', 'f.yml'),
+      (e: any) => e.ctx.line === 2 && /is a bool/.test(e.message),
+    );
     assert.throws(() => parseYaml('1.5: a\n', 'f.yml'), /is a float64/);
   });
   it('reports syntax errors with line and column', () => {
-    assert.throws(() => parseYaml('a: [1, 2\nb: 3\n', 'f.yml'), (e: any) => e.ctx.file === 'f.yml' && e.ctx.line >= 1 && e.ctx.col >= 1);
+    assert.throws(
+      () => parseYaml('a: [1, 2\nb: 3\n', 'f.yml'),
+      (e: any) => e.ctx.file === 'f.yml' && e.ctx.line >= 1 && e.ctx.col >= 1,
+    );
   });
 });
 
@@ -55,7 +61,10 @@ describe('attribute files', () => {
       fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
       fs.writeFileSync(path.join(dir, f), 'default: {}\n');
     }
-    assert.deepEqual(listAttributeFiles(dir).map((f) => path.relative(dir, f)), ['Z.yml', 'a.yaml', 'b.yml', 'kafka/x.yml', 'kafka.yml']);
+    assert.deepEqual(
+      listAttributeFiles(dir).map((f) => path.relative(dir, f)),
+      ['Z.yml', 'a.yaml', 'b.yml', 'kafka/x.yml', 'kafka.yml'],
+    );
     assert.deepEqual(listAttributeFiles(path.join(dir, 'missing')), []);
   });
   it('merges defaults, then overrides, with includes after regular files; service default beats env override', () => {
@@ -97,7 +106,10 @@ describe('attribute files', () => {
     assert.deepEqual(plain(mergeLevel(Object.create(null), path.join(work, 'env/e/attributes'), ctx)), { c: '3n' });
     // A scalar section replaces too, and is an error only if nothing replaces it.
     w('env/e/attributes/d.yml', 'default: 5\n');
-    assert.throws(() => mergeLevel(Object.create(null), path.join(work, 'env/e/attributes'), ctx), (e: any) => /d\.yml$/.test(e.ctx.file) && /`default:` must be a map, not an integer/.test(e.message));
+    assert.throws(
+      () => mergeLevel(Object.create(null), path.join(work, 'env/e/attributes'), ctx),
+      (e: any) => /d\.yml$/.test(e.ctx.file) && /`default:` must be a map, not an integer/.test(e.message),
+    );
     w('env/e/attributes/e.yml', 'default:\n  z: 1\n');
     assert.deepEqual(plain(mergeLevel(Object.create(null), path.join(work, 'env/e/attributes'), ctx)), { z: '1n', c: '3n' });
   });

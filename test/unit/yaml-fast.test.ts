@@ -27,14 +27,102 @@ function same(text: string): void {
 }
 
 const SCALARS = [
-  'a', 'hello world', 'yes', 'No', 'on', 'OFF', 'y', 'n', 'true', 'False', '~', 'null', '', '0', '-0', '+12', '0644', '09', '0x1F', '0x_1F',
-  '0b101', '1_000', '9007199254740993', '-9223372036854775808', '1.5', '2.0', '1e3', '1.5e-7', '.5', '1.', '.inf', '-.Inf', '.nan', '.', '12:30',
-  '2016-03-01', 'http://x.y:80/z', 'a#b', 'a # comment', "'it''s'", '"quo\\"ted\\n\\u00e9"', "'single'", '"double"', '-Xss256k', 'a-b', '*-*-* 03:00:00',
-  '[1, two, "3"]', '[]', '{}', '{a: 1, b: [x, y]}', '[a, [b, c]]', '{a: }', '"a: b"', 'C:\\zk\\data', 'é', '@x', '`x', '&a x', '*a', '!!str 1', '|', '>',
-  'a: b', '- x', '? x', '0o17', '+.inf', '1_0.5', '[a,', '"unterminated', 'x ', '0b', '-', '%x',
+  'a',
+  'hello world',
+  'yes',
+  'No',
+  'on',
+  'OFF',
+  'y',
+  'n',
+  'true',
+  'False',
+  '~',
+  'null',
+  '',
+  '0',
+  '-0',
+  '+12',
+  '0644',
+  '09',
+  '0x1F',
+  '0x_1F',
+  '0b101',
+  '1_000',
+  '9007199254740993',
+  '-9223372036854775808',
+  '1.5',
+  '2.0',
+  '1e3',
+  '1.5e-7',
+  '.5',
+  '1.',
+  '.inf',
+  '-.Inf',
+  '.nan',
+  '.',
+  '12:30',
+  '2016-03-01',
+  'http://x.y:80/z',
+  'a#b',
+  'a # comment',
+  "'it''s'",
+  '"quo\\"ted\\n\\u00e9"',
+  "'single'",
+  '"double"',
+  '-Xss256k',
+  'a-b',
+  '*-*-* 03:00:00',
+  '[1, two, "3"]',
+  '[]',
+  '{}',
+  '{a: 1, b: [x, y]}',
+  '[a, [b, c]]',
+  '{a: }',
+  '"a: b"',
+  'C:\\zk\\data',
+  'é',
+  '@x',
+  '`x',
+  '&a x',
+  '*a',
+  '!!str 1',
+  '|',
+  '>',
+  'a: b',
+  '- x',
+  '? x',
+  '0o17',
+  '+.inf',
+  '1_0.5',
+  '[a,',
+  '"unterminated',
+  'x ',
+  '0b',
+  '-',
+  '%x',
   // go-yaml v2's strconv forms: prefixes, Go-only floats, uint64, beyond 64 bits, refused escapes
-  '0X1F', '0B11', '0O17', '-0b11', '0x1p4', '0x1.8', '08', '0648', '1e400', '.5_0', '._5', '18446744073709551616', '18446744073709551615',
-  '9223372036854775808', '-9223372036854775809', '0x10000000000000000', '+inf', '-Infinity', '"x\\/y"', '[0x1p4, 08]', '{18446744073709551615: x}',
+  '0X1F',
+  '0B11',
+  '0O17',
+  '-0b11',
+  '0x1p4',
+  '0x1.8',
+  '08',
+  '0648',
+  '1e400',
+  '.5_0',
+  '._5',
+  '18446744073709551616',
+  '18446744073709551615',
+  '9223372036854775808',
+  '-9223372036854775809',
+  '0x10000000000000000',
+  '+inf',
+  '-Infinity',
+  '"x\\/y"',
+  '[0x1p4, 08]',
+  '{18446744073709551615: x}',
 ];
 
 function rnd(n: number): number {
@@ -83,7 +171,7 @@ describe('fast YAML reader', () => {
       })();
       if (fast === undefined || /^[[{'"&*!|>%@`?#-]|: | #/.test(s)) continue;
       const whole = full(`v: ${s}\n`) as Record<string, unknown>;
-      assert.ok("v" in whole, `scalar ${s}: ${inspect(whole)}`);
+      assert.ok('v' in whole, `scalar ${s}: ${inspect(whole)}`);
       assert.deepStrictEqual(fast, whole.v, `scalar ${s}`);
     }
   });
@@ -119,7 +207,17 @@ describe('fast YAML reader', () => {
   });
 
   it('gives up on what it does not handle', () => {
-    for (const doc of ['a: &x 1\nb: *x\n', 'a: |\n  text\n', 'a: !!str 1\n', '--- \na: 1\n', 'a: b\n  c\n', 'a:\n\t- x\n', '? a\n: b\n', 'on: 1\n', 'a: [1,\n 2]\n']) {
+    for (const doc of [
+      'a: &x 1\nb: *x\n',
+      'a: |\n  text\n',
+      'a: !!str 1\n',
+      '--- \na: 1\n',
+      'a: b\n  c\n',
+      'a:\n\t- x\n',
+      '? a\n: b\n',
+      'on: 1\n',
+      'a: [1,\n 2]\n',
+    ]) {
       assert.equal(parseYamlFast(doc), undefined, doc);
     }
   });

@@ -119,7 +119,8 @@ export function checkService(service: string): void {
 export const MIN_TTL_MS = 3000;
 
 export function checkTtl(ttlMs: number): void {
-  if (!Number.isFinite(ttlMs) || ttlMs < MIN_TTL_MS) throw new GgnError(`invalid lock TTL ${formatDuration(ttlMs)}: it must be at least ${formatDuration(MIN_TTL_MS)}`);
+  if (!Number.isFinite(ttlMs) || ttlMs < MIN_TTL_MS)
+    throw new GgnError(`invalid lock TTL ${formatDuration(ttlMs)}: it must be at least ${formatDuration(MIN_TTL_MS)}`);
 }
 
 /** A record parsed from stored JSON; null when it is not one of ours. */

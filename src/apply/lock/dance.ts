@@ -93,18 +93,37 @@ export class ServiceLocks {
     return this.waitFor<HeldRun>(service, opts.waitMs ?? 0, opts.signal, async () => {
       const now = this.clock.now();
       const cur = await this.store.read(service);
-      const fresh: LockRecord = { holder: opts.holder, message: opts.message, kind: 'run', id: runId, takenAt: now, renewedAt: now, expiresAt: now + opts.ttlMs };
-      const held = (r: Omit<HeldRun, 'service' | 'runId' | 'holder' | 'message' | 'ttlMs'>): HeldRun => ({ service, runId, holder: opts.holder, message: opts.message, ttlMs: opts.ttlMs, ...r });
+      const fresh: LockRecord = {
+        holder: opts.holder,
+        message: opts.message,
+        kind: 'run',
+        id: runId,
+        takenAt: now,
+        renewedAt: now,
+        expiresAt: now + opts.ttlMs,
+      };
+      const held = (r: Omit<HeldRun, 'service' | 'runId' | 'holder' | 'message' | 'ttlMs'>): HeldRun => ({
+        service,
+        runId,
+        holder: opts.holder,
+        message: opts.message,
+        ttlMs: opts.ttlMs,
+        ...r,
+      });
       if (!cur) return (await this.store.write(service, null, fresh)) ? held({ under: 'own', expiresAt: fresh.expiresAt }) : 'again';
       if ('pending' in cur) return this.reapPending(service, cur.ageMs, settle);
       const r = cur.record;
       if (now >= endOf(r)) {
         if (!(await this.store.write(service, cur.version, fresh))) return 'again';
-        const what = r.kind === 'run' ? `run ${shortId(r.id)}, last renewed ${formatDuration(now - r.renewedAt)} ago` : `locked by hand, expired ${formatDuration(now - endOf(r))} ago`;
+        const what =
+          r.kind === 'run'
+            ? `run ${shortId(r.id)}, last renewed ${formatDuration(now - r.renewedAt)} ago`
+            : `locked by hand, expired ${formatDuration(now - endOf(r))} ago`;
         return held({ under: 'own', expiresAt: fresh.expiresAt, tookOver: `taking over a stale lock of [${printable(r.holder)}] ${what}` });
       }
       if (r.kind === 'hand' && r.holder === opts.holder) {
-        if (r.inner && now < r.inner.expiresAt) return { held: r, why: `your own run ${shortId(r.inner.id)} (${printable(r.inner.message)}) is working under your lock` };
+        if (r.inner && now < r.inner.expiresAt)
+          return { held: r, why: `your own run ${shortId(r.inner.id)} (${printable(r.inner.message)}) is working under your lock` };
         const inner = { id: runId, message: opts.message, takenAt: now, renewedAt: now, expiresAt: now + opts.ttlMs };
         return (await this.store.write(service, cur.version, { ...r, inner })) ? held({ under: 'hand', expiresAt: inner.expiresAt }) : 'again';
       }
@@ -120,11 +139,16 @@ export class ServiceLocks {
     const r = cur && !('pending' in cur) ? cur.record : undefined;
     const expiresAt = now + run.ttlMs;
     if (r && run.under === 'own' && r.kind === 'run' && r.id === run.runId) {
-      if (await this.store.write(run.service, (cur as { version: string }).version, { ...r, renewedAt: now, expiresAt })) return void (run.expiresAt = expiresAt);
+      if (await this.store.write(run.service, (cur as { version: string }).version, { ...r, renewedAt: now, expiresAt }))
+        return void (run.expiresAt = expiresAt);
     } else if (r && run.under === 'hand' && r.inner?.id === run.runId) {
-      if (await this.store.write(run.service, (cur as { version: string }).version, { ...r, inner: { ...r.inner, renewedAt: now, expiresAt } })) return void (run.expiresAt = expiresAt);
+      if (await this.store.write(run.service, (cur as { version: string }).version, { ...r, inner: { ...r.inner, renewedAt: now, expiresAt } }))
+        return void (run.expiresAt = expiresAt);
     } else {
-      throw new LockLostError(`the lock of ${run.service} is no longer this run's: ${r ? `now held by ${describeLock(r, now)}` : 'it was removed'} (${this.description})`, run.service);
+      throw new LockLostError(
+        `the lock of ${run.service} is no longer this run's: ${r ? `now held by ${describeLock(r, now)}` : 'it was removed'} (${this.description})`,
+        run.service,
+      );
     }
     // The lock changed between our read and write (someone read-and-failed, or took it over): look again.
     return this.renew(run, races + 1);
@@ -165,7 +189,8 @@ export class ServiceLocks {
         const next = { ...fresh, id: r.id, takenAt: r.takenAt, ...(r.inner ? { inner: r.inner } : {}) };
         return (await this.store.write(service, cur.version, next)) ? next : 'again';
       }
-      if (r.kind === 'run' && r.holder === opts.holder) return { held: r, why: `your own run ${shortId(r.id)} holds it; lock it by hand once that run has ended` };
+      if (r.kind === 'run' && r.holder === opts.holder)
+        return { held: r, why: `your own run ${shortId(r.id)} holds it; lock it by hand once that run has ended` };
       return { held: r };
     });
   }
@@ -181,15 +206,25 @@ export class ServiceLocks {
     if ('pending' in cur) return { refused: `the lock of ${service} is half-written (a ggn was killed while taking it); \`unlock --force\` removes it` };
     const r = cur.record;
     if (r.kind === 'run') {
-      return { refused: `${describeLock(r, now)} is held by a running command and is released when it ends; if that run is dead, its lock is stale in ${formatDuration(Math.max(0, r.expiresAt - now))}; \`unlock --force\` removes it now` };
+      return {
+        refused: `${describeLock(r, now)} is held by a running command and is released when it ends; if that run is dead, its lock is stale in ${formatDuration(Math.max(0, r.expiresAt - now))}; \`unlock --force\` removes it now`,
+      };
     }
     if (r.holder !== holder) return { refused: `locked by ${describeLock(r, now)}; \`unlock --force\` releases a lock that is not yours` };
-    if (r.inner && now < r.inner.expiresAt) return { refused: `your run ${shortId(r.inner.id)} (${printable(r.inner.message)}) is working under this lock; unlock once it has ended, or \`unlock --force\`` };
+    if (r.inner && now < r.inner.expiresAt)
+      return {
+        refused: `your run ${shortId(r.inner.id)} (${printable(r.inner.message)}) is working under this lock; unlock once it has ended, or \`unlock --force\``,
+      };
     return { done: (await this.store.remove(service, cur.version)) ? 'unlocked' : 'not-locked' };
   }
 
   /** Polls `attempt` until it wins, is refused past the deadline, or the signal aborts. */
-  private async waitFor<T>(service: string, waitMs: number, signal: AbortSignal | undefined, attempt: () => Promise<T | 'again' | { held: LockRecord; why?: string }>): Promise<T> {
+  private async waitFor<T>(
+    service: string,
+    waitMs: number,
+    signal: AbortSignal | undefined,
+    attempt: () => Promise<T | 'again' | { held: LockRecord; why?: string }>,
+  ): Promise<T> {
     const start = this.clock.now();
     const deadline = start + Math.max(0, waitMs);
     let races = 0;

@@ -23,7 +23,8 @@ export interface EtcdLockDeps {
 export const lockKey = (service: string) => `/ggn-lock/${service}/lock`;
 export const recordKey = (service: string) => `/ggn-lock/${service}/record`;
 
-const UNREACHABLE = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|No connection established|Deadline exceeded|UNAVAILABLE|DEADLINE_EXCEEDED|Failed to connect|connection/i;
+const UNREACHABLE =
+  /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|No connection established|Deadline exceeded|UNAVAILABLE|DEADLINE_EXCEEDED|Failed to connect|connection/i;
 
 export class EtcdLockStore implements LockStore {
   readonly description: string;
@@ -50,7 +51,10 @@ export class EtcdLockStore implements LockStore {
       faultHandling: {
         // One try per endpoint, no circuit breaker (a CLI run is short-lived).
         host: () => cockatiel.noop,
-        global: this.d.endpoints.length > 1 ? cockatiel.retry(cockatiel.handleWhen(mod.isRecoverableError), { maxAttempts: this.d.endpoints.length - 1 }) : cockatiel.noop,
+        global:
+          this.d.endpoints.length > 1
+            ? cockatiel.retry(cockatiel.handleWhen(mod.isRecoverableError), { maxAttempts: this.d.endpoints.length - 1 })
+            : cockatiel.noop,
       },
       grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 },
     });
@@ -66,11 +70,14 @@ export class EtcdLockStore implements LockStore {
       if (e instanceof GgnError) throw e;
       const msg = e instanceof Error ? e.message : String(e);
       const unreachable =
-        (this.mod && (e instanceof this.mod.GRPCUnavailableError || e instanceof this.mod.GRPCDeadlineExceededError)) ||
-        UNREACHABLE.test(msg);
+        (this.mod && (e instanceof this.mod.GRPCUnavailableError || e instanceof this.mod.GRPCDeadlineExceededError)) || UNREACHABLE.test(msg);
       const ep = this.d.endpoints.join(',');
       const detail = grpcDetail(msg, this.d.timeoutMs ?? 3000);
-      throw new GgnError(unreachable ? `etcd lock backend ${ep} unreachable: ${detail}` : `etcd lock backend ${ep}: ${what} failed: ${detail}`, { service }, { cause: e });
+      throw new GgnError(
+        unreachable ? `etcd lock backend ${ep} unreachable: ${detail}` : `etcd lock backend ${ep}: ${what} failed: ${detail}`,
+        { service },
+        { cause: e },
+      );
     }
   }
 
@@ -101,7 +108,10 @@ export class EtcdLockStore implements LockStore {
       { request_put: { key, value: Buffer.from(`[${record.holder}] ${record.message}`), lease } },
       { request_put: { key: Buffer.from(recordKey(service)), value: Buffer.from(serializeRecord(record)), lease } },
     ];
-    const compare = version === null ? { key, target: 'Create' as const, result: 'Equal' as const, create_revision: 0 } : { key, target: 'Mod' as const, result: 'Equal' as const, mod_revision: version.split('/')[0] };
+    const compare =
+      version === null
+        ? { key, target: 'Create' as const, result: 'Equal' as const, create_revision: 0 }
+        : { key, target: 'Mod' as const, result: 'Equal' as const, mod_revision: version.split('/')[0] };
     const t = await this.call('write', (c) => c.kv.txn({ compare: [compare], success: puts, failure: [] }), service);
     if (!t.succeeded) {
       if (lease !== '0') await this.revoke(lease);
@@ -121,7 +131,11 @@ export class EtcdLockStore implements LockStore {
     }
     const key = Buffer.from(lockKey(service));
     const [mod, lease] = version.split('/');
-    const t = await this.call('release', (c) => c.kv.txn({ compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: mod }], success: [del], failure: [] }), service);
+    const t = await this.call(
+      'release',
+      (c) => c.kv.txn({ compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: mod }], success: [del], failure: [] }),
+      service,
+    );
     if (t.succeeded && lease && lease !== '0') await this.revoke(lease);
     return t.succeeded;
   }

@@ -32,7 +32,8 @@ export function readLockConfig(envConfig: GoMap, configFile: string): LockConfig
   if (!isMapValue(raw)) throw err('`lock:` must be a map, e.g. `lock: {backend: ssh}` or `lock: {backend: etcd, endpoints: [http://127.0.0.1:2379]}`');
   for (const k of Object.keys(raw)) if (!LOCK_KEYS.includes(k)) throw err(`unknown key \`lock.${k}\` (known: ${LOCK_KEYS.join(', ')})`);
   const backend = raw.backend ?? 'ssh';
-  if (backend !== 'ssh' && backend !== 'etcd') throw err(`\`lock.backend:\` must be ssh or etcd, not ${JSON.stringify(typeof backend === 'bigint' ? String(backend) : backend)}`);
+  if (backend !== 'ssh' && backend !== 'etcd')
+    throw err(`\`lock.backend:\` must be ssh or etcd, not ${JSON.stringify(typeof backend === 'bigint' ? String(backend) : backend)}`);
   if (backend === 'ssh') {
     if (raw.endpoints !== undefined && raw.endpoints !== null) throw err('`lock.endpoints` is only for `lock.backend: etcd`');
     return { backend };
@@ -50,7 +51,8 @@ export function readLockConfig(envConfig: GoMap, configFile: string): LockConfig
     } catch {
       throw err(`\`lock.endpoints[${i}]\` ${JSON.stringify(e)} is not a URL (expected e.g. http://127.0.0.1:2379)`);
     }
-    if (!u.hostname || (u.pathname !== '/' && u.pathname !== '') || u.search || u.username) throw err(`\`lock.endpoints[${i}]\` ${JSON.stringify(e)} must be scheme://host:port only`);
+    if (!u.hostname || (u.pathname !== '/' && u.pathname !== '') || u.search || u.username)
+      throw err(`\`lock.endpoints[${i}]\` ${JSON.stringify(e)} must be scheme://host:port only`);
     return e.replace(/\/+$/, '');
   });
   return { backend, endpoints };

@@ -45,7 +45,12 @@ export const DEFAULT_LOCK_TTL = '45s';
 /** Consecutive failed renewals before the lock counts as lost. */
 const RENEW_TRIES = 2;
 
-export async function withServiceLock<T>(locks: ServiceLocks, service: string, opts: ServiceLockOptions, work: (run: LockedRun) => Promise<T>): Promise<LockedOutcome<T>> {
+export async function withServiceLock<T>(
+  locks: ServiceLocks,
+  service: string,
+  opts: ServiceLockOptions,
+  work: (run: LockedRun) => Promise<T>,
+): Promise<LockedOutcome<T>> {
   const held = await locks.acquireRun(service, opts);
   if (held.tookOver) opts.onInfo?.(`${service}: ${held.tookOver}`);
   opts.onInfo?.(`${service}: locked (${locks.description}${held.under === 'hand' ? ', under your lock taken by hand, which stays' : ''})`);
@@ -95,7 +100,11 @@ async function renewLoop(locks: ServiceLocks, held: HeldRun, clock: Clock, stop:
       if (stop.aborted) return;
       const err = toGgnError(e, { service: held.service });
       if (e instanceof LockLostError || ++failures >= RENEW_TRIES) {
-        onLost(e instanceof LockLostError ? err : new GgnError(`could not renew the lock of ${held.service} (${locks.description}): ${err.message}`, { service: held.service }));
+        onLost(
+          e instanceof LockLostError
+            ? err
+            : new GgnError(`could not renew the lock of ${held.service} (${locks.description}): ${err.message}`, { service: held.service }),
+        );
         return;
       }
     }

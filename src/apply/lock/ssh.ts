@@ -147,17 +147,24 @@ export class SshLockStore implements LockStore {
     const out = await this.run('read', service, [], `reading the lock of ${service}`);
     if (out.startsWith('FREE')) return null;
     if (out.startsWith('NOTDIR')) {
-      throw new GgnError(`${this.description}: the lock path of ${service} is not a directory (left by something else); \`ggn ${this.d.envName} ${service} unlock --force\` removes it`, {
-        host: this.d.machine,
-        service,
-      });
+      throw new GgnError(
+        `${this.description}: the lock path of ${service} is not a directory (left by something else); \`ggn ${this.d.envName} ${service} unlock --force\` removes it`,
+        {
+          host: this.d.machine,
+          service,
+        },
+      );
     }
     const pending = /^PENDING (-?\d+)/.exec(out);
     if (pending) return { pending: true, ageMs: Math.max(0, Number(pending[1])) * 1000 };
     const [, gen = '', ...rest] = out.split('\n');
     const body = rest.join('\n').replace(/\n+$/, '');
     const record = parseRecord(body) ?? legacyRecord(rest);
-    if (!record) throw new GgnError(`${this.description}: the lock of ${service} is unreadable; \`ggn ${this.d.envName} ${service} unlock --force\` removes it`, { host: this.d.machine, service });
+    if (!record)
+      throw new GgnError(`${this.description}: the lock of ${service} is unreadable; \`ggn ${this.d.envName} ${service} unlock --force\` removes it`, {
+        host: this.d.machine,
+        service,
+      });
     return { version: gen, record };
   }
 

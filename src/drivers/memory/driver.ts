@@ -77,7 +77,9 @@ export class MemoryDriver implements Driver {
       try {
         const h = this.host(machine);
         const names = new Set([...h.files.keys(), ...h.states.keys()].filter((n) => prefixes.some((p) => n.startsWith(p))));
-        const units = [...names].sort().map((name) => ({ name, machine, content: h.files.get(name) ?? null, state: h.states.has(name) ? { ...h.states.get(name)! } : undefined }));
+        const units = [...names]
+          .sort()
+          .map((name) => ({ name, machine, content: h.files.get(name) ?? null, state: h.states.has(name) ? { ...h.states.get(name)! } : undefined }));
         return { machine, units };
       } catch (e) {
         return { machine, units: [], error: e as GgnError };
@@ -203,7 +205,10 @@ export class MemoryDriver implements Driver {
   async dropRevision(machine: string, unit: string, revision: string): Promise<void> {
     this.record(`drop ${machine} ${unit} ${revision}`);
     const h = this.host(machine);
-    h.revisions.set(unit, (h.revisions.get(unit) ?? []).filter((r) => r.revision !== revision));
+    h.revisions.set(
+      unit,
+      (h.revisions.get(unit) ?? []).filter((r) => r.revision !== revision),
+    );
   }
 
   /** Set to make the audit log of these machines unwritable. */
@@ -211,7 +216,8 @@ export class MemoryDriver implements Driver {
 
   async checkAudit(machine: string): Promise<void> {
     this.host(machine);
-    if (this.auditReadOnly.has(machine)) throw new GgnError(`checking the audit log failed: the audit log memory:${machine}/audit.log is not writable`, { host: machine });
+    if (this.auditReadOnly.has(machine))
+      throw new GgnError(`checking the audit log failed: the audit log memory:${machine}/audit.log is not writable`, { host: machine });
   }
 
   async appendAudit(machine: string, fields: string[]): Promise<void> {
@@ -222,7 +228,9 @@ export class MemoryDriver implements Driver {
   }
 
   async readAudit(machine: string): Promise<string> {
-    return this.host(machine).audit.map((l) => l + '\n').join('');
+    return this.host(machine)
+      .audit.map((l) => l + '\n')
+      .join('');
   }
 
   address(machine: string): string {

@@ -303,7 +303,11 @@ export function dropRevisionCommand(t: CommandTarget, unit: string, revision: st
 
 /** Audit fields are free text: tabs and newlines become spaces so a line stays a line. */
 export function auditAppendCommand(t: CommandTarget, fields: string[]): string[] {
-  return wrap(t, AUDIT_APPEND_SCRIPT, fields.map((f) => f.replace(/[\t\r\n]+/g, ' ')));
+  return wrap(
+    t,
+    AUDIT_APPEND_SCRIPT,
+    fields.map((f) => f.replace(/[\t\r\n]+/g, ' ')),
+  );
 }
 
 export function auditCheckCommand(t: CommandTarget): string[] {
@@ -329,7 +333,18 @@ export function removeUnitsCommand(t: CommandTarget, units: string[]): string[] 
   return wrap(t, REMOVE_SCRIPT, units);
 }
 
-export type SystemctlVerb = 'start' | 'stop' | 'restart' | 'daemon-reload' | 'reset-failed' | 'status' | 'is-active' | 'show' | 'enable' | 'disable' | 'reload-or-restart';
+export type SystemctlVerb =
+  | 'start'
+  | 'stop'
+  | 'restart'
+  | 'daemon-reload'
+  | 'reset-failed'
+  | 'status'
+  | 'is-active'
+  | 'show'
+  | 'enable'
+  | 'disable'
+  | 'reload-or-restart';
 
 export function systemctlCommand(t: CommandTarget, verb: SystemctlVerb, units: string[] = [], extra: string[] = []): string[] {
   checkUnits(units);
@@ -339,7 +354,16 @@ export function systemctlCommand(t: CommandTarget, verb: SystemctlVerb, units: s
 
 export function journalCommand(t: CommandTarget, unit: string, lines: number, follow: boolean): string[] {
   checkUnits([unit]);
-  const argv = ['journalctl', ...(t.scope === 'user' ? ['--user'] : []), '--no-pager', '-n', String(Math.max(0, Math.floor(lines))), ...(follow ? ['-f'] : []), '-u', unit];
+  const argv = [
+    'journalctl',
+    ...(t.scope === 'user' ? ['--user'] : []),
+    '--no-pager',
+    '-n',
+    String(Math.max(0, Math.floor(lines))),
+    ...(follow ? ['-f'] : []),
+    '-u',
+    unit,
+  ];
   return t.scope === 'system' && t.sudo ? ['sudo', '-n', '--', ...argv] : argv;
 }
 

@@ -280,7 +280,10 @@ function toState(s: Record<string, string>): UnitState {
 export function remoteError(machine: string, what: string, r: ExecResult): GgnError {
   const stderr = r.stderr.trim();
   if (/sudo: (a password is required|a terminal is required)/.test(stderr)) {
-    return new GgnError(`${what}: sudo needs a password, or this login may not use sudo (allow it with NOPASSWD in sudoers, or log in as root with ssh.sudo: false)`, { host: machine });
+    return new GgnError(
+      `${what}: sudo needs a password, or this login may not use sudo (allow it with NOPASSWD in sudoers, or log in as root with ssh.sudo: false)`,
+      { host: machine },
+    );
   }
   // sudo's warning on a host whose own name does not resolve (no /etc/hosts line) is noise here:
   // it would take one of the three lines that say what failed

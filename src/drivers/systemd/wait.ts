@@ -28,7 +28,8 @@ export async function waitUp(states: (units: string[]) => Promise<Map<string, Un
     if (!s || s.loadState !== 'loaded') throw new Error(`systemd has not loaded ${target} (${s?.loadState ?? 'unknown'})`);
     if (ticket.before !== undefined && s.invocationId === ticket.before) {
       // The restart job has not run yet.
-      if (clock.now() >= deadline) throw new Error(`${target} not started after ${formatElapsed(opts.timeoutMs)} (${s.activeState}/${s.subState}, restart still queued)`);
+      if (clock.now() >= deadline)
+        throw new Error(`${target} not started after ${formatElapsed(opts.timeoutMs)} (${s.activeState}/${s.subState}, restart still queued)`);
       await sleep(opts.pollMs);
       continue;
     }
@@ -46,7 +47,9 @@ export async function waitUp(states: (units: string[]) => Promise<Map<string, Un
         await sleep(opts.settleMs);
         const again = (await states([target])).get(target);
         if (again && again.activeState === 'active' && again.subState === 'running' && again.mainPid === s.mainPid && again.nRestarts === s.nRestarts) return;
-        throw new Error(`${target} did not stay up: ${again ? `${again.activeState}/${again.subState}` : 'gone'}${again && again.nRestarts > s.nRestarts ? ', restarted' : ''}`);
+        throw new Error(
+          `${target} did not stay up: ${again ? `${again.activeState}/${again.subState}` : 'gone'}${again && again.nRestarts > s.nRestarts ? ', restarted' : ''}`,
+        );
       }
     }
     if (clock.now() >= deadline) throw new Error(`${target} not active after ${formatElapsed(opts.timeoutMs)} (${s.activeState}/${s.subState})`);

@@ -35,7 +35,13 @@ export class GoCell implements GoOpaque, GoMethodHolder {
   constructor(v: GoValue = null) {
     this.value = v;
     this.methods = {
-      Set: { params: ['any'], fn: (x: GoValue) => { this.value = x; return this; } },
+      Set: {
+        params: ['any'],
+        fn: (x: GoValue) => {
+          this.value = x;
+          return this;
+        },
+      },
       Get: { params: [], fn: () => this.value },
     };
   }

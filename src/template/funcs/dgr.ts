@@ -11,10 +11,7 @@ import type { FuncDef, FuncMap } from './types';
 import { GoCell } from './cell';
 import { GoJsonError, goJsonMarshal, goJsonUnmarshal } from './gojson';
 import { GoYamlError, goYamlMarshal } from './goyaml';
-import {
-  NIL_DEREF, deepEqual, goKind, goPathBase, goPathDir, goStringCompare, goToLower, goToUpper, goTypeName,
-  reflectCallError,
-} from './goutil';
+import { NIL_DEREF, deepEqual, goKind, goPathBase, goPathDir, goStringCompare, goToLower, goToUpper, goTypeName, reflectCallError } from './goutil';
 
 const I64 = (x: bigint): bigint => BigInt.asIntN(64, x);
 
@@ -99,8 +96,7 @@ function isNilValue(v: GoValue): boolean {
   return v === null || v === undefined;
 }
 
-const p = (params: FuncDef['params'], fn: FuncDef['fn'], variadic?: FuncDef['variadic']): FuncDef =>
-  variadic ? { params, variadic, fn } : { params, fn };
+const p = (params: FuncDef['params'], fn: FuncDef['fn'], variadic?: FuncDef['variadic']): FuncDef => (variadic ? { params, variadic, fn } : { params, fn });
 
 function buildDgrFuncs(): FuncMap {
   const m: FuncMap = Object.create(null);
@@ -108,10 +104,18 @@ function buildDgrFuncs(): FuncMap {
   m.base = p(['string'], (s) => goPathBase(s as string));
   m.split = p(['string', 'string'], (s, sep) => goSplit(s as string, sep as string));
   m.json = p(['string'], (s) => {
-    try { return goJsonUnmarshal(s as string, 'object'); } catch (e) { rethrow(e); }
+    try {
+      return goJsonUnmarshal(s as string, 'object');
+    } catch (e) {
+      rethrow(e);
+    }
   });
   m.jsonArray = p(['string'], (s) => {
-    try { return goJsonUnmarshal(s as string, 'array'); } catch (e) { rethrow(e); }
+    try {
+      return goJsonUnmarshal(s as string, 'array');
+    } catch (e) {
+      rethrow(e);
+    }
   });
   m.dir = p(['string'], (s) => goPathDir(s as string));
   m.getenv = p(['string'], (k) => process.env[k as string] ?? '');
@@ -160,15 +164,27 @@ function buildDgrFuncs(): FuncMap {
     return I64((x as bigint) % (y as bigint));
   });
   m.toJson = p(['any'], (v) => {
-    try { return goJsonMarshal(v, '  '); } catch (e) { rethrow(e); }
+    try {
+      return goJsonMarshal(v, '  ');
+    } catch (e) {
+      rethrow(e);
+    }
   });
   m.toYaml = p(['any'], (v) => {
-    try { return goYamlMarshal(v); } catch (e) { rethrow(e); }
+    try {
+      return goYamlMarshal(v);
+    } catch (e) {
+      rethrow(e);
+    }
   });
-  m.cell = p([], (...args) => {
-    if (args.length > 1) throw new FuncError(`wrong number of args: want 0 or 1, got ${args.length}`);
-    return new GoCell(args.length === 1 ? args[0] : null);
-  }, 'any');
+  m.cell = p(
+    [],
+    (...args) => {
+      if (args.length > 1) throw new FuncError(`wrong number of args: want 0 or 1, got ${args.length}`);
+      return new GoCell(args.length === 1 ? args[0] : null);
+    },
+    'any',
+  );
   m.eq = p([], (...args) => dgrEq(...args), 'any');
 
   m.IsMapFirst = m.isMapFirst;
@@ -184,8 +200,10 @@ function goTimeNow(): GoValue {
   const off = -d.getTimezoneOffset();
   const zone = (off >= 0 ? '+' : '-') + pad(Math.floor(Math.abs(off) / 60)) + pad(Math.abs(off) % 60);
   const frac = d.getMilliseconds() ? '.' + pad(d.getMilliseconds(), 3).replace(/0+$/, '') : '';
-  const text = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${frac} ${zone}` + (off === 0 ? ' UTC' : '');
+  const text =
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${frac} ${zone}` +
+    (off === 0 ? ' UTC' : '');
   return { __goOpaque: true, goType: 'time.Time', value: d, format: () => text };
 }
 
@@ -198,7 +216,10 @@ export function goReplace(s: string, old: string, nw: string, n: bigint): string
     let out = '';
     let done = 0n;
     for (let i = 0; i <= runes.length; i++) {
-      if (n < 0n || done < n) { out += nw; done++; }
+      if (n < 0n || done < n) {
+        out += nw;
+        done++;
+      }
       if (i < runes.length) out += runes[i];
     }
     return out;

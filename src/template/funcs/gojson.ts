@@ -50,7 +50,10 @@ export function goJsonQuote(s: string): string {
     } else if (c >= 0xd800 && c <= 0xdfff) {
       if (c <= 0xdbff && i + 1 < n) {
         const d = s.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d <= 0xdfff) { i++; continue; } // valid pair: raw
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          i++;
+          continue;
+        } // valid pair: raw
       }
       rep = '\\ufffd';
     }
@@ -100,10 +103,14 @@ function rfc3339Nano(d: Date): string {
 function marshalCompact(v: GoValue, cache?: WeakMap<object, string>): string {
   if (v === null || v === undefined) return 'null';
   switch (typeof v) {
-    case 'string': return goJsonQuote(v);
-    case 'bigint': return v.toString();
-    case 'number': return goJsonFloat(v);
-    case 'boolean': return v ? 'true' : 'false';
+    case 'string':
+      return goJsonQuote(v);
+    case 'bigint':
+      return v.toString();
+    case 'number':
+      return goJsonFloat(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
   }
   if (cache !== undefined) {
     const hit = cache.get(v as object);
@@ -184,14 +191,22 @@ function quoteByte(c: number): string {
   if (c === 0x27) return `'\\''`;
   if (c === 0x22) return `'"'`;
   switch (c) {
-    case 0x07: return `'\\a'`;
-    case 0x08: return `'\\b'`;
-    case 0x0c: return `'\\f'`;
-    case 0x0a: return `'\\n'`;
-    case 0x0d: return `'\\r'`;
-    case 0x09: return `'\\t'`;
-    case 0x0b: return `'\\v'`;
-    case 0x5c: return `'\\\\'`;
+    case 0x07:
+      return `'\\a'`;
+    case 0x08:
+      return `'\\b'`;
+    case 0x0c:
+      return `'\\f'`;
+    case 0x0a:
+      return `'\\n'`;
+    case 0x0d:
+      return `'\\r'`;
+    case 0x09:
+      return `'\\t'`;
+    case 0x0b:
+      return `'\\v'`;
+    case 0x5c:
+      return `'\\\\'`;
   }
   if (c < 0x20 || c === 0x7f) return `'\\x${HEX[c >> 4]}${HEX[c & 15]}'`;
   if ((c >= 0x80 && c < 0xa1) || c === 0xad) return `'\\u00${HEX[c >> 4]}${HEX[c & 15]}'`;
@@ -233,12 +248,21 @@ class Parser {
     if (this.pos >= s.length) this.fail('');
     const c = s.charCodeAt(this.pos);
     switch (c) {
-      case 0x7b: return this.object();
-      case 0x5b: return this.array();
-      case 0x22: return this.string();
-      case 0x74: this.literal('true'); return true;
-      case 0x66: this.literal('false'); return false;
-      case 0x6e: this.literal('null'); return null;
+      case 0x7b:
+        return this.object();
+      case 0x5b:
+        return this.array();
+      case 0x22:
+        return this.string();
+      case 0x74:
+        this.literal('true');
+        return true;
+      case 0x66:
+        this.literal('false');
+        return false;
+      case 0x6e:
+        this.literal('null');
+        return null;
     }
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
     return this.fail('looking for beginning of value');
@@ -300,28 +324,49 @@ class Parser {
       if (c < 0x20) this.fail('in string literal');
       if (c >= 0xd800 && c <= 0xdfff) {
         // Lone surrogates stand for invalid UTF-8, which Go replaces with U+FFFD.
-        const pair = c <= 0xdbff && this.pos + 1 < s.length &&
-          s.charCodeAt(this.pos + 1) >= 0xdc00 && s.charCodeAt(this.pos + 1) <= 0xdfff;
-        if (pair) { this.pos += 2; continue; }
+        const pair = c <= 0xdbff && this.pos + 1 < s.length && s.charCodeAt(this.pos + 1) >= 0xdc00 && s.charCodeAt(this.pos + 1) <= 0xdfff;
+        if (pair) {
+          this.pos += 2;
+          continue;
+        }
         out += s.slice(start, this.pos) + '\ufffd';
         this.pos++;
         start = this.pos;
         continue;
       }
-      if (c !== 0x5c) { this.pos++; continue; }
+      if (c !== 0x5c) {
+        this.pos++;
+        continue;
+      }
       out += s.slice(start, this.pos);
       this.pos++;
       if (this.pos >= s.length) this.fail('');
       const e = s[this.pos];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           const r = this.hex4();
           if (r >= 0xd800 && r <= 0xdbff) {
@@ -371,13 +416,22 @@ class Parser {
     this.pos++;
     const out: GoValue[] = [];
     this.skipWs();
-    if (this.s[this.pos] === ']') { this.pos++; return out; }
+    if (this.s[this.pos] === ']') {
+      this.pos++;
+      return out;
+    }
     for (;;) {
       out.push(this.value());
       this.skipWs();
       const c = this.s[this.pos];
-      if (c === ',') { this.pos++; continue; }
-      if (c === ']') { this.pos++; return out; }
+      if (c === ',') {
+        this.pos++;
+        continue;
+      }
+      if (c === ']') {
+        this.pos++;
+        return out;
+      }
       this.fail('after array element');
     }
   }
@@ -386,7 +440,10 @@ class Parser {
     this.pos++;
     const out = newMap();
     this.skipWs();
-    if (this.s[this.pos] === '}') { this.pos++; return out; }
+    if (this.s[this.pos] === '}') {
+      this.pos++;
+      return out;
+    }
     for (;;) {
       this.skipWs();
       if (this.s[this.pos] !== '"') this.fail('looking for beginning of object key string');
@@ -397,8 +454,14 @@ class Parser {
       out[k] = this.value();
       this.skipWs();
       const c = this.s[this.pos];
-      if (c === ',') { this.pos++; continue; }
-      if (c === '}') { this.pos++; return out; }
+      if (c === ',') {
+        this.pos++;
+        continue;
+      }
+      if (c === '}') {
+        this.pos++;
+        return out;
+      }
       this.fail('after object key:value pair');
     }
   }

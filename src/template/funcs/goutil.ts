@@ -14,10 +14,14 @@ import type { GoMap, GoValue } from '../values';
 export function goKind(v: GoValue): string {
   if (v === null || v === undefined) return 'invalid';
   switch (typeof v) {
-    case 'string': return 'string';
-    case 'bigint': return 'int';
-    case 'number': return 'float64';
-    case 'boolean': return 'bool';
+    case 'string':
+      return 'string';
+    case 'bigint':
+      return 'int';
+    case 'number':
+      return 'float64';
+    case 'boolean':
+      return 'bool';
   }
   if (Array.isArray(v)) return 'slice';
   const o = v as any;
@@ -34,13 +38,28 @@ function kindOfTypeName(t: string): string {
   if (t.startsWith('func')) return 'func';
   if (t.startsWith('chan ') || t.startsWith('<-chan') || t.startsWith('chan<-')) return 'chan';
   switch (t) {
-    case 'int': case 'int8': case 'int16': case 'int32': case 'int64':
-    case 'uint': case 'uint8': case 'uint16': case 'uint32': case 'uint64': case 'uintptr':
-    case 'float32': case 'float64': case 'complex64': case 'complex128':
-    case 'string': case 'bool':
+    case 'int':
+    case 'int8':
+    case 'int16':
+    case 'int32':
+    case 'int64':
+    case 'uint':
+    case 'uint8':
+    case 'uint16':
+    case 'uint32':
+    case 'uint64':
+    case 'uintptr':
+    case 'float32':
+    case 'float64':
+    case 'complex64':
+    case 'complex128':
+    case 'string':
+    case 'bool':
       return t;
-    case 'byte': return 'uint8';
-    case 'rune': return 'int32';
+    case 'byte':
+      return 'uint8';
+    case 'rune':
+      return 'int32';
   }
   return 'struct';
 }
@@ -49,10 +68,14 @@ function kindOfTypeName(t: string): string {
 export function goTypeName(v: GoValue): string | null {
   if (v === null || v === undefined) return null;
   switch (typeof v) {
-    case 'string': return 'string';
-    case 'bigint': return 'int';
-    case 'number': return 'float64';
-    case 'boolean': return 'bool';
+    case 'string':
+      return 'string';
+    case 'bigint':
+      return 'int';
+    case 'number':
+      return 'float64';
+    case 'boolean':
+      return 'bool';
   }
   if (v instanceof GoStringSlice) return '[]string';
   if (Array.isArray(v)) return '[]interface {}';
@@ -65,9 +88,7 @@ export function goTypeName(v: GoValue): string | null {
 /** Go's reflect.ValueError message: "reflect: call of M on K Value". */
 export function reflectCallError(method: string, v: GoValue): string {
   const k = goKind(v);
-  return k === 'invalid'
-    ? `reflect: call of ${method} on zero Value`
-    : `reflect: call of ${method} on ${k} Value`;
+  return k === 'invalid' ? `reflect: call of ${method} on zero Value` : `reflect: call of ${method} on ${k} Value`;
 }
 
 /** The runtime error Go raises when calling a method on a nil reflect.Type. */
@@ -86,7 +107,7 @@ export function deepEqual(a: GoValue, b: GoValue): boolean {
   if (ta !== 'object') return a === b; // NaN !== NaN, like Go
   if (Array.isArray(a)) {
     if (!Array.isArray(b)) return false;
-    if ((a instanceof GoStringSlice) !== (b instanceof GoStringSlice)) return false;
+    if (a instanceof GoStringSlice !== b instanceof GoStringSlice) return false;
     if (a === b) return true;
     if (a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
@@ -178,8 +199,7 @@ export function isGoSpace(c: number): boolean {
   if (c <= 0xff) {
     return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0x85 || c === 0xa0;
   }
-  return c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
-    c === 0x202f || c === 0x205f || c === 0x3000;
+  return c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
 }
 
 /** strings.TrimSpace */
@@ -197,7 +217,10 @@ export function goFields(s: string): string[] {
   let start = -1;
   for (let i = 0; i < s.length; i++) {
     if (isGoSpace(s.charCodeAt(i))) {
-      if (start >= 0) { out.push(s.slice(start, i)); start = -1; }
+      if (start >= 0) {
+        out.push(s.slice(start, i));
+        start = -1;
+      }
     } else if (start < 0) {
       start = i;
     }
@@ -217,7 +240,10 @@ function mapRunes(s: string, upper: boolean): string {
   for (const ch of s) {
     const cp = ch.codePointAt(0)!;
     const fix = upper ? UPPER_FIX[cp] : LOWER_FIX[cp];
-    if (fix !== undefined) { out += String.fromCodePoint(fix); continue; }
+    if (fix !== undefined) {
+      out += String.fromCodePoint(fix);
+      continue;
+    }
     const m = upper ? ch.toUpperCase() : ch.toLowerCase();
     // Go maps rune by rune (simple case mapping); a multi-rune JS result means "no mapping".
     out += m.length === ch.length || [...m].length === 1 ? m : ch;
@@ -303,7 +329,8 @@ export function formatFloatG(x: number): string {
   const { digits, dp } = shortestDigits(x);
   const exp = dp - 1;
   let s: string;
-  if (exp < -4 || exp >= 6) { // shortest 'g' uses precision 6 for this decision
+  if (exp < -4 || exp >= 6) {
+    // shortest 'g' uses precision 6 for this decision
     s = expForm(digits, exp);
   } else if (exp < 0) {
     s = '0.' + '0'.repeat(-exp - 1) + digits;

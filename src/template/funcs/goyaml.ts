@@ -53,7 +53,11 @@ function yamlKeyLess(a: string, b: string): boolean {
     let bn = 0n;
     if (ar[i] === 0x30 || br[i] === 0x30) {
       for (let j = i - 1; j >= 0 && isDigit(ar[j]); j--) {
-        if (ar[j] !== 0x30) { an = 1n; bn = 1n; break; }
+        if (ar[j] !== 0x30) {
+          an = 1n;
+          bn = 1n;
+          break;
+        }
       }
     }
     let ai = i;
@@ -90,21 +94,31 @@ function resolvesToNonString(s: string): boolean {
 // Emitter (port of the relevant parts of libyaml's emitter as found in yaml.v2)
 // ---------------------------------------------------------------------------------------------
 
-const enum Style { Plain, Single, Double, Literal }
+const enum Style {
+  Plain,
+  Single,
+  Double,
+  Literal,
+}
 
 const BEST_INDENT = 2;
 const BEST_WIDTH = 80;
 
 function isPrintable(c: number): boolean {
-  return c === 0x0a || (c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xd7ff) ||
-    (c >= 0xe000 && c <= 0xfffd && c !== 0xfeff);
+  return c === 0x0a || (c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd && c !== 0xfeff);
 }
 function isBreak(c: number | undefined): boolean {
   return c === 0x0d || c === 0x0a || c === 0x85 || c === 0x2028 || c === 0x2029;
 }
-function isSpaceC(c: number | undefined): boolean { return c === 0x20; }
-function isBlank(c: number | undefined): boolean { return c === 0x20 || c === 0x09; }
-function isBlankz(c: number | undefined): boolean { return c === undefined || c === 0 || isBlank(c) || isBreak(c); }
+function isSpaceC(c: number | undefined): boolean {
+  return c === 0x20;
+}
+function isBlank(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x09;
+}
+function isBlankz(c: number | undefined): boolean {
+  return c === undefined || c === 0 || isBlank(c) || isBreak(c);
+}
 
 interface ScalarAnalysis {
   multiline: boolean;
@@ -141,22 +155,45 @@ function analyzeScalar(r: number[]): ScalarAnalysis {
     const followedByWhitespace = i + 1 >= r.length || isBlank(r[i + 1]);
     if (i === 0) {
       switch (c) {
-        case 0x23: case 0x2c: case 0x5b: case 0x5d: case 0x7b: case 0x7d: case 0x26: case 0x2a:
-        case 0x21: case 0x7c: case 0x3e: case 0x27: case 0x22: case 0x25: case 0x40: case 0x60:
+        case 0x23:
+        case 0x2c:
+        case 0x5b:
+        case 0x5d:
+        case 0x7b:
+        case 0x7d:
+        case 0x26:
+        case 0x2a:
+        case 0x21:
+        case 0x7c:
+        case 0x3e:
+        case 0x27:
+        case 0x22:
+        case 0x25:
+        case 0x40:
+        case 0x60:
           flowIndicators = true;
           blockIndicators = true;
           break;
-        case 0x3f: case 0x3a:
+        case 0x3f:
+        case 0x3a:
           flowIndicators = true;
           if (followedByWhitespace) blockIndicators = true;
           break;
         case 0x2d:
-          if (followedByWhitespace) { flowIndicators = true; blockIndicators = true; }
+          if (followedByWhitespace) {
+            flowIndicators = true;
+            blockIndicators = true;
+          }
           break;
       }
     } else {
       switch (c) {
-        case 0x2c: case 0x3f: case 0x5b: case 0x5d: case 0x7b: case 0x7d:
+        case 0x2c:
+        case 0x3f:
+        case 0x5b:
+        case 0x5d:
+        case 0x7b:
+        case 0x7d:
           flowIndicators = true;
           break;
         case 0x3a:
@@ -164,7 +201,10 @@ function analyzeScalar(r: number[]): ScalarAnalysis {
           if (followedByWhitespace) blockIndicators = true;
           break;
         case 0x23:
-          if (precededByWhitespace) { flowIndicators = true; blockIndicators = true; }
+          if (precededByWhitespace) {
+            flowIndicators = true;
+            blockIndicators = true;
+          }
           break;
       }
     }
@@ -189,11 +229,26 @@ function analyzeScalar(r: number[]): ScalarAnalysis {
     precededByWhitespace = isBlankz(c);
   }
   const a: ScalarAnalysis = { multiline: lineBreaks, flowPlain: true, blockPlain: true, single: true, block: true };
-  if (leadingSpace || leadingBreak || trailingSpace || trailingBreak) { a.flowPlain = false; a.blockPlain = false; }
+  if (leadingSpace || leadingBreak || trailingSpace || trailingBreak) {
+    a.flowPlain = false;
+    a.blockPlain = false;
+  }
   if (trailingSpace) a.block = false;
-  if (breakSpace) { a.flowPlain = false; a.blockPlain = false; a.single = false; }
-  if (spaceBreak || specialCharacters) { a.flowPlain = false; a.blockPlain = false; a.single = false; a.block = false; }
-  if (lineBreaks) { a.flowPlain = false; a.blockPlain = false; }
+  if (breakSpace) {
+    a.flowPlain = false;
+    a.blockPlain = false;
+    a.single = false;
+  }
+  if (spaceBreak || specialCharacters) {
+    a.flowPlain = false;
+    a.blockPlain = false;
+    a.single = false;
+    a.block = false;
+  }
+  if (lineBreaks) {
+    a.flowPlain = false;
+    a.blockPlain = false;
+  }
   if (flowIndicators) a.flowPlain = false;
   if (blockIndicators) a.blockPlain = false;
   return a;
@@ -214,16 +269,27 @@ class Emitter {
   mappingContext = false;
   simpleKeyContext = false;
 
-  putRaw(s: string): void { this.out += s; this.column += s.length; }
-  putChar(c: number): void { this.out += String.fromCodePoint(c); this.column++; }
-  putBreak(): void { this.out += '\n'; this.column = 0; }
+  putRaw(s: string): void {
+    this.out += s;
+    this.column += s.length;
+  }
+  putChar(c: number): void {
+    this.out += String.fromCodePoint(c);
+    this.column++;
+  }
+  putBreak(): void {
+    this.out += '\n';
+    this.column = 0;
+  }
 
   increaseIndent(flow: boolean, indentless: boolean): void {
     this.indents.push(this.indent);
     if (this.indent < 0) this.indent = flow ? BEST_INDENT : 0;
     else if (!indentless) this.indent += BEST_INDENT;
   }
-  popIndent(): void { this.indent = this.indents.pop()!; }
+  popIndent(): void {
+    this.indent = this.indents.pop()!;
+  }
 
   writeIndent(): void {
     const indent = this.indent < 0 ? 0 : this.indent;
@@ -249,10 +315,14 @@ class Emitter {
     this.simpleKeyContext = simpleKey;
     if (v === null || v === undefined) return this.scalar('null', Style.Plain);
     switch (typeof v) {
-      case 'boolean': return this.scalar(v ? 'true' : 'false', Style.Plain);
-      case 'bigint': return this.scalar(v.toString(), Style.Plain);
-      case 'number': return this.scalar(yamlFloat(v), Style.Plain);
-      case 'string': return this.stringv(v);
+      case 'boolean':
+        return this.scalar(v ? 'true' : 'false', Style.Plain);
+      case 'bigint':
+        return this.scalar(v.toString(), Style.Plain);
+      case 'number':
+        return this.scalar(yamlFloat(v), Style.Plain);
+      case 'string':
+        return this.stringv(v);
     }
     if (Array.isArray(v)) return this.sequence(v);
     const o = v as any;
@@ -342,10 +412,18 @@ class Emitter {
     this.increaseIndent(true, false);
     const allowBreaks = !this.simpleKeyContext;
     switch (style) {
-      case Style.Plain: this.writePlain(r, allowBreaks); break;
-      case Style.Single: this.writeSingle(r, allowBreaks); break;
-      case Style.Double: this.writeDouble(r, allowBreaks); break;
-      case Style.Literal: this.writeLiteral(r); break;
+      case Style.Plain:
+        this.writePlain(r, allowBreaks);
+        break;
+      case Style.Single:
+        this.writeSingle(r, allowBreaks);
+        break;
+      case Style.Double:
+        this.writeDouble(r, allowBreaks);
+        break;
+      case Style.Literal:
+        this.writeLiteral(r);
+        break;
     }
     this.popIndent();
   }
@@ -382,7 +460,10 @@ class Emitter {
 
   writeBreak(c: number): void {
     if (c === 0x0a) this.putBreak();
-    else { this.out += String.fromCodePoint(c); this.column = 0; }
+    else {
+      this.out += String.fromCodePoint(c);
+      this.column = 0;
+    }
   }
 
   writeSingle(r: number[], allowBreaks: boolean): void {
@@ -426,25 +507,64 @@ class Emitter {
       if (!isPrintable(c) || c === 0xfeff || isBreak(c) || c === 0x22 || c === 0x5c) {
         this.putRaw('\\');
         switch (c) {
-          case 0x00: this.putRaw('0'); break;
-          case 0x07: this.putRaw('a'); break;
-          case 0x08: this.putRaw('b'); break;
-          case 0x09: this.putRaw('t'); break;
-          case 0x0a: this.putRaw('n'); break;
-          case 0x0b: this.putRaw('v'); break;
-          case 0x0c: this.putRaw('f'); break;
-          case 0x0d: this.putRaw('r'); break;
-          case 0x1b: this.putRaw('e'); break;
-          case 0x22: this.putRaw('"'); break;
-          case 0x5c: this.putRaw('\\'); break;
-          case 0x85: this.putRaw('N'); break;
-          case 0xa0: this.putRaw('_'); break;
-          case 0x2028: this.putRaw('L'); break;
-          case 0x2029: this.putRaw('P'); break;
+          case 0x00:
+            this.putRaw('0');
+            break;
+          case 0x07:
+            this.putRaw('a');
+            break;
+          case 0x08:
+            this.putRaw('b');
+            break;
+          case 0x09:
+            this.putRaw('t');
+            break;
+          case 0x0a:
+            this.putRaw('n');
+            break;
+          case 0x0b:
+            this.putRaw('v');
+            break;
+          case 0x0c:
+            this.putRaw('f');
+            break;
+          case 0x0d:
+            this.putRaw('r');
+            break;
+          case 0x1b:
+            this.putRaw('e');
+            break;
+          case 0x22:
+            this.putRaw('"');
+            break;
+          case 0x5c:
+            this.putRaw('\\');
+            break;
+          case 0x85:
+            this.putRaw('N');
+            break;
+          case 0xa0:
+            this.putRaw('_');
+            break;
+          case 0x2028:
+            this.putRaw('L');
+            break;
+          case 0x2029:
+            this.putRaw('P');
+            break;
           default: {
             let w: number;
             let p: string;
-            if (c <= 0xff) { p = 'x'; w = 2; } else if (c <= 0xffff) { p = 'u'; w = 4; } else { p = 'U'; w = 8; }
+            if (c <= 0xff) {
+              p = 'x';
+              w = 2;
+            } else if (c <= 0xffff) {
+              p = 'u';
+              w = 4;
+            } else {
+              p = 'U';
+              w = 8;
+            }
             let h = '';
             for (let k = (w - 1) * 4; k >= 0; k -= 4) h += HEXU[(c >> k) & 15];
             this.putRaw(p + h);

@@ -30,16 +30,22 @@ function recovered(params: ParamKind[], zero: Zero, fn: (...args: any[]) => GoVa
   };
 }
 
-const panic = (): never => { throw new GoPanic('panic'); };
+const panic = (): never => {
+  throw new GoPanic('panic');
+};
 
-function isIntKind(v: GoValue): v is bigint { return typeof v === 'bigint'; }
-function isFloatKind(v: GoValue): v is number { return typeof v === 'number'; }
+function isIntKind(v: GoValue): v is bigint {
+  return typeof v === 'bigint';
+}
+function isFloatKind(v: GoValue): v is number {
+  return typeof v === 'number';
+}
 
 /** reflect Len for slice/array/map values; null when the kind has no length. */
 function reflectLen(v: GoValue): number | null {
   const k = goKind(v);
   if (k === 'slice' || k === 'array') return (v as GoValue[]).length;
-  if (k === 'map') return (v !== null && typeof v === 'object' && !(v as any).__goOpaque) ? Object.keys(v).length : 0;
+  if (k === 'map') return v !== null && typeof v === 'object' && !(v as any).__goOpaque ? Object.keys(v).length : 0;
   return null;
 }
 
@@ -48,8 +54,7 @@ export function goQueryEscape(s: string): string {
   const bytes = Buffer.from(s, 'utf8');
   let out = '';
   for (const b of bytes) {
-    if ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) ||
-      b === 0x2d || b === 0x5f || b === 0x2e || b === 0x7e) {
+    if ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x5f || b === 0x2e || b === 0x7e) {
       out += String.fromCharCode(b);
     } else if (b === 0x20) {
       out += '+';
