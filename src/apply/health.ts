@@ -158,6 +158,9 @@ interface Attempt {
 }
 
 /** Retries the check until it succeeds or the deadline passes. Never throws for a failed check. */
+/** The least time one attempt gets, even past the check's timeout. */
+export const MIN_ATTEMPT_MS = 500;
+
 export async function waitHealthy(check: HealthCheck, ctx: HealthContext): Promise<HealthResult> {
   const { clock } = ctx;
   const start = clock.now();
@@ -167,7 +170,8 @@ export async function waitHealthy(check: HealthCheck, ctx: HealthContext): Promi
   const elapsed = () => clock.now() - start;
   for (;;) {
     if (ctx.signal?.aborted) return { ok: false, attempts, ms: elapsed(), last: `aborted (last: ${last})` };
-    const left = Math.max(1, deadline - clock.now());
+    // Even the last attempt gets a fair budget: one cut to 1 ms says nothing about the service.
+    const left = Math.max(MIN_ATTEMPT_MS, deadline - clock.now());
     attempts++;
     const a = await attemptOnce(check, ctx, left);
     if (a.ok) return { ok: true, attempts, ms: elapsed() };
