@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { upSystem, SystemCluster, SystemHost } from '../harness';
-import { ggn } from '../support/cli';
+import { background, ggn } from '../support/cli';
 import { ClusterTree, systemClusterTree, systemEnvConfigFor } from '../support/cluster-tree';
 
 const skip = process.getuid?.() === 0 ? false : 'the system test hosts (systemd-nspawn) need root';
@@ -272,6 +272,66 @@ describe('scope system: real systemd system managers, sudo -n as deploy', { skip
       assert.match(await onHost(0, 'tail', '-n', '1', '/var/lib/ggn/audit.log'), /prod_web_w1\.service/);
     } finally {
       fs.writeFileSync(configFile(), systemEnvConfigFor(cluster));
+    }
+  });
+
+  it('hooks run around the service and each unit; a health gate that fails restores, one that passes lets it through', async () => {
+    tree.write('env/prod/hooks/early/10-record', '#!/bin/sh\necho "early $ACTION $SERVICE ${UNIT:-} $WHO" >> "$GGN_HOME_PATH/hooks.log"\n');
+    fs.chmodSync(path.join(tree.work, 'env/prod/hooks/early/10-record'), 0o755);
+    tree.write(
+      'env/prod/services/api/service-manifest.yml',
+      `healthCheck:\n  exec: [sh, -c, 'test -f /run/api-ready']\n  timeout: 2s\n  interval: 200ms\nnodes:\n  - hostname: a1\n    machine_id: ${h[0].name}\n`,
+    );
+    tree.write('env/prod/services/api/unit.tmpl', '[Service]\nExecStart=/bin/sleep 600\nEnvironment=V={{.version}}\n\n[X-Fleet]\nMachineID={{.machine_id}}\n');
+    const bad = run('prod', 'api', 'update', '-y');
+    assert.equal(bad.code, 1, bad.stdout);
+    assert.match(
+      bad.stderr,
+      new RegExp(`unit prod_api_a1\\.service, host ${h[0].name}: update failed at health: exec sh -c .*\\(restored to its previous version\\)`),
+    );
+    assert.equal((await cluster.exec(h[0], ['test', '-e', '/etc/systemd/system/prod_api_a1.service'])).code, 1, 'the new unit that failed is removed');
+    await onHost(0, 'touch', '/run/api-ready');
+    const good = run('prod', 'api', 'update', '-y');
+    assert.equal(good.code, 0, good.stdout + good.stderr);
+    assert.equal(await onHost(0, 'systemctl', 'is-active', 'prod_api_a1.service'), 'active');
+    const hooks = fs.readFileSync(path.join(tree.home, 'hooks.log'), 'utf8');
+    assert.match(hooks, /^early service\/update api  tester@/m);
+    assert.match(hooks, /^early unit\/update api a1 tester@/m);
+  });
+
+  it('SIGTERM mid-rollout: the unit in flight is restored, the lock released, exit 143', async () => {
+    const before = await unitOn(0);
+    tree.write('env/prod/services/web/unit.tmpl', UNIT.replace('[Service]\n', '[Service]\nExecStartPre=/bin/sleep 3\n'));
+    setVersion('9');
+    try {
+      const p = background(['-H', tree.home, 'prod', 'web', 'update', '-y', '--json', '--parallel', '1']);
+      await p.until((e) => e.unit === unit(0) && e.step === 'wait-active' && e.result === 'started');
+      p.process.kill('SIGTERM');
+      const r = await p.done;
+      assert.equal(r.code, 143, r.stderr);
+      assert.match(r.stderr, /0 updated, 1 interrupted and restored, 2 not started \(interrupted\)/);
+      assert.equal(await unitOn(0), before, 'old bytes back');
+      assert.equal(await active(0), 'active');
+      assert.equal((await cluster.exec(h[0], ['test', '-e', '/var/lib/ggn/locks/prod/web.lock'])).code, 1, 'the lock was released');
+      assert.match(await onHost(0, 'tail', '-n', '1', '/var/lib/ggn/audit.log'), /prod_web_w1\.service\tupdate\t.*\tinterrupted at wait-active, restored\t/);
+    } finally {
+      tree.write('env/prod/services/web/unit.tmpl', UNIT);
+    }
+  });
+
+  it('a hung host: an error naming it within the connect timeout, nothing changed elsewhere', async () => {
+    setVersion('10');
+    const before = await unitOn(0);
+    await cluster.hang(h[2]);
+    try {
+      const t0 = Date.now();
+      const r = run('prod', 'web', 'update', '-y', '--parallel', '3');
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, new RegExp(`host ${h[2].name}`));
+      assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
+      assert.equal(await unitOn(0), before, 'the plan failed before any change');
+    } finally {
+      await cluster.resume(h[2]);
     }
   });
 });
