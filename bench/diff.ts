@@ -71,7 +71,8 @@ export async function benchDiff(): Promise<void> {
       const r = spawnSync(process.execPath, [...ggnArgs, 'web', 'diff', '--exit-code'], { encoding: 'utf8' });
       ggnMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
       // The seeded units are current but not started: exit 2 (drift), with every file compared.
-      if (r.status !== 2 || !/0 changed, 0 new, 0 orphaned, \d+ unchanged/.test(r.stdout)) throw new Error(`diff exited ${r.status}: ${r.stdout.slice(-500)} ${r.stderr}`);
+      if (r.status !== 2 || !/0 changed, 0 new, 0 orphaned, \d+ unchanged/.test(r.stdout))
+        throw new Error(`diff exited ${r.status}: ${r.stdout.slice(-500)} ${r.stderr}`);
     }
     // The first round warms caches (users' pages, sshd); it is not counted.
     const g = median(ggnMs.slice(1));
