@@ -36,6 +36,10 @@ import {
   tail,
   tcpListeners,
   waitGone,
+  TOOL_ENV,
+  sq,
+  hasBinary,
+  writeOwned,
 } from './sys';
 
 export interface TestHost {
@@ -135,7 +139,6 @@ const USER_PREFIX = 'ggnt';
 const SYSTEMD = fs.existsSync('/lib/systemd/systemd') ? '/lib/systemd/systemd' : '/usr/lib/systemd/systemd';
 const SSHD = '/usr/sbin/sshd';
 const USER_PATH = '/usr/local/bin:/usr/bin:/bin';
-const TOOL_ENV: NodeJS.ProcessEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
 const MAX_ADDRESS_HOSTS = 244; // 127.0.0.11 .. 127.0.0.254
 const TRACE = !!process.env.GGN_HARNESS_TRACE;
 let traceT0 = Date.now();
@@ -178,24 +181,10 @@ interface Owner {
 
 // ------------------------------------------------------------------ helpers
 
-function sq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 function mkdirOwned(dir: string, mode: number, uid: number, gid: number): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.chmodSync(dir, mode);
   fs.chownSync(dir, uid, gid);
-}
-
-function writeOwned(file: string, data: string, mode: number, uid = 0, gid = 0): void {
-  fs.writeFileSync(file, data, { mode });
-  fs.chmodSync(file, mode);
-  fs.chownSync(file, uid, gid);
-}
-
-function hasBinary(name: string): boolean {
-  return TOOL_ENV.PATH!.split(':').some((d) => fs.existsSync(path.join(d, name)));
 }
 
 function resetRuntimeDir(uid: number, gid: number): string {

@@ -276,3 +276,22 @@ export async function tcpListeners(): Promise<Array<{ addr: string; port: number
   }
   return out;
 }
+
+/** The environment of the tools the harnesses run (a fixed PATH, a known locale). */
+export const TOOL_ENV: NodeJS.ProcessEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
+
+/** A word for a shell script, single-quoted. */
+export function sq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function hasBinary(name: string): boolean {
+  return TOOL_ENV.PATH!.split(':').some((d) => fs.existsSync(path.join(d, name)));
+}
+
+/** Writes a file with exactly this mode and owner (whatever the umask). */
+export function writeOwned(file: string, data: string, mode: number, uid = 0, gid = 0): void {
+  fs.writeFileSync(file, data, { mode });
+  fs.chmodSync(file, mode);
+  fs.chownSync(file, uid, gid);
+}

@@ -38,6 +38,10 @@ import {
   tail,
   tcpListeners,
   waitGone,
+  TOOL_ENV,
+  sq,
+  hasBinary,
+  writeOwned,
 } from './sys';
 
 /** deploy's sudo rights on a host. */
@@ -137,7 +141,6 @@ const LOCK_DIR = '/run/ggn-syshosts';
 const OWNER_FILE = path.join(LOCK_DIR, 'owner.json');
 const DEFAULT_DIR = '/tmp/ggn-syshosts';
 const ROOTFS_SCRIPT = path.resolve(__dirname, '..', '..', '..', 'test', 'harness', 'system-rootfs.sh');
-const TOOL_ENV: NodeJS.ProcessEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
 const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const MAX_HOSTS = 244; // 127.0.2.11 .. 127.0.2.254
 const DEPLOY_UID = 1000;
@@ -145,14 +148,6 @@ const TRACE = !!process.env.GGN_HARNESS_TRACE;
 let traceT0 = Date.now();
 function trace(msg: string): void {
   if (TRACE) process.stderr.write(`[syshosts +${Date.now() - traceT0}ms] ${msg}\n`);
-}
-
-function sq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-function hasBinary(name: string): boolean {
-  return TOOL_ENV.PATH!.split(':').some((d) => fs.existsSync(path.join(d, name)));
 }
 
 export function sudoersLine(mode: SudoMode): string {
@@ -306,12 +301,6 @@ function upperDir(rootfs: string, upper: string, rel: string): void {
     fs.chownSync(dst, st.uid, st.gid);
     fs.chmodSync(dst, st.mode & 0o7777);
   }
-}
-
-function writeFile(file: string, data: string, mode: number, uid = 0, gid = 0): void {
-  fs.writeFileSync(file, data, { mode });
-  fs.chmodSync(file, mode);
-  fs.chownSync(file, uid, gid);
 }
 
 function sshdDropIn(h: SystemHost): string {
@@ -793,8 +782,8 @@ export async function upSystem(n: number, opts: SystemUpOptions = {}): Promise<S
     const clientKey = generateEd25519('ggn-syshosts-client');
     const clientKeyPath = path.join(dir, 'client_ed25519');
     const knownHostsPath = path.join(dir, 'known_hosts');
-    writeFile(clientKeyPath, clientKey.privateKey, 0o600);
-    writeFile(clientKeyPath + '.pub', clientKey.publicKey + '\n', 0o644);
+    writeOwned(clientKeyPath, clientKey.privateKey, 0o600);
+    writeOwned(clientKeyPath + '.pub', clientKey.publicKey + '\n', 0o644);
 
     const rts: HostRt[] = [];
     const known: string[] = [];
@@ -834,17 +823,17 @@ export async function upSystem(n: number, opts: SystemUpOptions = {}): Promise<S
       // the host's own files, in the upper dir before it is mounted (never while it is)
       const U = rt.upper;
       for (const d of ['etc/ssh/sshd_config.d', 'etc/sudoers.d', 'home/deploy/.ssh', 'root/.ssh']) upperDir(rootfs, U, d);
-      writeFile(path.join(U, 'etc/hostname'), `${name}\n`, 0o644);
+      writeOwned(path.join(U, 'etc/hostname'), `${name}\n`, 0o644);
       // without the hostname in /etc/hosts every sudo prints "unable to resolve host"
-      writeFile(path.join(U, 'etc/hosts'), `127.0.0.1\tlocalhost\n127.0.1.1\t${name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`, 0o644);
-      writeFile(path.join(U, 'etc/machine-id'), fs.readFileSync('/proc/sys/kernel/random/uuid', 'utf8').trim().replace(/-/g, '') + '\n', 0o444);
-      writeFile(path.join(U, 'etc/ssh/ssh_host_ed25519_key'), hostKey.privateKey, 0o600);
-      writeFile(path.join(U, 'etc/ssh/ssh_host_ed25519_key.pub'), hostKey.publicKey + '\n', 0o644);
-      writeFile(path.join(U, 'etc/ssh/sshd_config.d/10-ggn-test.conf'), sshdDropIn(pub), 0o644);
-      writeFile(path.join(U, 'etc/sudoers.d/deploy'), sudoersLine(pub.sudo), 0o440);
-      writeFile(path.join(U, 'home/deploy/.ssh/authorized_keys'), clientKey.publicKey + '\n', 0o600, DEPLOY_UID, DEPLOY_UID);
-      if (pub.rootLogin) writeFile(path.join(U, 'root/.ssh/authorized_keys'), clientKey.publicKey + '\n', 0o600);
-      writeFile(rt.launchScript, launchScriptText(rt, rootfs, roots), 0o700);
+      writeOwned(path.join(U, 'etc/hosts'), `127.0.0.1\tlocalhost\n127.0.1.1\t${name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`, 0o644);
+      writeOwned(path.join(U, 'etc/machine-id'), fs.readFileSync('/proc/sys/kernel/random/uuid', 'utf8').trim().replace(/-/g, '') + '\n', 0o444);
+      writeOwned(path.join(U, 'etc/ssh/ssh_host_ed25519_key'), hostKey.privateKey, 0o600);
+      writeOwned(path.join(U, 'etc/ssh/ssh_host_ed25519_key.pub'), hostKey.publicKey + '\n', 0o644);
+      writeOwned(path.join(U, 'etc/ssh/sshd_config.d/10-ggn-test.conf'), sshdDropIn(pub), 0o644);
+      writeOwned(path.join(U, 'etc/sudoers.d/deploy'), sudoersLine(pub.sudo), 0o440);
+      writeOwned(path.join(U, 'home/deploy/.ssh/authorized_keys'), clientKey.publicKey + '\n', 0o600, DEPLOY_UID, DEPLOY_UID);
+      if (pub.rootLogin) writeOwned(path.join(U, 'root/.ssh/authorized_keys'), clientKey.publicKey + '\n', 0o600);
+      writeOwned(rt.launchScript, launchScriptText(rt, rootfs, roots), 0o700);
 
       known.push(pub.port === 22 ? `${name},${pub.address} ${pubNoComment}` : `[${name}]:${pub.port},[${pub.address}]:${pub.port} ${pubNoComment}`);
       sshCfg.push(

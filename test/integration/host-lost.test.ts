@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { Cluster, TestHost, up } from '../harness';
 import { SshSystemdDriver } from '../../src/drivers/systemd/driver';
 import { SshTransport } from '../../src/transport/ssh';
-import { HostSpec, TransportError } from '../../src/transport/types';
+import { TransportError } from '../../src/transport/types';
+import { hostSpec } from '../support/host-spec';
 
 const skip = process.getuid?.() === 0 ? false : 'the test cluster needs root';
 const UNIT = 'p_web_a.service';
@@ -16,20 +17,10 @@ let cluster: Cluster;
 const drivers: SshSystemdDriver[] = [];
 
 function driverFor(h: TestHost): SshSystemdDriver {
-  const spec: HostSpec = {
-    name: h.name,
-    address: h.address,
-    port: h.port,
-    user: h.user,
-    identityFiles: [cluster.clientKeyPath],
-    knownHostsFile: cluster.knownHostsPath,
-    strictHostKeyChecking: true,
-    connectTimeoutMs: 5000,
-  };
   const d = new SshSystemdDriver({
     target: { scope: 'user', sudo: false },
     machines: [],
-    hosts: [spec],
+    hosts: [hostSpec(cluster, h)],
     transport: new SshTransport({ agentSocket: null }),
     parallel: 1,
   });

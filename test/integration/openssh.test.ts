@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Cluster, TestHost, up } from '../harness';
+import { hostSpec } from '../support/host-spec';
 import { opensshArgv } from '../../src/transport/openssh';
 import { HostSpec } from '../../src/transport/types';
 
@@ -16,19 +17,7 @@ let cluster: Cluster;
 let tmp: string;
 let home: string;
 
-function spec(h: TestHost, over: Partial<HostSpec> = {}): HostSpec {
-  return {
-    name: h.name,
-    address: h.address,
-    port: h.port,
-    user: h.user,
-    identityFiles: [cluster.clientKeyPath],
-    knownHostsFile: cluster.knownHostsPath,
-    strictHostKeyChecking: true,
-    connectTimeoutMs: 5000,
-    ...over,
-  };
-}
+const spec = (h: TestHost, over: Partial<HostSpec> = {}): HostSpec => hostSpec(cluster, h, over);
 
 /** Runs `ssh ... hostname` as ggn would, with a private HOME and no agent. */
 function sshHostname(h: HostSpec): { code: number; stdout: string; stderr: string } {

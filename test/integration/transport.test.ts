@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { utils } from 'ssh2';
 import { Cluster, TestHost, up } from '../harness';
+import { hostSpec } from '../support/host-spec';
 import { SshTransport, SshTransportOptions } from '../../src/transport/ssh';
 import { HostSpec, TransportError, TransportErrorKind } from '../../src/transport/types';
 
@@ -29,19 +30,7 @@ function transport(opts: SshTransportOptions = {}): SshTransport {
   return t;
 }
 
-function spec(h: TestHost, over: Partial<HostSpec> = {}): HostSpec {
-  return {
-    name: h.name,
-    address: h.address,
-    port: h.port,
-    user: h.user,
-    identityFiles: [cluster.clientKeyPath],
-    knownHostsFile: cluster.knownHostsPath,
-    strictHostKeyChecking: true,
-    connectTimeoutMs: 5000,
-    ...over,
-  };
-}
+const spec = (h: TestHost, over: Partial<HostSpec> = {}): HostSpec => hostSpec(cluster, h, over);
 
 function sshdLog(h: TestHost): string {
   return fs.readFileSync(path.join(cluster.dir, 'hosts', h.name, 'sshd.log'), 'utf8');

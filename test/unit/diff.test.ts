@@ -3,19 +3,9 @@ import * as assert from 'node:assert/strict';
 import { planChanges, summarize, unitOwner } from '../../src/plan/diff';
 import { HostSnapshot } from '../../src/drivers/types';
 import { GgnError } from '../../src/errors';
+import { stoppedState } from '../../src/drivers/memory/driver';
 
-const state = (active: string) => ({
-  loadState: 'loaded',
-  activeState: active,
-  subState: active === 'active' ? 'running' : 'dead',
-  unitFileState: '',
-  result: 'success',
-  mainPid: 0,
-  nRestarts: 0,
-  activeEnterTimestamp: '',
-  type: 'simple',
-  invocationId: '',
-});
+const state = (active: string) => stoppedState({ activeState: active, subState: active === 'active' ? 'running' : 'dead' });
 
 describe('plan', () => {
   it('classifies new, changed, unchanged and orphan units per machine', () => {

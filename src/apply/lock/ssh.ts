@@ -17,6 +17,7 @@
  * Times are the client's (the injected Clock); only the age of a half-written directory is
  * measured on the host. The host side is POSIX sh.
  */
+import { randomUUID } from 'node:crypto';
 import { GgnError } from '../../errors';
 import { remoteError } from '../../drivers/systemd/driver';
 import { ExecResult } from '../../transport/types';
@@ -116,7 +117,7 @@ export class SshLockStore implements LockStore {
   }
 
   private token(): string {
-    return (this.d.token ?? (() => require('node:crypto').randomUUID() as string))();
+    return (this.d.token ?? randomUUID)();
   }
 
   private argv(action: string, service: string, args: string[]): string[] {
