@@ -12,7 +12,7 @@ import { Workspace } from '../src/workspace';
 import { Level } from './base';
 import { UsageError } from './globals';
 import { verbNames, verbsAt, TOP_LEVEL } from './registry';
-import { didYouMean } from './suggest';
+import { didYouMean } from '../src/report/suggest';
 
 export type Resolved =
   | { kind: 'top'; verb?: string; args: string[] }

@@ -18,7 +18,9 @@ import { Workspace } from '../workspace';
 import { readHealthCheck, waitHealthy, describeHealthCheck } from './health';
 import { hookAttributes, HookInfo, runAvailabilityHooks, runHooks } from './hooks';
 import { randomUUID } from 'node:crypto';
-import { createLockBackend, readLockConfig, ServiceLocks, withServiceLock } from './lock';
+import { createLockBackend, ServiceLocks, withServiceLock } from './lock';
+import { envSettings } from '../config/env-config';
+import { didYouMean } from '../report/suggest';
 import { mapLimit } from '../parallel';
 import { BatchSize, groupUnits, interleaveMachines, itemFor, PromptAnswer, RolloutItem, rolloutItems, runRollout, RolloutSummary } from './rollout';
 import { Clock, Reporter } from './types';
@@ -69,18 +71,16 @@ export interface ServiceResult {
 
 /** The env's services in update order: `updateOrder:` first, then the others by name. */
 export function serviceOrder(env: Env, services: string[]): string[] {
-  const order = env.config.updateOrder;
-  if (order === undefined || order === null) return services;
-  if (!Array.isArray(order) || order.some((s) => typeof s !== 'string'))
-    throw new GgnError('`updateOrder:` must be a list of service names', { file: env.configFile });
-  for (const s of order as string[])
-    if (!services.includes(s)) throw new GgnError(`\`updateOrder:\` names "${s}", which is not a service of this env`, { file: env.configFile });
-  return [...(order as string[]), ...services.filter((s) => !(order as string[]).includes(s))];
+  const order = envSettings(env).updateOrder;
+  for (const s of order)
+    if (!services.includes(s))
+      throw new GgnError(`\`updateOrder:\` names "${s}", which is not a service of this env${didYouMean(s, services)}`, { file: env.configFile });
+  return [...order, ...services.filter((s) => !order.includes(s))];
 }
 
 export function lockBackendFor(ws: Workspace, driver: Driver, envDir: string, clock: Clock): ServiceLocks {
   const env = ws.env(envDir);
-  const cfg = readLockConfig(env.config, env.configFile);
+  const cfg = envSettings(env).lock;
   const target = driver.lockTarget?.();
   const exec = driver.exec?.bind(driver);
   if (cfg.backend === 'ssh' && (!target || !exec)) throw missingCapability(driver, 'keep the ssh lock (use `lock: {backend: etcd, ...}`)');

@@ -1,7 +1,7 @@
 /**
  * The env config's driver settings (`env/<env>/config.yml`, with the home's overrideConfig
- * merged in): `driver`, `ssh:` and `machines:`. Keys are checked, so a typo is an error that
- * names the file rather than a silent default.
+ * merged in): `driver`, `ssh:` and `machines:`. Their keys and types are checked when the env is
+ * loaded (schemas/env-config.schema.json); this reads them into the driver's settings.
  */
 import * as path from 'node:path';
 import { GgnError } from '../errors';
@@ -27,9 +27,6 @@ export interface DriverConfig {
   configDir: string;
 }
 
-const SSH_KEYS = ['user', 'port', 'identityFile', 'knownHostsFile', 'strictHostKeyChecking', 'jumpHost', 'scope', 'sudo', 'connectTimeout'];
-const MACHINE_KEYS = ['name', 'address', 'port', 'user', 'identityFile', 'metadata'];
-
 export function readDriverConfig(env: Env): DriverConfig {
   const file = env.configFile;
   const c = env.config;
@@ -40,7 +37,6 @@ export function readDriverConfig(env: Env): DriverConfig {
 
   const ssh = (c.ssh ?? Object.create(null)) as GoValue;
   if (!isMapValue(ssh)) throw err('`ssh:` must be a map');
-  unknownKeys(ssh, SSH_KEYS, 'ssh', err);
   const scope = ssh.scope ?? 'system';
   if (scope !== 'system' && scope !== 'user') throw err('`ssh.scope:` must be system or user');
   const sshConfig: SshDriverConfig = {
@@ -61,7 +57,6 @@ export function readDriverConfig(env: Env): DriverConfig {
   const machines = list.map((m, i): MachineConfig => {
     const where = `machines[${i}]`;
     if (!isMapValue(m)) throw err(`${where} must be a map with name and address`);
-    unknownKeys(m, MACHINE_KEYS, where, err);
     const name = optString(m, 'name', `${where}.name`, err);
     if (!name) throw err(`${where} needs a \`name\``);
     if (!/^[A-Za-z0-9:_.-]+$/.test(name)) throw err(`${where}.name ${JSON.stringify(name)} may use only letters, digits, ":", "_", ".", "-"`);
@@ -83,10 +78,6 @@ export function readDriverConfig(env: Env): DriverConfig {
     };
   });
   return { driver, ssh: sshConfig, machines, configDir: path.dirname(file) };
-}
-
-function unknownKeys(m: GoMap, allowed: string[], where: string, err: (m: string) => GgnError): void {
-  for (const k of Object.keys(m)) if (!allowed.includes(k)) throw err(`unknown key \`${where}.${k}\` (known: ${allowed.join(', ')})`);
 }
 
 function optString(m: GoMap, key: string, where: string, err: (m: string) => GgnError): string | undefined {

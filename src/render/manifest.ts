@@ -8,6 +8,7 @@ import { GgnError, toGgnError } from '../errors';
 import { ServiceSource } from '../tree/env';
 import { deepClone, describe, mergeInto } from '../tree/attributes';
 import { isMapValue, parseYaml } from '../tree/yaml';
+import { assertConfig } from '../config/check';
 import { GoMap, GoValue, newMap } from '../template/values';
 import { compileTemplate, executeTemplate } from './compile';
 import { checkUnitSize, maxUnitSize, unitLimits } from './size-limit';
@@ -65,7 +66,7 @@ export function loadManifest(source: ServiceSource, manifestAttributes: GoMap): 
   }
   const doc = parseYaml(rendered, file);
   if (!isMapValue(doc)) throw new GgnError('service-manifest.yml must be a map with `nodes:`', ctx);
-  return {
+  const manifest: ServiceManifest = {
     file,
     nodes: readNodes(doc.nodes, ctx),
     containers: readContainers(doc.containers, ctx),
@@ -73,6 +74,13 @@ export function loadManifest(source: ServiceSource, manifestAttributes: GoMap): 
     exposeNodesInUnitEnv: doc.exposeNodesInUnitEnv === true,
     raw: doc,
   };
+  // Line numbers are those of the rendered manifest (the same as the file's unless a template spans lines).
+  try {
+    assertConfig('manifest', doc, { file, text: rendered });
+  } catch (e) {
+    throw toGgnError(e, ctx);
+  }
+  return manifest;
 }
 
 function readNodes(v: GoValue | undefined, ctx: { file: string }): GoMap[] {

@@ -4,45 +4,15 @@
  * function builds, so a runaway template fails in milliseconds instead of eating the memory.
  */
 import { GgnError } from '../errors';
+import { envSettings } from '../config/env-config';
 import { Env } from '../tree/env';
 import { ExecLimits } from '../template';
 
-export const DEFAULT_MAX_UNIT_SIZE = 1 << 20;
+export { DEFAULT_MAX_UNIT_SIZE } from '../config/env-config';
 
-const UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1000,
-  kb: 1000,
-  kib: 1024,
-  m: 1000 ** 2,
-  mb: 1000 ** 2,
-  mib: 1024 ** 2,
-  g: 1000 ** 3,
-  gb: 1000 ** 3,
-  gib: 1024 ** 3,
-};
-
-/** The env's limit in bytes: a positive integer, or a string such as `4MiB`, `512KiB`, `2M`. */
+/** The env's limit in bytes (`maxUnitSize:`, read with the env's settings). */
 export function maxUnitSize(env: Pick<Env, 'config' | 'configFile'>): number {
-  const v = env.config.maxUnitSize;
-  if (v === undefined || v === null) return DEFAULT_MAX_UNIT_SIZE;
-  const bad = () => new GgnError(`\`maxUnitSize:\` must be a positive size in bytes, e.g. 1048576 or 4MiB (got ${shown(v)})`, { file: env.configFile });
-  let n: number;
-  if (typeof v === 'bigint' || typeof v === 'number') n = Number(v);
-  else if (typeof v === 'string') {
-    const m = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(v);
-    if (!m || !(m[2].toLowerCase() in UNITS)) throw bad();
-    n = Number(m[1]) * UNITS[m[2].toLowerCase()];
-  } else throw bad();
-  if (!Number.isSafeInteger(n) || n <= 0) throw bad();
-  return n;
-}
-
-function shown(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return 'a list';
-  return typeof v === 'object' && v !== null ? 'a map' : String(v);
+  return envSettings(env).maxUnitSize;
 }
 
 export function formatSize(n: number): string {

@@ -10,6 +10,7 @@ import { GoMap, newMap } from '../template/values';
 import { deepClone, mergeInto, mergeLevel } from './attributes';
 import { Home } from './home';
 import { isMapValue, parseYaml } from './yaml';
+import { assertConfig } from '../config/check';
 
 export interface Partial {
   file: string;
@@ -69,9 +70,13 @@ export function loadEnv(home: Home, dir: string): Env {
   const configFile = path.join(envPath, 'config.yml');
   let config = newMap();
   if (fs.existsSync(configFile)) {
-    const data = parseYaml(fs.readFileSync(configFile, 'utf8'), configFile);
+    const text = fs.readFileSync(configFile, 'utf8');
+    const data = parseYaml(text, configFile);
     if (data !== null && !isMapValue(data)) throw new GgnError('env config must be a map', { file: configFile });
-    if (data) config = data;
+    if (data) {
+      assertConfig('env', data, { file: configFile, text });
+      config = data;
+    }
   }
   const override = home.overrideConfig[dir];
   if (override !== undefined && override !== null) {

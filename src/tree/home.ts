@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { GgnError } from '../errors';
 import { GoMap, newMap } from '../template/values';
 import { isMapValue, parseYaml } from './yaml';
+import { assertConfig } from '../config/check';
 
 export interface Home {
   path: string;
@@ -47,6 +48,7 @@ export function loadHome(homePath?: string): Home {
   if (typeof workPath !== 'string' || workPath === '') {
     throw new GgnError('`workPath:` is missing: it must name the folder that holds `env/`', { file: configFile });
   }
+  assertConfig('home', data, { file: configFile, text });
   const str = (k: string): string | undefined => {
     const v = data[k];
     if (v === undefined || v === null) return undefined;

@@ -74,7 +74,11 @@ describe('bounded rendering', () => {
     for (const bad of ['maxUnitSize: -1\n', 'maxUnitSize: lots\n', 'maxUnitSize: 0\n', 'maxUnitSize: [1]\n']) {
       const r = generate('x', bad);
       assert.equal(r.run.code, 1);
-      assert.match(r.errors[0], /env\/prod\/config\.yml: .*`maxUnitSize:` must be a positive size in bytes/, bad);
+      assert.match(
+        r.errors[0],
+        /env\/prod\/config\.yml:(1:1:)? .*(`maxUnitSize:` must be a positive size in bytes|`maxUnitSize` must be an integer or a string, e\.g\. 4MiB)/,
+        bad,
+      );
     }
   });
 

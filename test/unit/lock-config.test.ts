@@ -8,9 +8,15 @@ import { GgnError } from '../../src/errors';
 import { realClock } from '../../src/apply/types';
 import { GoMap } from '../../src/template/values';
 import { parseYaml } from '../../src/tree/yaml';
+import { assertConfig } from '../../src/config/check';
 
 const FILE = '/w/env/prod/config.yml';
-const cfg = (yaml: string) => readLockConfig(parseYaml(yaml, FILE) as GoMap, FILE);
+// As ggn reads it: the schema first (keys and types), then the lock's own checks.
+const cfg = (yaml: string) => {
+  const data = parseYaml(yaml, FILE) as GoMap;
+  assertConfig('env', data, { file: FILE, text: yaml });
+  return readLockConfig(data, FILE);
+};
 
 describe('lock durations', () => {
   it('parses Go-style durations', () => {
@@ -81,16 +87,16 @@ describe('lock config', () => {
   });
   it('refuses mistakes, naming the file', () => {
     const cases: [string, RegExp][] = [
-      ['lock: etcd\n', /`lock:` must be a map/],
-      ['lock: {backend: zk}\n', /`lock.backend:` must be ssh or etcd, not "zk"/],
+      ['lock: etcd\n', /`lock` must be a map/],
+      ['lock: {backend: zk}\n', /`lock.backend` must be one of ssh, etcd/],
       ['lock: {backend: etcd}\n', /needs `lock.endpoints:`/],
       ['lock: {backend: etcd, endpoints: []}\n', /at least one URL/],
       ['lock: {backend: etcd, endpoints: [127.0.0.1:2379]}\n', /must start with http:\/\/ or https:\/\//],
       ['lock: {backend: etcd, endpoints: ["http://exa mple:1"]}\n', /is not a URL/],
       ['lock: {backend: etcd, endpoints: [http://h:1/v2]}\n', /scheme:\/\/host:port only/],
-      ['lock: {backend: etcd, endpoints: [3]}\n', /`lock.endpoints\[0\]` must be a URL/],
+      ['lock: {backend: etcd, endpoints: [3]}\n', /`lock.endpoints\[0\]` must be a string/],
       ['lock: {backend: ssh, endpoints: [http://h:1]}\n', /only for `lock.backend: etcd`/],
-      ['lock: {backend: etcd, endpoint: [http://h:1]}\n', /unknown key `lock.endpoint` \(known: backend, endpoints\)/],
+      ['lock: {backend: etcd, endpoint: [http://h:1]}\n', /unknown key `lock.endpoint` \(did you mean "endpoints"\?\)/],
     ];
     for (const [yaml, re] of cases) {
       assert.throws(
