@@ -3,6 +3,7 @@ import { rolloutItems } from '../src/apply/rollout';
 import { buildPlan } from '../src/plan/build';
 import { planJson, renderDiff, summaryLine } from '../src/report/diff';
 import { GgnCommand } from './base';
+import { reportWarning } from './errors';
 import { colorsFor, jsonFlag, parallelFlag, reportAll, withDriver } from './live';
 
 export default class Diff extends GgnCommand {
@@ -30,9 +31,10 @@ Exit codes with --exit-code: 0 nothing to do, 2 changes or units not running, 1 
         return { unit: i.timer ?? i.main, machine: i.machine, state: c?.state ? `${c.state.activeState}/${c.state.subState}` : 'not loaded' };
       });
     const changed = plan.changes.some((c) => c.kind !== 'unchanged') || notRunning.length > 0;
-    if (flags.json) this.print(JSON.stringify(planJson(plan.changes, plan.errors, notRunning), null, 2));
+    if (flags.json) this.print(JSON.stringify(planJson(plan.changes, plan.errors, notRunning, plan.warnings), null, 2));
     else {
       ctx.out.write(renderDiff(plan.changes, colorsFor(ctx.out), notRunning));
+      for (const w of plan.warnings) reportWarning(ctx, w);
       reportAll(ctx, plan.errors);
       this.print(summaryLine(plan.changes, notRunning) + (plan.errors.length ? `, ${plan.errors.length} error(s)` : ''));
     }

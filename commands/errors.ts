@@ -14,6 +14,19 @@ export function formatError(e: unknown, workPath?: string): string {
   return err.oneLine(rel);
 }
 
+/** A warning line (`warning: file:line:col: unit X: message`); `-L error` hides them. */
+export function reportWarning(ctx: Pick<CommandContext, 'err' | 'globals'> & { ws?: CommandContext['ws'] }, e: GgnError): void {
+  if (ctx.globals.logLevel === 'error') return;
+  let workPath: string | undefined;
+  try {
+    workPath = ctx.ws?.home.workPath;
+  } catch {
+    workPath = undefined;
+  }
+  const color = (ctx.err as NodeJS.WriteStream).isTTY ? (s: string) => `\x1b[33m${s}\x1b[0m` : (s: string) => s;
+  ctx.err.write(`${color('warning:')} ${printable(formatError(e, workPath))}\n`);
+}
+
 export function reportError(ctx: Pick<CommandContext, 'err' | 'globals'> & { ws?: CommandContext['ws'] }, e: unknown): void {
   let workPath: string | undefined;
   try {

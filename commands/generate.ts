@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as Flags from '@oclif/core/flags';
 import { generate } from '../src/render/generate';
 import { GgnCommand } from './base';
-import { reportError } from './errors';
+import { reportError, reportWarning } from './errors';
 
 export default class Generate extends GgnCommand {
   static override description = `Renders the unit templates of the env, service or unit and writes
@@ -25,6 +25,7 @@ A unit whose template fails is not written; other services and units still are; 
       written += o.written.length;
       unchanged += o.unchanged.length;
       if (!flags.quiet) for (const f of o.written) this.print(`wrote ${rel(f)}`);
+      for (const w of o.warnings) reportWarning(this.ctx, w);
       for (const e of o.errors) {
         failed++;
         reportError(this.ctx, e);

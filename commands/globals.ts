@@ -10,6 +10,8 @@ export interface GlobalFlags {
   logLevel: LogLevel;
   generateManifest?: string;
   manifestAttributes?: string;
+  /** `--strict`: a missing attribute is an error, not a warning. */
+  strict: boolean;
   help: boolean;
 }
 
@@ -29,6 +31,7 @@ export const GLOBAL_FLAG_HELP: [string, string][] = [
   ['-L, --log-level <level>', 'trace, debug, info, warn or error (default info); debug shows stack traces'],
   ['-M, --generate-manifest <files>', 'comma-separated local ACI/pod manifests to resolve `containers:`'],
   ['-A, --manifest-attributes <json>', 'JSON object used to template service-manifest.yml'],
+  ['--strict', 'a missing attribute (rendered as <no value>) is an error, not a warning'],
   ['-h, --help', 'show help for the env, service or unit named before it'],
 ];
 
@@ -36,7 +39,7 @@ export class UsageError extends Error {}
 
 /** Splits argv into global flags and the rest (words and command flags, order kept). */
 export function extractGlobals(argv: string[]): { globals: GlobalFlags; rest: string[] } {
-  const globals: GlobalFlags = { logLevel: 'info', help: false };
+  const globals: GlobalFlags = { logLevel: 'info', help: false, strict: false };
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -46,6 +49,10 @@ export function extractGlobals(argv: string[]): { globals: GlobalFlags; rest: st
     }
     if (arg === '-h' || arg === '--help') {
       globals.help = true;
+      continue;
+    }
+    if (arg === '--strict') {
+      globals.strict = true;
       continue;
     }
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;

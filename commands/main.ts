@@ -2,7 +2,7 @@
  * The CLI entry: global flags, GGN's grammar, help, then one command. Only this layer decides
  * exit codes and prints errors; `src/` returns errors that say where and what.
  */
-import * as path from 'node:path';
+import { ggnVersion } from '../src/version';
 import { GgnError } from '../src/errors';
 import { Workspace } from '../src/workspace';
 import { CommandContext } from './base';
@@ -13,7 +13,6 @@ import { resolve } from './grammar';
 import { commandHelp, helpText } from './help';
 import { loadVerb } from './registry';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 /** The grammar's own refusals (commands/grammar.ts); other errors while resolving (a broken tree) exit 1. */
 const GRAMMAR = /^(unknown (env or command|command or unit|command, service or unit|command) "|unit ".*" exists in services )/;
 
@@ -21,16 +20,22 @@ export async function main(
   argv: string[],
   io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr },
 ): Promise<number> {
-  let globals: GlobalFlags = { logLevel: 'info', help: false };
+  let globals: GlobalFlags = { logLevel: 'info', help: false, strict: false };
   let ws: Workspace | undefined;
   try {
     const parsed = extractGlobals(argv);
     globals = parsed.globals;
-    ws = new Workspace({
-      homePath: globals.homePath,
-      generateManifest: globals.generateManifest,
-      manifestAttributes: globals.manifestAttributes,
-    });
+    const workspace = (deferSchemaChecks: boolean) =>
+      new Workspace({
+        homePath: globals.homePath,
+        generateManifest: globals.generateManifest,
+        manifestAttributes: globals.manifestAttributes,
+        strict: globals.strict,
+        deferSchemaChecks,
+      });
+    // `validate` lists every config problem itself, so its line is read without the schema check.
+    const maybeValidate = parsed.rest.includes('validate');
+    ws = workspace(maybeValidate);
     if (parsed.rest[0] === '__complete') {
       io.out.write(
         complete(ws, parsed.rest.slice(1))
@@ -42,6 +47,7 @@ export async function main(
     let r: ReturnType<typeof resolve>;
     try {
       r = resolve(ws, parsed.rest, globals.help);
+      if (maybeValidate && !(r.kind === 'command' && r.verb === 'validate')) r = resolve((ws = workspace(false)), parsed.rest, globals.help);
     } catch (e) {
       // An unknown or ambiguous env, service, unit or command is a usage error (exit 2).
       if (!(e instanceof GgnError) || !GRAMMAR.test(e.message)) throw e;
@@ -56,7 +62,7 @@ export async function main(
     if (r.kind === 'top') {
       switch (r.verb) {
         case 'version':
-          io.out.write(`ggn version ${require(path.join(ROOT, 'package.json')).version}\n`);
+          io.out.write(`ggn version ${ggnVersion()}\n`);
           return 0;
         case 'completion':
           io.out.write(completionScript(r.args[0] ?? 'bash'));

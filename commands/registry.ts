@@ -15,6 +15,11 @@ const ALL: Level[] = ['env', 'service', 'unit'];
 
 const VERBS: Record<string, Verb> = {
   generate: { levels: ALL, summary: 'render unit files into services/<svc>/units/, as GGN did', load: () => require('./generate').default },
+  validate: {
+    levels: ALL,
+    summary: 'check the configs, manifests, attributes and templates offline, listing every problem (--strict: missing attributes too)',
+    load: () => require('./validate').default,
+  },
   diff: { levels: ALL, summary: 'show what would change on the hosts, unit by unit and host by host', load: () => require('./diff').default },
   check: { levels: ALL, summary: 'verify every unit is on its host, up to date, and active/running', load: () => require('./check').default },
   update: {

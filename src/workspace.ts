@@ -15,6 +15,10 @@ export interface WorkspaceOptions {
   generateManifest?: string;
   /** `-A`: JSON object for manifest templating. */
   manifestAttributes?: string;
+  /** Load configs without their schema check (`validate` reports those problems itself, all of them). */
+  deferSchemaChecks?: boolean;
+  /** `--strict`: missing attributes are errors. */
+  strict?: boolean;
   cwd?: string;
 }
 
@@ -28,7 +32,7 @@ export class Workspace {
   constructor(readonly options: WorkspaceOptions = {}) {}
 
   get home(): Home {
-    return (this.homeCache ??= loadHome(this.options.homePath));
+    return (this.homeCache ??= loadHome(this.options.homePath, { check: !this.options.deferSchemaChecks }));
   }
 
   envNames(): string[] {
@@ -38,7 +42,7 @@ export class Workspace {
   env(dir: string): Env {
     let env = this.envCache.get(dir);
     if (!env) {
-      env = loadEnv(this.home, dir);
+      env = loadEnv(this.home, dir, { check: !this.options.deferSchemaChecks });
       this.envCache.set(dir, env);
     }
     return env;
@@ -57,7 +61,11 @@ export class Workspace {
   get renderOptions(): RenderOptions {
     if (!this.renderOpts) {
       const local: LocalManifests = loadLocalManifests(this.options.generateManifest, this.options.cwd);
-      this.renderOpts = { manifestAttributes: parseManifestAttributes(this.options.manifestAttributes), localManifests: local };
+      this.renderOpts = {
+        manifestAttributes: parseManifestAttributes(this.options.manifestAttributes),
+        localManifests: local,
+        strict: this.options.strict,
+      };
     }
     return this.renderOpts;
   }

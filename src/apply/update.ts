@@ -18,6 +18,7 @@ import { Workspace } from '../workspace';
 import { readHealthCheck, waitHealthy, describeHealthCheck } from './health';
 import { hookAttributes, HookInfo, runAvailabilityHooks, runHooks } from './hooks';
 import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
 import { createLockBackend, ServiceLocks, withServiceLock } from './lock';
 import { envSettings } from '../config/env-config';
 import { didYouMean } from '../report/suggest';
@@ -170,6 +171,8 @@ async function rollOutService(
   const ctx = { env: env.dir, service };
   const plan = await buildPlan(ws, driver, { env: env.dir, service, unit: opts.scope.unit });
   if (plan.errors.length) throw plan.errors[0].withContext(ctx);
+  const rel = (p: string) => (path.relative(ws.home.workPath, p).startsWith('..') ? p : path.relative(ws.home.workPath, p));
+  for (const w of plan.warnings) deps.reporter.info(`warning: ${w.oneLine(rel)}`);
   const items = opts.mode === 'rollback' ? await rollbackItems(driver, plan) : rolloutItems(plan.changes, { all: opts.all, force: opts.force });
   if (items.length === 0) {
     deps.reporter.info(`${service}: nothing to ${opts.mode === 'rollback' ? 'roll back' : 'update'}`);

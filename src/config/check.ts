@@ -211,7 +211,7 @@ function locate(problems: ConfigProblem[], text: string): void {
   const lines = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { version: '1.1', schema: 'failsafe', uniqueKeys: false, lineCounter: lines });
   for (const p of problems) {
-    const offset = offsetOf(YAML, doc.contents, p.path);
+    const offset = offsetOf(YAML, doc.contents, p.path, p.message.startsWith('unknown key'));
     if (offset === undefined) continue;
     const pos = lines.linePos(offset);
     p.line = pos.line;
@@ -219,8 +219,8 @@ function locate(problems: ConfigProblem[], text: string): void {
   }
 }
 
-/** The offset of the deepest node of `path` found (a missing key points at its parent map). */
-function offsetOf(YAML: typeof YAMLTypes, node: unknown, path: (string | number)[]): number | undefined {
+/** The offset of the deepest node of `path` found (its key for an unknown key; a missing key points at its parent map). */
+function offsetOf(YAML: typeof YAMLTypes, node: unknown, path: (string | number)[], atKey: boolean): number | undefined {
   let cur = node as YAMLTypes.Node | null;
   let offset = cur?.range?.[0];
   for (const p of path) {
@@ -231,7 +231,7 @@ function offsetOf(YAML: typeof YAMLTypes, node: unknown, path: (string | number)
       const key = pair.key as YAMLTypes.Scalar;
       cur = pair.value as YAMLTypes.Node | null;
       offset = cur?.range?.[0] ?? key.range?.[0];
-      if (p === path[path.length - 1] && key.range) offset = key.range[0];
+      if (atKey && p === path[path.length - 1] && key.range) offset = key.range[0];
     } else if (YAML.isSeq(cur) && typeof p === 'number') {
       cur = cur.items[p] as YAMLTypes.Node | null;
       if (!cur) break;

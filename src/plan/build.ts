@@ -25,6 +25,8 @@ export interface LivePlan extends Plan {
   rendered: RenderedUnit[];
   placements: Placement[];
   snapshots: HostSnapshot[];
+  /** Missing attributes in the rendered units (errors instead with --strict). */
+  warnings: GgnError[];
 }
 
 export async function buildPlan(ws: Workspace, driver: Driver, scope: PlanScope): Promise<LivePlan> {
@@ -34,12 +36,14 @@ export async function buildPlan(ws: Workspace, driver: Driver, scope: PlanScope)
   const services = scope.service ? [scope.service] : allServices;
   const errors: GgnError[] = [];
   const rendered: RenderedUnit[] = [];
+  const warnings: GgnError[] = [];
   for (const name of services) {
     try {
       const svc = ws.service(env, name);
       const r = renderUnits(svc, scope.unit ? unitMatcher(env.name, name, scope.unit) : undefined);
       rendered.push(...r.units);
       errors.push(...r.errors);
+      warnings.push(...r.warnings);
     } catch (e) {
       errors.push(toGgnError(e, { env: env.dir, service: name }));
     }
@@ -97,5 +101,6 @@ export async function buildPlan(ws: Workspace, driver: Driver, scope: PlanScope)
     snapshots,
     changes: plan.changes,
     errors: [...errors, ...plan.errors],
+    warnings,
   };
 }

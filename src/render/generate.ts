@@ -21,6 +21,8 @@ export interface ServiceOutcome {
   written: string[];
   unchanged: string[];
   errors: GgnError[];
+  /** Missing attributes (see renderUnits). */
+  warnings: GgnError[];
 }
 
 export async function generate(ws: Workspace, scope: GenerateScope): Promise<ServiceOutcome[]> {
@@ -34,12 +36,13 @@ export async function generate(ws: Workspace, scope: GenerateScope): Promise<Ser
   const sink = new UnitSink();
   const writes: Promise<void>[] = [];
   for (const name of services) {
-    const outcome: ServiceOutcome = { service: name, written: [], unchanged: [], errors: [] };
+    const outcome: ServiceOutcome = { service: name, written: [], unchanged: [], errors: [], warnings: [] };
     outcomes.push(outcome);
     try {
       const svc = ws.service(env, name);
       const filter = scope.unit ? unitMatcher(env.name, name, scope.unit) : undefined;
-      const { units, errors } = renderUnits(svc, filter);
+      const { units, errors, warnings } = renderUnits(svc, filter);
+      outcome.warnings = warnings;
       if (filter && units.length === 0 && errors.length === 0) {
         throw new GgnError(`no unit "${scope.unit}" in service "${name}"`, { env: env.dir, service: name });
       }

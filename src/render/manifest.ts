@@ -12,6 +12,7 @@ import { assertConfig } from '../config/check';
 import { GoMap, GoValue, newMap } from '../template/values';
 import { compileTemplate, executeTemplate } from './compile';
 import { checkUnitSize, maxUnitSize, unitLimits } from './size-limit';
+import { ggnVersion } from '../version';
 
 export interface ServiceManifest {
   file: string;
@@ -74,6 +75,7 @@ export function loadManifest(source: ServiceSource, manifestAttributes: GoMap): 
     exposeNodesInUnitEnv: doc.exposeNodesInUnitEnv === true,
     raw: doc,
   };
+  checkMinimalVersion(doc.ggnMinimalVersion, ctx);
   // Line numbers are those of the rendered manifest (the same as the file's unless a template spans lines).
   try {
     assertConfig('manifest', doc, { file, text: rendered });
@@ -107,4 +109,15 @@ function readPositiveInt(v: GoValue | undefined, key: string, ctx: { file: strin
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'bigint' || v < 0n) throw new GgnError(`\`${key}:\` must be a positive integer`, ctx);
   return v === 0n ? undefined : Number(v); // GGN read 0 as 1
+}
+
+/** `ggnMinimalVersion:` (GGN's key): refuse a service that needs a newer ggn. */
+export function checkMinimalVersion(v: GoValue | undefined, ctx: { file: string }, current = ggnVersion()): void {
+  if (v === undefined || v === null || v === '') return;
+  const semver = require('semver') as typeof import('semver');
+  const wanted = semver.coerce(String(v));
+  if (!wanted) throw new GgnError(`\`ggnMinimalVersion:\` ${JSON.stringify(String(v))} is not a version such as 1.2.0`, ctx);
+  if (semver.lt(current, wanted)) {
+    throw new GgnError(`this service needs ggn ${wanted.version} or newer (ggnMinimalVersion), and this is ggn ${current}: upgrade ggn`, ctx);
+  }
 }

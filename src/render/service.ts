@@ -17,6 +17,7 @@ import { buildUnitData, serviceDataContext } from './data';
 import { loadManifest, ServiceManifest } from './manifest';
 import { checkNamePart, UnitKind, unitFileName } from './names';
 import { checkUnitSize, maxUnitSize, unitLimits } from './size-limit';
+import { envSettings } from '../config/env-config';
 
 export interface RenderOptions {
   /** `-A`: data for manifest templating. */
@@ -25,6 +26,8 @@ export interface RenderOptions {
   localManifests: LocalManifests;
   /** Machine names for `hostname: '*'` (defaults to the env config or GGN's cache). */
   machineNames?: (env: Env) => string[];
+  /** `--strict`: a missing attribute is an error (also `strict: true` in the env config). */
+  strict?: boolean;
 }
 
 export interface PreparedService {
@@ -37,6 +40,8 @@ export interface PreparedService {
   unitsDir: string;
   /** Bytes; `maxUnitSize:` in the env config. */
   maxUnitSize: number;
+  /** Missing attributes are errors. */
+  strict: boolean;
 }
 
 export interface RenderedUnit {
@@ -54,6 +59,8 @@ export interface RenderedUnit {
 export interface RenderResult {
   units: RenderedUnit[];
   errors: GgnError[];
+  /** Missing attributes (rendered as `<no value>`, as GGN did), one per use. */
+  warnings: GgnError[];
 }
 
 export function prepareService(env: Env, name: string, opts: RenderOptions): PreparedService {
@@ -73,7 +80,16 @@ export function prepareService(env: Env, name: string, opts: RenderOptions): Pre
     if (source.timerTemplateFile) {
       templates.push({ kind: 'timer', file: source.timerTemplateFile, template: compileUnitTemplate(source.timerTemplateFile, partials, ctx) });
     }
-    return { source, manifest, nodes, aciList, templates, unitsDir: path.join(source.path, 'units'), maxUnitSize: max };
+    return {
+      source,
+      manifest,
+      nodes,
+      aciList,
+      templates,
+      unitsDir: path.join(source.path, 'units'),
+      maxUnitSize: max,
+      strict: opts.strict === true || envSettings(env).strict,
+    };
   } catch (e) {
     throw toGgnError(e, ctx);
   }
@@ -114,10 +130,15 @@ function expandNodes(manifest: ServiceManifest, env: Env, names: (env: Env) => s
 /** Renders the units of a service; a unit whose template fails is reported, not produced. */
 export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) => boolean): RenderResult {
   const env = svc.source.env;
-  const result: RenderResult = { units: [], errors: [] };
+  const result: RenderResult = { units: [], errors: [], warnings: [] };
   const shared = serviceDataContext(svc.source.attributes, svc.aciList, svc.manifest.exposeNodesInUnitEnv ? svc.nodes : undefined);
   const unitsDir = svc.unitsDir + path.sep;
-  const limits = unitLimits(svc.maxUnitSize);
+  let missing: GgnError[] = [];
+  const limits = {
+    ...unitLimits(svc.maxUnitSize),
+    onNoValue: (at: { file: string; line: number; col: number; context: string }) =>
+      void missing.push(new GgnError(noValueMessage(at.context), { file: at.file, line: at.line, col: at.col })),
+  };
   for (const node of svc.nodes) {
     const hostname = node.hostname as string;
     let data: GoMap | undefined;
@@ -127,12 +148,19 @@ export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) 
       data ??= buildUnitData(shared, node);
       try {
         const ctx = { file: t.file, env: env.dir, service: svc.source.name, unit: name };
+        missing = [];
         const content = executeTemplate(t.template, data, ctx, limits);
         try {
           checkUnitSize(content, svc.maxUnitSize, 'the rendered unit');
         } catch (e) {
           throw toGgnError(e, ctx);
         }
+        const noValues = missing.map((w) => w.withContext(ctx));
+        if (svc.strict && noValues.length) {
+          result.errors.push(...noValues.map((w) => new GgnError(`${w.message} (strict)`, w.ctx)));
+          continue;
+        }
+        result.warnings.push(...noValues);
         result.units.push({ name, kind: t.kind, hostname, service: svc.source.name, node, content, localPath: unitsDir + name });
       } catch (e) {
         result.errors.push(toGgnError(e, { env: env.dir, service: svc.source.name, unit: name }));
@@ -140,4 +168,11 @@ export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) 
     }
   }
   return result;
+}
+
+/** `{{.thread}}` -> the message for an action that printed nothing (a key not in the data, an empty `first`, ...). */
+function noValueMessage(action: string): string {
+  const m = /^\{\{-?\s*(.*?)\s*-?\}\}$/s.exec(action);
+  const expr = m ? m[1] : action;
+  return `no value: \`${expr}\` renders as <no value> (a missing attribute?)`;
 }

@@ -70,7 +70,7 @@ export function summaryLine(changes: UnitChange[], notRunning: NotRunning[] = []
   );
 }
 
-export function planJson(changes: UnitChange[], errors: GgnError[], notRunning: NotRunning[] = []): object {
+export function planJson(changes: UnitChange[], errors: GgnError[], notRunning: NotRunning[] = [], warnings: GgnError[] = []): object {
   return {
     summary: { ...summarize(changes), notRunning: notRunning.length },
     notRunning,
@@ -83,5 +83,6 @@ export function planJson(changes: UnitChange[], errors: GgnError[], notRunning: 
       diff: c.kind === 'unchanged' ? null : unifiedDiff(c, PLAIN),
     })),
     errors: errors.map((e) => ({ message: e.message, ...e.ctx })),
+    warnings: warnings.map((e) => ({ message: e.message, ...e.ctx })),
   };
 }

@@ -609,6 +609,7 @@ export class ExecState {
         this.emit(v);
         return;
       case 'undefined':
+        this.limits.onNoValue?.(errorContext(node));
         this.emit('<no value>');
         return;
       case 'bigint':

@@ -12,6 +12,8 @@ export interface ExecLimits {
   maxString: number;
   /** How the limit is named in errors, e.g. `maxUnitSize (1 MiB)`. */
   what: string;
+  /** Told of every `<no value>` printed for a missing key (Go prints it and goes on). */
+  onNoValue?: (at: { file: string; line: number; col: number; context: string }) => void;
 }
 
 export const NO_LIMITS: ExecLimits = { maxOutput: Infinity, maxString: Infinity, what: 'the limit' };

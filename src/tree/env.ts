@@ -62,7 +62,8 @@ function isDirLink(full: string, e: fs.Dirent): boolean {
   }
 }
 
-export function loadEnv(home: Home, dir: string): Env {
+/** `check: false` leaves the schema check to the caller (`validate` lists every problem itself). */
+export function loadEnv(home: Home, dir: string, opts: { check?: boolean } = {}): Env {
   const envPath = path.join(envRoot(home), dir);
   if (!fs.existsSync(envPath) || !fs.statSync(envPath).isDirectory()) {
     throw new GgnError(`no such env "${dir}"`, { env: dir });
@@ -74,7 +75,7 @@ export function loadEnv(home: Home, dir: string): Env {
     const data = parseYaml(text, configFile);
     if (data !== null && !isMapValue(data)) throw new GgnError('env config must be a map', { file: configFile });
     if (data) {
-      assertConfig('env', data, { file: configFile, text });
+      if (opts.check !== false) assertConfig('env', data, { file: configFile, text });
       config = data;
     }
   }

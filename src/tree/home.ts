@@ -31,9 +31,15 @@ export function expandTilde(p: string): string {
   return p;
 }
 
-export function loadHome(homePath?: string): Home {
-  const home = path.resolve(expandTilde(homePath ?? defaultHomePath()));
-  const configFile = path.join(home, 'config.yml');
+/** The home folder's config file (`-H`, default ~/.config/ggn). */
+export function homeConfigFile(homePath?: string): string {
+  return path.join(path.resolve(expandTilde(homePath ?? defaultHomePath())), 'config.yml');
+}
+
+/** `check: false` leaves the schema check to the caller (`validate` lists every problem itself). */
+export function loadHome(homePath?: string, opts: { check?: boolean } = {}): Home {
+  const configFile = homeConfigFile(homePath);
+  const home = path.dirname(configFile);
   let text: string;
   try {
     text = fs.readFileSync(configFile, 'utf8');
@@ -48,7 +54,7 @@ export function loadHome(homePath?: string): Home {
   if (typeof workPath !== 'string' || workPath === '') {
     throw new GgnError('`workPath:` is missing: it must name the folder that holds `env/`', { file: configFile });
   }
-  assertConfig('home', data, { file: configFile, text });
+  if (opts.check !== false) assertConfig('home', data, { file: configFile, text });
   const str = (k: string): string | undefined => {
     const v = data[k];
     if (v === undefined || v === null) return undefined;

@@ -116,6 +116,7 @@ describe('ggn CLI', () => {
       'nginx',
       'rollback',
       'update',
+      'validate',
     ]);
     assert.deepEqual(run('__complete', 'prod', 'logrotate', 'node1').stdout.trim().split('\n'), ['node1', 'node1.timer']);
     assert.deepEqual(run('__complete', 'prod', 'cassandra', 'cass1', 'g').stdout.trim().split('\n'), ['generate']);

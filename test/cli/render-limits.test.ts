@@ -76,7 +76,7 @@ describe('bounded rendering', () => {
       assert.equal(r.run.code, 1);
       assert.match(
         r.errors[0],
-        /env\/prod\/config\.yml:(1:1:)? .*(`maxUnitSize:` must be a positive size in bytes|`maxUnitSize` must be an integer or a string, e\.g\. 4MiB)/,
+        /env\/prod\/config\.yml:(1:\d+:)? .*(`maxUnitSize:` must be a positive size in bytes|`maxUnitSize` must be an integer or a string, e\.g\. 4MiB)/,
         bad,
       );
     }

@@ -46,14 +46,14 @@ describe('config schemas', () => {
     const yaml = 'ssh:\n  scpoe: user\n  port: "22"\nmachines:\n  - name: a\n    adress: 10.0.0.1\nlock: {backend: zk}\n';
     assert.deepEqual(problems('env', yaml), [
       '2:3: unknown key `ssh.scpoe` (did you mean "scope"?)',
-      '3:3: `ssh.port` must be an integer, e.g. 22',
+      '3:9: `ssh.port` must be an integer, e.g. 22',
       '6:5: unknown key `machines[0].adress` (did you mean "address"?)',
-      '7:8: `lock.backend` must be one of ssh, etcd',
+      '7:17: `lock.backend` must be one of ssh, etcd',
     ]);
     assert.deepEqual(problems('manifest', 'nodes:\n  - hostname: a\n    healthCheck: {http: x, retries: 3}\n'), [
       '3:28: unknown key `nodes[0].healthCheck.retries` (known: http, tcp, exec, timeout, interval)',
     ]);
-    assert.deepEqual(problems('manifest', 'nodes: []\n'), ['1:1: `nodes` must list at least 1']);
+    assert.deepEqual(problems('manifest', 'nodes: []\n'), ['1:8: `nodes` must list at least 1']);
     assert.deepEqual(problems('env', 'ssh: {user: a}\n'), []);
     // node attributes are free: any key is template data
     assert.deepEqual(problems('manifest', 'nodes:\n  - {hostname: a, threads: 4, anything: {x: 1}}\n'), []);
@@ -79,7 +79,7 @@ describe('config schemas', () => {
         (e: unknown) =>
           e instanceof GgnError &&
           e.oneLine() ===
-            `${path.join(dir, 'tree/env/prod/config.yml')}:4:5: \`machines[0].port\` must be at least 1 (and 2 more problems: \`ggn <env> validate\` lists them all)`,
+            `${path.join(dir, 'tree/env/prod/config.yml')}:4:11: \`machines[0].port\` must be at least 1 (and 2 more problems: \`ggn <env> validate\` lists them all)`,
       );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
