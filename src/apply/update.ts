@@ -7,7 +7,7 @@
  * lost lock, after the units in flight are finished or restored.
  * The lock backend is checked before anything changes; so are the plans.
  */
-import { shortUnitName } from '../render/names';
+import { shortUnitName, unitPrefix } from '../render/names';
 import { GgnError, toGgnError } from '../errors';
 import { Driver, missingCapability } from '../drivers/types';
 import { buildPlan, LivePlan, PlanScope } from '../plan/build';
@@ -102,6 +102,12 @@ export async function update(ws: Workspace, driver: Driver, deps: UpdateDeps, op
   const results: ServiceResult[] = [];
   try {
     await lock.check();
+    // Env level: every unit of every service renders, validates and is placed, and every host
+    // answers, before the first service changes anything (each service plans again under its lock).
+    if (!opts.scope.service && services.length > 1) {
+      const failed = await preflight(ws, driver, env, services);
+      if (failed.length) return failed;
+    }
     const runId = deps.runId ?? randomUUID();
     for (const service of services) {
       if (opts.signal?.aborted) break;
@@ -113,6 +119,19 @@ export async function update(ws: Workspace, driver: Driver, deps: UpdateDeps, op
     await lock.close();
   }
   return results;
+}
+
+/** The env-level check before any change: one error per failing service (none: go). */
+async function preflight(ws: Workspace, driver: Driver, env: Env, services: string[]): Promise<ServiceResult[]> {
+  const plan = await buildPlan(ws, driver, { env: env.dir });
+  const failed: ServiceResult[] = [];
+  for (const e of plan.errors) {
+    // A placement error names its unit, not its service: the longest matching prefix owns it.
+    const byUnit = e.ctx.unit ? services.filter((s) => e.ctx.unit!.startsWith(unitPrefix(env.name, s))).sort((a, b) => b.length - a.length)[0] : undefined;
+    const service = e.ctx.service && services.includes(e.ctx.service) ? e.ctx.service : (byUnit ?? services[0]);
+    failed.push({ service, error: new GgnError(`${e.message} (preflight: nothing was changed)`, e.ctx) });
+  }
+  return failed;
 }
 
 async function updateService(

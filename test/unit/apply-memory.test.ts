@@ -142,6 +142,43 @@ describe('update and rollback on the in-memory driver', () => {
   });
 });
 
+describe('env-level preflight', () => {
+  it('a template error in one service stops the env update before any host changes', async () => {
+    const t = setup();
+    fs.mkdirSync(path.join(t.work, 'env/prod/services/worker'), { recursive: true });
+    fs.writeFileSync(path.join(t.work, 'env/prod/services/worker/service-manifest.yml'), 'nodes:\n  - {hostname: k1, machine_id: m0}\n');
+    fs.writeFileSync(path.join(t.work, 'env/prod/services/worker/unit.tmpl'), '[Service]\nExecStart={{index .nothing 3}}\n');
+    const results = await t.run({ scope: { env: 'prod' } });
+    assert.deepEqual(
+      results.map((r) => r.service),
+      ['worker'],
+    );
+    assert.match(results[0].error!.message, /preflight: nothing was changed/);
+    assert.equal(results[0].error!.ctx.unit, 'prod_worker_k1.service');
+    for (const m of ['m0', 'm1']) assert.equal(t.driver.hosts.get(m)!.files.size, 0, `${m} untouched`);
+    assert.equal(t.store.locks.size, 0);
+    // fixed: the env update goes through, web then worker
+    fs.writeFileSync(path.join(t.work, 'env/prod/services/worker/unit.tmpl'), '[Service]\nExecStart=/bin/worker\n');
+    // a unit that cannot be placed is caught too, and named with its service
+    const unplaced = await t.run({ scope: { env: 'prod' } });
+    assert.deepEqual(
+      unplaced.map((r) => r.service),
+      ['worker'],
+    );
+    assert.match(unplaced[0].error!.message, /^no machine is named "k1" .* \(preflight: nothing was changed\)$/);
+    for (const m of ['m0', 'm1']) assert.equal(t.driver.hosts.get(m)!.files.size, 0, `${m} untouched`);
+    fs.writeFileSync(path.join(t.work, 'env/prod/services/worker/unit.tmpl'), '[Service]\nExecStart=/bin/worker\n\n[X-Fleet]\nMachineID={{.machine_id}}\n');
+    const ok = await t.run({ scope: { env: 'prod' } });
+    assert.deepEqual(
+      ok.map((r) => [r.service, r.error?.message, r.summary?.ok.length]),
+      [
+        ['web', undefined, 2],
+        ['worker', undefined, 1],
+      ],
+    );
+  });
+});
+
 describe('unit actions, check and the plan on the in-memory driver', () => {
   it('plan: new, then unchanged, then changed and orphaned units per machine', async () => {
     const t = setup();
