@@ -11,11 +11,12 @@ import { shortUnitName, unitPrefix } from '../render/names';
 import { GgnError, toGgnError } from '../errors';
 import { Driver, missingCapability } from '../drivers/types';
 import { buildPlan, LivePlan, PlanScope } from '../plan/build';
-import { PreparedService } from '../render/service';
+import { nodeHealthCheck, PreparedService } from '../render/service';
 import { Env } from '../tree/env';
 import { isMapValue } from '../tree/yaml';
 import { Workspace } from '../workspace';
-import { readHealthCheck, waitHealthy, describeHealthCheck } from './health';
+import { HealthCheck, readHealthCheck, waitHealthy, describeHealthCheck } from './health';
+import { GoMap } from '../template/values';
 import { hookAttributes, HookInfo, runAvailabilityHooks, runHooks } from './hooks';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
@@ -197,12 +198,6 @@ async function rollOutService(
     deps.reporter.info(`${service}: nothing to ${opts.mode === 'rollback' ? 'roll back' : 'update'}`);
     return { nothingToDo: true };
   }
-  // Every host that will change must be able to record it: checked before the first change.
-  const machines = [...new Set(items.map((i) => i.machine))].sort();
-  const checks = await mapLimit(machines, 20, (m) => driver.checkAudit(m));
-  checks.forEach((c, i) => {
-    if (!c.ok) throw toGgnError(c.error, { ...ctx, host: machines[i] });
-  });
   const hookBase: Omit<HookInfo, 'unit' | 'action'> = {
     env,
     service,
@@ -211,6 +206,14 @@ async function rollOutService(
     attributes: hookAttributes(svc.source.attributes),
     logLevel: deps.logLevel,
   };
+  const health = healthGate(svc, env, driver, deps, hookBase, healthChecksByUnit(svc, plan));
+  // Every host that will change must be able to record it: checked before the first change.
+  const machines = [...new Set(items.map((i) => i.machine))].sort();
+  const checks = await mapLimit(machines, 20, (m) => driver.checkAudit(m));
+  checks.forEach((c, i) => {
+    if (!c.ok) throw toGgnError(c.error, { ...ctx, host: machines[i] });
+  });
+
   await runHooks('early', { ...hookBase, action: `service/${opts.mode}` }, { signal: opts.signal });
   const concurrency = opts.parallel ?? svc.manifest.concurrentUpdater;
   const summary = await runRollout(
@@ -228,7 +231,7 @@ async function rollOutService(
           if (bad) deps.reporter.info(`late hook ${bad.name} failed on ${item.id} (exit ${bad.code}); the unit stays updated`);
         },
       },
-      health: healthGate(svc, env, driver, deps, hookBase),
+      health,
       prompt: deps.prompt ? (item) => deps.prompt!(item, plan) : undefined,
       audit: { who: deps.who, env: env.name, action: opts.mode, runId: deps.runId },
     },
@@ -246,9 +249,17 @@ function ggnUnitName(env: Env, service: string, item: RolloutItem): string {
 }
 
 /** isAvailable hooks (`hooks/command/*`) then the manifest's healthCheck, if any. */
-function healthGate(svc: PreparedService, env: Env, driver: Driver, deps: UpdateDeps, hookBase: Omit<HookInfo, 'unit' | 'action'>) {
-  const check = isMapValue(svc.manifest.raw) ? readHealthCheck(svc.manifest.raw, svc.manifest.file) : undefined;
+function healthGate(
+  svc: PreparedService,
+  env: Env,
+  driver: Driver,
+  deps: UpdateDeps,
+  hookBase: Omit<HookInfo, 'unit' | 'action'>,
+  perUnit: Map<string, HealthCheck>,
+) {
+  const serviceCheck = isMapValue(svc.manifest.raw) ? readHealthCheck(svc.manifest.raw, svc.manifest.file) : undefined;
   return async (item: RolloutItem, signal: AbortSignal): Promise<{ ok: boolean; message?: string }> => {
+    const check = perUnit.get(item.main) ?? serviceCheck;
     const avail = await runAvailabilityHooks(
       { ...hookBase, unit: ggnUnitName(env, item.service, item), action: 'unit/isAvailable', host: item.machine },
       { clock: deps.clock, timeoutMs: check?.timeoutMs ?? 30_000, intervalMs: check?.intervalMs ?? 1000, signal },
@@ -264,6 +275,18 @@ function healthGate(svc: PreparedService, env: Env, driver: Driver, deps: Update
     });
     return r.ok ? { ok: true } : { ok: false, message: `${describeHealthCheck(check)}: ${r.last} (after ${r.attempts} attempt(s))` };
   };
+}
+
+/** Nodes with their own `healthCheck:` (templated with the node's data), by unit name. Checked before any change. */
+function healthChecksByUnit(svc: PreparedService, plan: LivePlan): Map<string, HealthCheck> {
+  const out = new Map<string, HealthCheck>();
+  for (const u of plan.rendered) {
+    if (u.service !== svc.source.name || u.kind !== 'service') continue;
+    const raw = nodeHealthCheck(svc, u.node);
+    const check = raw ? readHealthCheck({ healthCheck: raw } as GoMap, svc.manifest.file) : undefined;
+    if (check) out.set(u.name, check);
+  }
+  return out;
 }
 
 /** Rollback: for each unit of the service on its machine, the newest revision kept there. */

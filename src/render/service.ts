@@ -10,7 +10,7 @@ import { deepClone } from '../tree/attributes';
 import { Env, loadServiceSource, ServiceSource } from '../tree/env';
 import { machineNames } from '../tree/machines';
 import { Template } from '../template';
-import { GoMap } from '../template/values';
+import { GoMap, GoValue, newMap } from '../template/values';
 import { compileTemplate, executeTemplate } from './compile';
 import { LocalManifests, resolveContainers } from './containers';
 import { buildUnitData, serviceDataContext } from './data';
@@ -175,4 +175,33 @@ function noValueMessage(action: string): string {
   const m = /^\{\{-?\s*(.*?)\s*-?\}\}$/s.exec(action);
   const expr = m ? m[1] : action;
   return `no value: \`${expr}\` renders as <no value> (a missing attribute?)`;
+}
+
+/**
+ * A node's own `healthCheck:` (in `nodes:`), its strings rendered as templates with the node's unit
+ * data (`http://$HOST:{{.port}}/health`); undefined when the node has none (the manifest's applies).
+ */
+export function nodeHealthCheck(svc: PreparedService, node: GoMap): GoMap | undefined {
+  const raw = node.healthCheck;
+  if (raw === undefined || raw === null) return undefined;
+  const data = buildUnitData(serviceDataContext(svc.source.attributes, svc.aciList, svc.manifest.exposeNodesInUnitEnv ? svc.nodes : undefined), node);
+  const ctx = { file: svc.manifest.file, env: svc.source.env.dir, service: svc.source.name };
+  const render = (v: GoValue, where: string): GoValue => {
+    if (typeof v === 'string') {
+      try {
+        return executeTemplate(compileTemplate(svc.manifest.file, v, []), data, ctx);
+      } catch (e) {
+        const err = toGgnError(e, ctx);
+        throw new GgnError(`node ${String(node.hostname)}: ${where}: ${err.message}`, { ...err.ctx, line: undefined, col: undefined });
+      }
+    }
+    if (Array.isArray(v)) return v.map((x, i) => render(x, `${where}[${i}]`));
+    if (v !== null && typeof v === 'object') {
+      const out = newMap();
+      for (const [k, x] of Object.entries(v as GoMap)) out[k] = render(x, where ? `${where}.${k}` : k);
+      return out;
+    }
+    return v;
+  };
+  return render(raw, 'healthCheck') as GoMap;
 }

@@ -12,11 +12,11 @@ import { envSettings } from '../config/env-config';
 import { readDriverConfig } from '../drivers/config';
 import { GgnError, toGgnError } from '../errors';
 import { readHealthCheck } from '../apply/health';
-import { GoValue } from '../template/values';
+import { GoMap, GoValue } from '../template/values';
 import { parseYaml } from '../tree/yaml';
 import { homeConfigFile } from '../tree/home';
 import { Workspace } from '../workspace';
-import { renderUnits } from './service';
+import { nodeHealthCheck, renderUnits } from './service';
 import { unitMatcher } from './names';
 
 export interface ValidateScope {
@@ -92,6 +92,15 @@ export function validate(ws: Workspace, scope: ValidateScope): ValidateReport {
       readHealthCheck(svc.manifest.raw, svc.manifest.file);
       const r = renderUnits(svc, scope.unit ? unitMatcher(env.name, name, scope.unit) : undefined);
       report.units += r.units.length;
+      for (const u of r.units) {
+        if (u.kind !== 'service') continue;
+        try {
+          const raw = nodeHealthCheck(svc, u.node);
+          if (raw) readHealthCheck({ healthCheck: raw } as GoMap, svc.manifest.file);
+        } catch (e) {
+          fail(e, { ...ctx, unit: u.name });
+        }
+      }
       report.errors.push(...r.errors);
       report.warnings.push(...r.warnings);
     } catch (e) {

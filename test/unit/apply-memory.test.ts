@@ -6,6 +6,7 @@ import { Recorder } from '../support/recorder';
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { ServiceLocks } from '../../src/apply/lock';
 import { MemoryLockStore } from '../../src/apply/lock/memory';
@@ -176,6 +177,52 @@ describe('env-level preflight', () => {
         ['worker', undefined, 1],
       ],
     );
+  });
+});
+
+describe('health checks per node', () => {
+  it("a node's healthCheck, templated with its attributes, gates that node's unit; the manifest's gates the others", async () => {
+    const t = setup();
+    const server = net.createServer((c) => c.end()).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const open = (server.address() as net.AddressInfo).port;
+    const closed = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    try {
+      fs.writeFileSync(
+        path.join(t.work, 'env/prod/services/web/service-manifest.yml'),
+        [
+          'healthCheck: {tcp: "127.0.0.1:' + open + '", timeout: 1s, interval: 200ms}',
+          'nodes:',
+          // The manifest is itself a template (service attributes): the node's own value needs escaping.
+          '  - {hostname: w1, machine_id: m0, port: ' + open + ", healthCheck: {tcp: '127.0.0.1:{{`{{.port}}`}}', timeout: 1s}}",
+          '  - {hostname: w2, machine_id: m1, port: ' + closed + ", healthCheck: {tcp: '127.0.0.1:{{`{{.port}}`}}', timeout: 1s, interval: 200ms}}",
+          '',
+        ].join('\n'),
+      );
+      const [r] = await t.run({ parallel: 1 });
+      assert.deepEqual(r.summary!.ok, ['prod_web_w1.service@m0']);
+      assert.equal(r.summary!.failed.length, 1);
+      assert.equal(r.summary!.failed[0].unit, 'prod_web_w2.service');
+      assert.match(r.summary!.failed[0].message, new RegExp(`tcp 127\\.0\\.0\\.1:${closed}`));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a bad per-node healthCheck stops the service before any change', async () => {
+    const t = setup();
+    fs.writeFileSync(
+      path.join(t.work, 'env/prod/services/web/service-manifest.yml'),
+      "nodes:\n  - {hostname: w1, machine_id: m0}\n  - {hostname: w2, machine_id: m1, healthCheck: {http: 'ftp://{{`{{.machine_id}}`}}/'}}\n",
+    );
+    const [r] = await t.run();
+    assert.match(r.error!.message, /healthCheck: `http:` must be an http:\/\/ or https:\/\/ URL/);
+    for (const m of ['m0', 'm1']) assert.equal(t.driver.hosts.get(m)!.files.size, 0);
   });
 });
 
