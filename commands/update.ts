@@ -36,6 +36,7 @@ const FLAGS = {
     helpValue: 'DURATION',
   }),
   json: Flags.boolean({ description: 'one JSON event per line (unit, host, step, result, duration)' }),
+  'dry-run': Flags.boolean({ description: 'print each step it would take, per unit and host, and change nothing (no lock, no hook)' }),
 };
 
 function durationFlag(v: string, name: string): number {
@@ -76,7 +77,8 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
       const flags = await this.flags(FLAGS);
       const { ctx } = this;
       const interactive = isInteractive();
-      if (!flags.yes && !interactive) {
+      const dryRun = flags['dry-run'];
+      if (!flags.yes && !interactive && !dryRun) {
         reportError(ctx, new Error(`${mode} changes hosts: pass -y to run it without a terminal`));
         return 1;
       }
@@ -85,7 +87,7 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
         throw new UsageError('--parallel needs -y: without it, units are asked for one at a time');
       const stop = stopOnSignals(ctx, 'no new units; units in flight are restored, then the lock is released');
       // Prompts and a live task list would fight over the terminal: ask in plain mode.
-      const reporter = createReporter({ json: flags.json, tty: !!(ctx.out as NodeJS.WriteStream).isTTY && flags.yes, out: ctx.out });
+      const reporter = createReporter({ json: flags.json, tty: !!(ctx.out as NodeJS.WriteStream).isTTY && flags.yes && !dryRun, out: ctx.out });
       let results: ServiceResult[] = [];
       try {
         results = await withDriver(ctx, 20, (driver) =>
@@ -95,7 +97,7 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
             {
               clock: realClock,
               reporter,
-              prompt: flags.yes ? undefined : (item, plan) => askUnit(this, item, plan),
+              prompt: flags.yes || dryRun ? undefined : (item, plan) => askUnit(this, item, plan),
               who: whoAmI(ctx.ws.home),
               logLevel: ctx.globals.logLevel,
             },
@@ -113,6 +115,7 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
               lockTtlMs: durationFlag(flags['lock-ttl'], 'lock-ttl'),
               lockWaitMs: durationFlag(flags['lock-wait'], 'lock-wait'),
               signal: stop.signal,
+              dryRun,
             },
           ),
         );
@@ -144,6 +147,12 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
         if (r.error) {
           failed = true;
           reportError(ctx, r.error);
+          continue;
+        }
+        if (r.planned) {
+          human.write(
+            `${ctx.target.env}/${r.service}: dry run: ${r.planned.length} unit(s) would be ${mode === 'update' ? 'updated' : 'rolled back'}, nothing changed\n`,
+          );
           continue;
         }
         const s = r.summary;
@@ -196,6 +205,7 @@ function jsonSummary(results: ServiceResult[], exitCode: number): object {
         stopped: r.summary?.stopped ?? null,
         auditFailures: r.summary?.auditFailures ?? [],
         errors: [r.error, r.lockLost, r.releaseError].filter((e) => e).map((e) => ({ message: e!.message, ...e!.ctx })),
+        ...(r.planned ? { dryRun: r.planned } : {}),
       })),
     },
   };

@@ -24,6 +24,7 @@ import { createLockBackend, ServiceLocks, withServiceLock } from './lock';
 import { envSettings } from '../config/env-config';
 import { didYouMean } from '../report/suggest';
 import { mapLimit } from '../parallel';
+import { formatDuration } from '../durations';
 import { BatchSize, groupUnits, interleaveMachines, itemFor, PromptAnswer, RolloutItem, rolloutItems, runRollout, RolloutSummary } from './rollout';
 import { Clock, Reporter } from './types';
 
@@ -44,6 +45,17 @@ export interface UpdateOptions {
   lockTtlMs: number;
   lockWaitMs: number;
   signal?: AbortSignal;
+  /** `--dry-run`: plan and list the steps; no lock, no hook, no change. */
+  dryRun?: boolean;
+}
+
+/** What a dry run would do to one unit (and its timer) on one host. */
+export interface PlannedItem {
+  unit: string;
+  host: string;
+  /** new, changed, not running, ... (rollback: the revision put back) */
+  reason: string;
+  steps: string[];
 }
 
 export interface UpdateDeps {
@@ -69,6 +81,8 @@ export interface ServiceResult {
   lockLost?: GgnError;
   /** The lock could not be released at the end (it is left behind). */
   releaseError?: GgnError;
+  /** `--dry-run`: the units it would go through, in order. */
+  planned?: PlannedItem[];
 }
 
 /** The env's services in update order: `updateOrder:` first, then the others by name. */
@@ -99,6 +113,7 @@ export function lockBackendFor(ws: Workspace, driver: Driver, envDir: string, cl
 export async function update(ws: Workspace, driver: Driver, deps: UpdateDeps, opts: UpdateOptions): Promise<ServiceResult[]> {
   const env = ws.env(opts.scope.env);
   const services = opts.scope.service ? [opts.scope.service] : serviceOrder(env, ws.serviceNames(env));
+  if (opts.dryRun) return dryRun(ws, driver, env, services, deps, opts);
   const lock = deps.locks ?? lockBackendFor(ws, driver, env.dir, deps.clock);
   const results: ServiceResult[] = [];
   try {
@@ -120,6 +135,44 @@ export async function update(ws: Workspace, driver: Driver, deps: UpdateDeps, op
     await lock.close();
   }
   return results;
+}
+
+/** `--dry-run`: the plan of every service and each unit's steps; reads hosts, changes nothing, takes no lock. */
+async function dryRun(ws: Workspace, driver: Driver, env: Env, services: string[], deps: UpdateDeps, opts: UpdateOptions): Promise<ServiceResult[]> {
+  const results: ServiceResult[] = [];
+  for (const service of services) {
+    const result: ServiceResult = { service };
+    results.push(result);
+    try {
+      const svc = ws.service(env, service);
+      const plan = await buildPlan(ws, driver, { env: env.dir, service, unit: opts.scope.unit });
+      if (plan.errors.length) throw plan.errors[0];
+      const items = opts.mode === 'rollback' ? await rollbackItems(driver, plan) : rolloutItems(plan.changes, { all: opts.all, force: opts.force });
+      const perUnit = healthChecksByUnit(svc, plan);
+      const serviceCheck = readHealthCheck(svc.manifest.raw, svc.manifest.file);
+      result.planned = items.map((item) => plannedSteps(item, opts, perUnit.get(item.main) ?? serviceCheck));
+      result.nothingToDo = items.length === 0;
+      for (const p of result.planned) deps.reporter.info(`would ${opts.mode} ${p.unit} on ${p.host} (${p.reason}): ${p.steps.join(', ')}`);
+      if (items.length === 0) deps.reporter.info(`${service}: nothing to ${opts.mode === 'rollback' ? 'roll back' : 'update'}`);
+    } catch (e) {
+      result.error = toGgnError(e, { env: env.dir, service });
+      break;
+    }
+  }
+  return results;
+}
+
+function plannedSteps(item: RolloutItem, opts: UpdateOptions, check: HealthCheck | undefined): PlannedItem {
+  const written = item.files.filter((f) => f.changed);
+  const steps = ['early hooks'];
+  for (const f of written) steps.push(f.previous === null ? `write ${f.unit} (new)` : `write ${f.unit} (revision kept)`);
+  if (written.length) steps.push('reload');
+  steps.push(item.wasActive ? `restart ${item.timer ?? item.main}` : `start ${item.timer ?? item.main}`);
+  steps.push(`wait active (up to ${formatDuration(opts.timeoutMs)})`);
+  steps.push(check ? `health ${describeHealthCheck(check)}` : 'availability hooks');
+  steps.push('late hooks');
+  const reason = opts.mode === 'rollback' ? `back to revision ${item.files.find((f) => f.fromRevision)?.fromRevision ?? '?'}` : item.reason;
+  return { unit: item.timer ? `${item.main} + ${item.timer}` : item.main, host: item.machine, reason, steps };
 }
 
 /** The env-level check before any change: one error per failing service (none: go). */

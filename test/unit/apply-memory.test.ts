@@ -180,6 +180,38 @@ describe('env-level preflight', () => {
   });
 });
 
+describe('dry run', () => {
+  it('lists each unit and its steps, changes nothing, takes no lock, runs no hook', async () => {
+    const t = setup();
+    await t.run();
+    t.setVersion('2');
+    const snapshot = () => JSON.stringify([...t.driver.hosts].map(([m, h]) => [m, [...h.files], [...h.states], h.audit]));
+    const before = snapshot();
+    // a lock held by someone else does not matter: a dry run takes none
+    await t.store.write('web', null, { holder: 'bob@x', message: 'busy', kind: 'hand', id: 'h1', takenAt: 0, renewedAt: 0, expiresAt: 9e15 } as never);
+    const [r] = await t.run({ dryRun: true });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.deepEqual(
+      r.planned!.map((p) => [p.unit, p.host, p.reason]),
+      [
+        ['prod_web_w1.service', 'm0', 'changed'],
+        ['prod_web_w2.service', 'm1', 'changed'],
+      ],
+    );
+    assert.deepEqual(r.planned![0].steps, [
+      'early hooks',
+      'write prod_web_w1.service (revision kept)',
+      'reload',
+      'restart prod_web_w1.service',
+      'wait active (up to 10s)',
+      'availability hooks',
+      'late hooks',
+    ]);
+    assert.equal(snapshot(), before);
+    assert.match(t.reporter.infos.at(-1)!, /^would update prod_web_w2\.service on m1 \(changed\): early hooks, write/);
+  });
+});
+
 describe('health checks per node', () => {
   it("a node's healthCheck, templated with its attributes, gates that node's unit; the manifest's gates the others", async () => {
     const t = setup();
