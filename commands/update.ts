@@ -11,6 +11,7 @@ import { unifiedDiff } from '../src/report/diff';
 import { whoAmI } from '../src/tree/home';
 import { GgnCommand } from './base';
 import { reportError } from './errors';
+import { printable } from '../src/report/printable';
 import { colorsFor, withDriver } from './live';
 import { ask, isInteractive } from './prompt';
 import { stopOnSignals } from './signals';
@@ -173,6 +174,11 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
           ctx.err.write(
             `error: unit ${f.unit}, host ${f.machine}: ${mode} failed at ${f.step}: ${f.message.split('\n').slice(-3).join(' | ')} (${restored})\n`,
           );
+          if (f.detail) {
+            if (f.detail.journal === undefined) ctx.err.write('  (no journal on this host)\n');
+            else if (f.detail.journal.length === 0) ctx.err.write('  (the journal has no lines for this unit)\n');
+            else ctx.err.write(`  last journal lines of ${f.unit} on ${f.machine}:\n${f.detail.journal.map((l) => `    ${printable(l)}\n`).join('')}`);
+          }
         }
         const parts = [`${s.ok.length} ${mode === 'update' ? 'updated' : 'rolled back'}`];
         if (s.failed.length > interrupted.length) parts.push(`${s.failed.length - interrupted.length} failed`);
@@ -199,7 +205,19 @@ function jsonSummary(results: ServiceResult[], exitCode: number): object {
         service: r.service,
         nothingToDo: !!r.nothingToDo,
         ok: r.summary?.ok ?? [],
-        failed: (r.summary?.failed ?? []).map((f) => ({ unit: f.unit, host: f.machine, step: f.step, message: f.message, restored: f.restored })),
+        failed: (r.summary?.failed ?? []).map((f) => ({
+          unit: f.unit,
+          host: f.machine,
+          step: f.step,
+          message: f.message,
+          restored: f.restored,
+          ...(f.detail
+            ? {
+                systemd: { result: f.detail.result, state: f.detail.state, exitStatus: f.detail.exitStatus ?? null, signal: f.detail.signal ?? null },
+                journal: f.detail.journal ?? null,
+              }
+            : {}),
+        })),
         skipped: r.summary?.skipped ?? [],
         notStarted: r.summary?.notStarted ?? [],
         stopped: r.summary?.stopped ?? null,

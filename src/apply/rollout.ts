@@ -16,10 +16,11 @@
  *
  * Every dependency (driver calls, clock, hooks, health gate, prompt) is injected.
  */
+import * as os from 'node:os';
 import { isService, isTimer, unitBase } from '../render/names';
 import { GgnError } from '../errors';
 import { auditFields, contentHash, STARTED } from './audit';
-import { Driver, StartTicket } from '../drivers/types';
+import { Driver, FailureDetail, StartTicket } from '../drivers/types';
 import { UnitChange } from '../plan/diff';
 import { Clock, Reporter, RolloutStep } from './types';
 
@@ -47,8 +48,11 @@ export interface RolloutItem {
 /** What the rollout asks of a driver. */
 export type RolloutDriver = Pick<
   Driver,
-  'install' | 'uninstall' | 'reload' | 'stop' | 'resetFailed' | 'beginStart' | 'waitUp' | 'appendAudit' | 'dropRevision'
+  'install' | 'uninstall' | 'reload' | 'stop' | 'resetFailed' | 'beginStart' | 'waitUp' | 'appendAudit' | 'dropRevision' | 'failureDetail'
 >;
+
+/** Journal lines shown with a unit that did not come up. */
+export const FAILURE_JOURNAL_LINES = 10;
 
 export type PromptAnswer = 'yes' | 'skip' | 'quit';
 
@@ -87,6 +91,8 @@ export interface UnitFailure {
   step: RolloutStep;
   message: string;
   restored: boolean;
+  /** Why it did not come up, as systemd says (a unit that failed to start or to pass its health gate). */
+  detail?: FailureDetail;
 }
 
 export interface RolloutSummary {
@@ -348,10 +354,35 @@ async function updateItem(
       if (audited) await audit(what);
       return { unit: item.main, machine: item.machine, step: failedStep, message, restored: true };
     }
+    // Asked before the restore restarts it: afterwards systemd would describe the old version.
+    const detail = message !== 'interrupted' && (failedStep === 'wait-active' || failedStep === 'health') ? await failureDetail(driver, item) : undefined;
     const restored = await restore(item, written, deps, opts, units);
     await audit(restored ? `${what}, restored` : `${what}, RESTORE FAILED`);
-    return { unit: item.main, machine: item.machine, step: failedStep, message, restored };
+    return { unit: item.main, machine: item.machine, step: failedStep, message: message + describeDetail(detail), restored, detail };
   }
+}
+
+async function failureDetail(driver: RolloutDriver, item: RolloutItem): Promise<FailureDetail | undefined> {
+  if (!driver.failureDetail) return undefined;
+  try {
+    return await driver.failureDetail(item.machine, item.main, FAILURE_JOURNAL_LINES);
+  } catch {
+    return undefined; // the failure itself is what matters; its details are a bonus
+  }
+}
+
+/** `; systemd: exit-code, exit status 3` (the journal lines are printed apart). */
+export function describeDetail(d: FailureDetail | undefined): string {
+  if (!d) return '';
+  const parts = [d.result && d.result !== 'success' ? d.result : '', d.state];
+  if (d.exitStatus !== undefined) parts.push(`exit status ${d.exitStatus}`);
+  if (d.signal !== undefined) parts.push(`signal ${signalName(d.signal)}`);
+  return `; systemd: ${parts.filter(Boolean).join(', ')}`;
+}
+
+function signalName(n: number): string {
+  const name = Object.entries(os.constants.signals as Record<string, number>).find(([, v]) => v === n)?.[0];
+  return name ? `${name} (${n})` : String(n);
 }
 
 /** The driver's wait, bounded by the deadline taken before the start was asked for. */

@@ -15,6 +15,16 @@ export interface Machine {
 }
 
 /** A unit's state, normalised (systemd's words, which fleet's /state also uses). Missing fields are ''. */
+export interface FailureDetail {
+  /** systemd's Result= (exit-code, signal, timeout, ...). */
+  result: string;
+  /** active/sub state when asked. */
+  state: string;
+  exitStatus?: number;
+  signal?: number;
+  journal?: string[];
+}
+
 export interface UnitState {
   loadState: string;
   activeState: string;
@@ -108,6 +118,8 @@ export interface Driver {
   address?(machine: string): string;
   /** A human status of the unit (`systemctl status`). */
   status?(machine: string, unit: string): Promise<string>;
+  /** Why a unit is not up: systemd's result, exit status or signal, its last journal lines (undefined: no journal on the host). */
+  failureDetail?(machine: string, unit: string, lines: number): Promise<FailureDetail>;
   /** The unit's last journal lines, and the journal's own notes when it shows nothing (e.g. no right to read it). */
   journal?(machine: string, unit: string, lines: number): Promise<{ text: string; notes?: string }>;
   /** A local command that follows the unit's journal, or opens a shell (or runs `remote`) on the machine. */

@@ -22,7 +22,7 @@ const UNIT = `[Unit]
 Description=web {{.hostname}} v{{.version}}
 
 [Service]
-ExecStart=/bin/sh -c '{{if eq .version "broken"}}exit 3{{else}}echo web {{.hostname}} started v{{.version}}; exec sleep 600{{end}}'
+ExecStart=/bin/sh -c '{{if eq .version "broken"}}echo web {{.hostname}} cannot start: no config; exit 3{{else}}echo web {{.hostname}} started v{{.version}}; exec sleep 600{{end}}'
 
 [X-Fleet]
 MachineID={{.machine_id}}
@@ -172,7 +172,17 @@ describe('scope system: real systemd system managers, sudo -n as deploy', { skip
     setVersion('broken');
     const r = run('prod', 'web', 'update', '-y');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /error: unit prod_web_w1\.service, host sys1: update failed at (restart|wait-active): .*\(restored to its previous version\)/);
+    assert.match(
+      r.stderr,
+      /error: unit prod_web_w1\.service, host sys1: update failed at wait-active: .*; systemd: exit-code, failed\/failed, exit status 3 \(restored to its previous version\)/,
+    );
+    // why, from journald, asked before the restore
+    assert.match(r.stderr, /^ {2}last journal lines of prod_web_w1\.service on sys1:\n(?: {4}.*\n)*? {4}web w1 cannot start: no config\n/m);
+    const json = run('prod', 'web', 'update', '-y', '--json');
+    assert.equal(json.code, 1);
+    const failed = JSON.parse(json.stdout.trim().split('\n').at(-1)!).summary.services[0].failed[0];
+    assert.deepEqual(failed.systemd, { result: 'exit-code', state: 'failed/failed', exitStatus: 3, signal: null });
+    assert.ok(failed.journal.includes('web w1 cannot start: no config'), failed.journal.join('\n'));
     assert.match(r.stdout, /1 failed, 2 not started \(stopped after a failure\)/);
     assert.match((await unitOn(0))!, /^Description=web w1 v3$/m, 'previous bytes are back');
     assert.equal(await active(0), 'active', 'and running again');

@@ -106,6 +106,12 @@ describe('update and rollback on the in-memory driver', () => {
     assert.equal(r.summary!.stopped, 'failure');
     assert.equal(r.summary!.notStarted.length, 1);
     assert.match(t.file('m0', 'prod_web_w1.service')!, /app 1/);
+    // why: systemd's result and exit status, and the journal, asked before the restore
+    const f = r.summary!.failed[0];
+    assert.equal(f.message, 'prod_web_w1.service failed (exit-code); systemd: exit-code, failed/failed, exit status 1');
+    assert.deepEqual(f.detail!.journal, ['app[1]: ExecStart=/bin/app FAIL']);
+    const calls = t.driver.calls.filter((c) => /failure-detail|begin-start|install/.test(c));
+    assert.ok(calls.indexOf('failure-detail m0 prod_web_w1.service') < calls.lastIndexOf('begin-start m0 prod_web_w1.service'), calls.join('; '));
   });
 
   it('refuses to start when a host cannot write its audit log, before any change', async () => {

@@ -11,7 +11,7 @@
 import { isTimer } from '../../render/names';
 import { Clock } from '../../clock';
 import { GgnError } from '../../errors';
-import { Driver, HostSnapshot, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
+import { Driver, FailureDetail, HostSnapshot, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
 import { waitUp } from '../systemd/wait';
 
 export interface MemoryMachine {
@@ -196,6 +196,19 @@ export class MemoryDriver implements Driver {
 
   async waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<void> {
     await waitUp((units) => this.unitStates(machine, units), ticket, opts);
+  }
+
+  /** A FAIL unit exited with status 1 and said so in its journal (the content's `FAIL` line). */
+  async failureDetail(machine: string, unit: string, lines: number): Promise<FailureDetail> {
+    this.record(`failure-detail ${machine} ${unit}`);
+    const s = this.host(machine).states.get(unit);
+    const failLines = (this.host(machine).files.get(unit) ?? '').split('\n').filter((l) => l.includes('FAIL'));
+    return {
+      result: s?.result ?? '',
+      state: `${s?.activeState ?? 'inactive'}/${s?.subState ?? 'dead'}`,
+      exitStatus: s?.result === 'exit-code' ? 1 : undefined,
+      journal: failLines.slice(-lines).map((l) => `app[1]: ${l}`),
+    };
   }
 
   async readRevision(machine: string, unit: string): Promise<{ revision: string; content: string } | undefined> {

@@ -5,6 +5,7 @@
  * place. Unit names are validated before they get here.
  */
 import { isValidUnitName } from '../../render/names';
+import type { FailureDetail } from '../types';
 
 export type Scope = 'system' | 'user';
 
@@ -227,6 +228,20 @@ exit 1
 export const RESTART_NO_BLOCK_SCRIPT = PRELUDE + `sc show -p InvocationID --value -- "$1" && sc restart --no-block -- "$1"\n`;
 
 /** Prints the audit log (empty when there is none). */
+/**
+ * Why a unit is not up: systemd's Result, the main process's exit code and status (ExecMainCode
+ * 1 = exited with status, 2/3 = killed/dumped by signal), then its last journal lines; a host
+ * without journalctl says so instead. One round trip.
+ */
+export const FAILURE_SCRIPT =
+  PRELUDE +
+  `sc show -p Result -p ExecMainCode -p ExecMainStatus -p ActiveState -p SubState -- "$1"
+echo '--ggn-journal--'
+if ! command -v journalctl >/dev/null 2>&1; then echo 'ggn-no-journal'; exit 0; fi
+if [ "$scope" = user ]; then journalctl --user --no-pager -o cat -n "$2" -u "$1" 2>&1; else journalctl --no-pager -o cat -n "$2" -u "$1" 2>&1; fi
+exit 0
+`;
+
 export const AUDIT_READ_SCRIPT = PRELUDE + `[ -f "$state/audit.log" ] && cat "$state/audit.log"; exit 0\n`;
 
 /** Removes unit files (not an error when absent). */
@@ -317,6 +332,30 @@ export function auditCheckCommand(t: CommandTarget): string[] {
 export function restartNoBlockCommand(t: CommandTarget, unit: string): string[] {
   checkUnits([unit]);
   return wrap(t, RESTART_NO_BLOCK_SCRIPT, [unit]);
+}
+
+export function failureCommand(t: CommandTarget, unit: string, lines: number): string[] {
+  checkUnits([unit]);
+  return wrap(t, FAILURE_SCRIPT, [unit, String(Math.max(1, Math.floor(lines)))]);
+}
+
+export function parseFailureOutput(out: string): FailureDetail {
+  const [show, journal = ''] = out.split('--ggn-journal--\n');
+  const f: Record<string, string> = {};
+  for (const line of show.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) f[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  const code = Number(f.ExecMainCode);
+  const status = Number(f.ExecMainStatus);
+  const lines = journal.split('\n').filter((l) => l !== '');
+  return {
+    result: f.Result ?? '',
+    state: `${f.ActiveState ?? '?'}/${f.SubState ?? '?'}`,
+    exitStatus: code === 1 ? status : undefined,
+    signal: code === 2 || code === 3 ? status : undefined,
+    journal: lines[0] === 'ggn-no-journal' ? undefined : lines.filter((l) => l !== '-- No entries --'),
+  };
 }
 
 export function auditReadCommand(t: CommandTarget): string[] {

@@ -7,13 +7,15 @@ import { GgnError, toGgnError } from '../../errors';
 import { opensshArgv } from '../../transport/openssh';
 import { mapLimit } from '../../parallel';
 import { Connection, ExecResult, HostSpec, Transport } from '../../transport/types';
-import { Driver, HostSnapshot, LiveUnit, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
+import { Driver, FailureDetail, HostSnapshot, LiveUnit, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
 import { waitUp } from './wait';
 import {
   auditAppendCommand,
   auditCheckCommand,
   auditReadCommand,
   restartNoBlockCommand,
+  failureCommand,
+  parseFailureOutput,
   CommandTarget,
   dropRevisionCommand,
   journalCommand,
@@ -237,6 +239,10 @@ export class SshSystemdDriver implements Driver {
     // system journal (scope system without sudo, not in systemd-journal/adm) gets
     // "-- No entries --" and, here, the hint naming those groups
     return { text: r.stdout + (r.code ? r.stderr : ''), notes: r.code ? undefined : journalNotes(r.stderr) || undefined };
+  }
+
+  async failureDetail(machine: string, unit: string, lines: number): Promise<FailureDetail> {
+    return parseFailureOutput((await this.run(machine, failureCommand(this.opts.target, unit, lines), `why ${unit} failed`)).stdout);
   }
 
   followJournalCommand(machine: string, unit: string, lines: number): string[] {
