@@ -373,7 +373,8 @@ async function failureDetail(driver: RolloutDriver, item: RolloutItem): Promise<
 
 /** `; systemd: exit-code, exit status 3` (the journal lines are printed apart). */
 export function describeDetail(d: FailureDetail | undefined): string {
-  if (!d) return '';
+  // A unit that runs but fails its health gate: systemd has nothing to add (its journal may).
+  if (!d || (d.state === 'active/running' && d.exitStatus === undefined && d.signal === undefined)) return '';
   const parts = [d.result && d.result !== 'success' ? d.result : '', d.state];
   if (d.exitStatus !== undefined) parts.push(`exit status ${d.exitStatus}`);
   if (d.signal !== undefined) parts.push(`signal ${signalName(d.signal)}`);
