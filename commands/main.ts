@@ -8,6 +8,7 @@ import { Workspace } from '../src/workspace';
 import { CommandContext } from './base';
 import { complete, completionScript } from './completion';
 import { reportError } from './errors';
+import { guardStreams } from './redact';
 import { extractGlobals, GlobalFlags, UsageError } from './globals';
 import { resolve } from './grammar';
 import { commandHelp, helpText } from './help';
@@ -21,6 +22,7 @@ export async function main(
   argv: string[],
   io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr },
 ): Promise<number> {
+  guardStreams([io.out, io.err, process.stdout, process.stderr]);
   let globals: GlobalFlags = { logLevel: 'info', help: false };
   let ws: Workspace | undefined;
   try {

@@ -16,6 +16,7 @@ import { Env } from '../tree/env';
 import { isMapValue } from '../tree/yaml';
 import { Workspace } from '../workspace';
 import { readHealthCheck, waitHealthy, describeHealthCheck } from './health';
+import { attributesForHooks } from '../secrets/hooks';
 import { hookAttributes, HookInfo, runAvailabilityHooks, runHooks } from './hooks';
 import { randomUUID } from 'node:crypto';
 import { createLockBackend, readLockConfig, ServiceLocks, withServiceLock } from './lock';
@@ -186,7 +187,7 @@ async function rollOutService(
     service,
     command: opts.mode,
     who: deps.who,
-    attributes: hookAttributes(svc.source.attributes),
+    attributes: hookAttributes(attributesForHooks(svc.source.attributes, svc.source.env)),
     logLevel: deps.logLevel,
   };
   await runHooks('early', { ...hookBase, action: `service/${opts.mode}` }, { signal: opts.signal });

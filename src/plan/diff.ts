@@ -6,6 +6,7 @@
 import { hasUnitSuffix, unitPrefix } from '../render/names';
 import { GgnError } from '../errors';
 import { HostSnapshot, LiveUnit, UnitState } from '../drivers/types';
+import type { SecretView } from '../secrets/taint';
 
 export type ChangeKind = 'new' | 'changed' | 'unchanged' | 'orphan';
 
@@ -14,6 +15,8 @@ export interface DesiredUnit {
   service: string;
   machine: string;
   content: string;
+  /** Set when secrets reach the unit (how to print it masked). */
+  secrets?: SecretView;
 }
 
 export interface UnitChange {
@@ -24,6 +27,8 @@ export interface UnitChange {
   desired?: string;
   live?: string;
   state?: UnitState;
+  /** Set when secrets reach the desired unit: every printed version of it is masked with it. */
+  secrets?: SecretView;
 }
 
 export interface Plan {
@@ -55,7 +60,7 @@ export function planChanges(desired: DesiredUnit[], snapshots: HostSnapshot[], o
     wanted.add(key);
     if (unreadable.has(d.machine)) continue;
     const l = live.get(key);
-    const base = { unit: d.name, service: d.service, machine: d.machine, desired: d.content, state: l?.state };
+    const base = { unit: d.name, service: d.service, machine: d.machine, desired: d.content, state: l?.state, ...(d.secrets ? { secrets: d.secrets } : {}) };
     if (!l || l.content === null) changes.push({ ...base, kind: 'new' });
     else changes.push({ ...base, kind: l.content === d.content ? 'unchanged' : 'changed', live: l.content });
   }

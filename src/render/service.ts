@@ -11,6 +11,7 @@ import { Env, loadServiceSource, ServiceSource } from '../tree/env';
 import { machineNames } from '../tree/machines';
 import { Template } from '../template';
 import { GoMap } from '../template/values';
+import { buildView, SecretVariants, secretVariants, SecretView } from '../secrets/taint';
 import { compileTemplate, executeTemplate } from './compile';
 import { LocalManifests, resolveContainers } from './containers';
 import { buildUnitData, serviceDataContext } from './data';
@@ -49,6 +50,8 @@ export interface RenderedUnit {
   content: string;
   /** Where `generate` writes it. */
   localPath: string;
+  /** Set when secrets reach the unit: how to show it (and other versions of it) masked. */
+  secrets?: SecretView;
 }
 
 export interface RenderResult {
@@ -111,11 +114,33 @@ function expandNodes(manifest: ServiceManifest, env: Env, names: (env: Env) => s
   return nodes;
 }
 
+/** The unit rendered with the canaries instead of the secrets, masked where they differ. */
+function secretView(
+  template: Template,
+  content: string,
+  node: GoMap,
+  variants: SecretVariants,
+  canaryShared: ReturnType<typeof serviceDataContext>[],
+  ctx: { file: string; env: string; service: string; unit: string },
+  limits: ReturnType<typeof unitLimits>,
+): SecretView {
+  let canaries: [string, string] | undefined;
+  try {
+    canaries = canaryShared.map((c) => executeTemplate(template, buildUnitData(c, node), ctx, limits)) as [string, string];
+  } catch {
+    canaries = undefined; // the template refuses a canary: every line is then masked
+  }
+  return buildView(content, canaries, variants);
+}
+
 /** Renders the units of a service; a unit whose template fails is reported, not produced. */
 export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) => boolean): RenderResult {
   const env = svc.source.env;
   const result: RenderResult = { units: [], errors: [] };
-  const shared = serviceDataContext(svc.source.attributes, svc.aciList, svc.manifest.exposeNodesInUnitEnv ? svc.nodes : undefined);
+  const exposed = svc.manifest.exposeNodesInUnitEnv ? svc.nodes : undefined;
+  const shared = serviceDataContext(svc.source.attributes, svc.aciList, exposed);
+  const variants = secretVariants(svc.source.attributes);
+  const canaryShared = variants?.canary.map((a) => serviceDataContext(a, svc.aciList, exposed));
   const unitsDir = svc.unitsDir + path.sep;
   const limits = unitLimits(svc.maxUnitSize);
   for (const node of svc.nodes) {
@@ -133,7 +158,9 @@ export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) 
         } catch (e) {
           throw toGgnError(e, ctx);
         }
-        result.units.push({ name, kind: t.kind, hostname, service: svc.source.name, node, content, localPath: unitsDir + name });
+        const unit: RenderedUnit = { name, kind: t.kind, hostname, service: svc.source.name, node, content, localPath: unitsDir + name };
+        if (variants && canaryShared) unit.secrets = secretView(t.template, content, node, variants, canaryShared, ctx, limits);
+        result.units.push(unit);
       } catch (e) {
         result.errors.push(toGgnError(e, { env: env.dir, service: svc.source.name, unit: name }));
       }
