@@ -252,7 +252,9 @@ async function rollbackItems(driver: Driver, plan: LivePlan): Promise<RolloutIte
     const files: RolloutItem['files'] = [];
     for (const c of cs) {
       const rev = await driver.readRevision(c.machine, c.unit);
-      if (rev && rev.content !== c.live) files.push({ unit: c.unit, desired: rev.content, previous: c.live!, changed: true, fromRevision: rev.revision });
+      // A revision may hold a secret: a unit of a service that has secrets is put back private.
+      if (rev && rev.content !== c.live)
+        files.push({ unit: c.unit, desired: rev.content, previous: c.live!, changed: true, fromRevision: rev.revision, secret: c.secrets !== undefined });
     }
     if (files.length === 0) continue;
     // Unchanged companions (a timer whose bytes did not change) still restart with the item.

@@ -11,7 +11,7 @@
 import { isTimer } from '../../render/names';
 import { Clock } from '../../clock';
 import { GgnError } from '../../errors';
-import { Driver, HostSnapshot, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
+import { Driver, HostSnapshot, InstallOptions, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
 import { waitUp } from '../systemd/wait';
 
 export interface MemoryMachine {
@@ -110,8 +110,10 @@ export class MemoryDriver implements Driver {
     return out;
   }
 
-  async install(machine: string, unit: string, content: string, opts: { keepRevision: boolean; dropRevision?: string }): Promise<{ revision?: string }> {
-    this.record(`install ${machine} ${unit}${opts.keepRevision ? ' keep' : ''}${opts.dropRevision ? ` drop=${opts.dropRevision}` : ''}`);
+  async install(machine: string, unit: string, content: string, opts: InstallOptions): Promise<{ revision?: string }> {
+    this.record(
+      `install ${machine} ${unit}${opts.keepRevision ? ' keep' : ''}${opts.dropRevision ? ` drop=${opts.dropRevision}` : ''}${opts.secret ? ' secret' : ''}`,
+    );
     const h = this.host(machine);
     const old = h.files.get(unit);
     let revision: string | undefined;
