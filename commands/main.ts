@@ -63,6 +63,8 @@ export async function main(
         case 'completion':
           io.out.write(completionScript(r.args[0] ?? 'bash'));
           return 0;
+        case 'secrets':
+          return await (require('./secrets') as typeof import('./secrets')).runSecrets(globals.help ? ['help'] : r.args, io);
         default:
           io.out.write(helpText(ws, 'top'));
           return 0;

@@ -15,6 +15,7 @@ import { UnitChange } from '../../src/plan/diff';
 import { Workspace } from '../../src/workspace';
 import { GgnError } from '../../src/errors';
 import { hookAttributes } from '../../src/apply/hooks';
+import { editFile, encryptFile, rotateFile } from '../../src/secrets/files-edit';
 
 const FIX = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'sops');
 const fixture = fs.readFileSync(path.join(FIX, 'sops-age-secret.enc.yaml'), 'utf8');
@@ -106,6 +107,45 @@ describe('SOPS files written by ggn', () => {
     assert.equal(goFloatF(1e21), '1000000000000000000000');
     assert.equal(goFloatF(1.5e-7), '0.00000015');
     assert.equal(goFloatF(3.14), '3.14');
+  });
+});
+
+describe('ggn secrets edit, encrypt, rotate', () => {
+  let saved: string | undefined;
+  before(() => {
+    saved = process.env.SOPS_AGE_KEY;
+    process.env.SOPS_AGE_KEY = KEY[0];
+  });
+  after(() => {
+    if (saved === undefined) delete process.env.SOPS_AGE_KEY;
+    else process.env.SOPS_AGE_KEY = saved;
+  });
+  it('edit: decrypts to a private temporary file, runs the editor, re-encrypts for the same recipients, removes the temporary file', async () => {
+    const d = tmp();
+    const file = path.join(d, 'secret.yml');
+    fs.writeFileSync(file, 'default:\n  db:\n    password: first-value\n');
+    await encryptFile(file, [RECIPIENT]);
+    assert.ok(!fs.readFileSync(file, 'utf8').includes('first-value'));
+    const seen = path.join(d, 'seen');
+    const editor = path.join(d, 'editor.sh');
+    fs.writeFileSync(editor, `#!/bin/sh\nstat -c '%a %n' "$1" "$(dirname "$1")" > ${seen}\nsed -i s/first-value/second-value/ "$1"\n`, { mode: 0o755 });
+    const r = await editFile(file, [editor]);
+    assert.deepEqual(r, { changed: true, recipients: [RECIPIENT] });
+    const [fileLine, dirLine] = fs.readFileSync(seen, 'utf8').trim().split('\n');
+    assert.match(fileLine, /^600 /);
+    assert.match(dirLine, /^700 /);
+    assert.ok(!fs.existsSync(fileLine.slice(4)) && !fs.existsSync(dirLine.slice(4)), 'the plaintext is gone');
+    const text = fs.readFileSync(file, 'utf8');
+    assert.ok(!text.includes('second-value'));
+    const back = await decryptToPlainYaml(text, KEY);
+    assert.match(back.yaml, /password: second-value/);
+    assert.deepEqual(await editFile(file, ['true']), { changed: false, recipients: [RECIPIENT] });
+    await assert.rejects(editFile(file, ['false']), /exited with 1; .* left unchanged/);
+    assert.equal(fs.readFileSync(file, 'utf8'), text);
+    await assert.rejects(encryptFile(file, [RECIPIENT]), /already encrypted/);
+    await rotateFile(file);
+    assert.notEqual(fs.readFileSync(file, 'utf8'), text);
+    assert.match((await decryptToPlainYaml(fs.readFileSync(file, 'utf8'), KEY)).yaml, /second-value/);
   });
 });
 
