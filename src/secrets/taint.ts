@@ -11,8 +11,9 @@
  * vary, so a prefix common to the three renders cannot carry a bit of the secret.
  *
  * Another version of the unit (the live one, a revision) is masked with the same lines: a line
- * equal to a rendered one takes its mask; a line with a masked line's prefix and suffix is that
- * line with another value (`~ db.password changed`).
+ * equal to a rendered one takes its mask; a line with a masked line's prefix is that line with
+ * another value (`~ db.password changed`); any other line the tree does not have shows its key
+ * only (`ExecStart=‹hidden›`): it may hold an old secret that ggn no longer knows.
  */
 import { isMapValue } from '../tree/yaml';
 import { GoMap, GoValue } from '../template/values';
@@ -151,18 +152,35 @@ export class SecretView {
         for (const n of real.names) same.add(n);
         return show(real);
       }
+      // The same line with another value: the longest masked line whose prefix (and suffix) it has.
+      let best: TaintedLine | undefined;
       for (const t of this.tainted) {
-        if (t.prefix !== '' && line.length >= t.prefix.length + t.suffix.length && line.startsWith(t.prefix) && line.endsWith(t.suffix)) {
-          for (const n of t.names.length ? t.names : this.names) changed.add(n);
-          return show(t);
-        }
+        if (t.prefix === '' || !line.startsWith(t.prefix)) continue;
+        const whole = line.length >= t.prefix.length + t.suffix.length && line.endsWith(t.suffix);
+        const better = !best || t.prefix.length > best.prefix.length;
+        if (better) best = whole ? t : { ...t, suffix: '' };
       }
-      return line;
+      if (best) {
+        for (const n of best.names.length ? best.names : this.names) changed.add(n);
+        return show(best);
+      }
+      // A line the tree does not have, in a unit that holds secrets: it may hold an old secret
+      // (renamed, moved, or shifted to another 1950-byte chunk), so only its key is shown.
+      return hidden(line);
     });
     // A line holding several secrets changed: name those that no unchanged line shows unchanged.
     const narrowed = [...changed].filter((n) => !same.has(n));
     return { text: out.join('\n'), changed: narrowed.length ? narrowed : [...changed] };
   }
+}
+
+export const HIDDEN = '‹hidden›';
+
+/** `Environment=NAME=‹hidden›`, `ExecStart=‹hidden›`; a line without a key is hidden whole. */
+function hidden(line: string): string {
+  if (line.trim() === '') return line;
+  const key = /^(\s*Environment=["']?[^=\s]*=|[^=]*=)/.exec(line)?.[0];
+  return (key ?? '') + HIDDEN;
 }
 
 function show(t: TaintedLine): string {
