@@ -30,7 +30,8 @@ else
   sc() { systemctl "$@"; }
 fi
 # ggn's state (revisions of units that may hold secrets, the audit log, locks) is private
-mkstate() { (umask 077 && mkdir -p "$state") && chmod 700 "$state"; }
+# (a directory someone else owns is left as it is)
+mkstate() { (umask 077 && mkdir -p "$state") || return 1; chmod 700 "$state" 2>/dev/null; return 0; }
 `;
 
 /**
