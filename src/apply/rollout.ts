@@ -150,7 +150,7 @@ export function rolloutItems(changes: UnitChange[], opts: { all: boolean; force:
       desired: c.desired!,
       previous: c.live ?? null,
       changed: c.kind !== 'unchanged',
-      secret: c.secrets !== undefined,
+      secret: c.secrets?.holdsSecrets === true,
     }));
     const changed = files.some((f) => f.changed);
     const item = itemFor(cs, files, '');

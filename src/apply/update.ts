@@ -252,7 +252,7 @@ async function rollbackItems(driver: Driver, plan: LivePlan): Promise<RolloutIte
     const files: RolloutItem['files'] = [];
     for (const c of cs) {
       const rev = await driver.readRevision(c.machine, c.unit);
-      // A revision may hold a secret: a unit of a service that has secrets is put back private.
+      // A revision may hold a secret: it is put back private when the tree has secrets for the unit or the host file is private.
       if (rev && rev.content !== c.live)
         files.push({ unit: c.unit, desired: rev.content, previous: c.live!, changed: true, fromRevision: rev.revision, secret: c.secrets !== undefined });
     }

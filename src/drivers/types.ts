@@ -35,6 +35,8 @@ export interface LiveUnit {
   machine: string;
   /** Bytes of the unit file; null when there is no file. */
   content: string | null;
+  /** Only its owner can read the file (ggn wrote it holding a secret): printed with its values hidden. */
+  private?: boolean;
   state?: UnitState;
 }
 

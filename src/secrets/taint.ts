@@ -141,6 +141,19 @@ export class SecretView {
     this.masked = lines.map((l) => (l.tainted ? show(l.tainted) : l.line)).join('\n');
   }
 
+  /** Secrets of the tree reach the unit (false: only the host's file is private). */
+  get holdsSecrets(): boolean {
+    return this.names.length > 0;
+  }
+
+  /** For a host file that holds secrets ggn no longer knows: what `text` has is shown, the rest hidden. */
+  static hiding(text: string): SecretView {
+    return new SecretView(
+      [],
+      text.split('\n').map((line) => ({ line })),
+    );
+  }
+
   /** Another version of the unit, masked; `changed`: secrets whose value differs there. */
   maskOther(text: string): { text: string; changed: string[] } {
     const changed = new Set<string>();

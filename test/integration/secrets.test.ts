@@ -153,6 +153,20 @@ describe('secrets on a live cluster', { skip, timeout: 240_000 }, () => {
     }
   });
 
+  it('secrets removed from the tree: the private files on the hosts still do not show them', () => {
+    fs.rmSync(path.join(tree.work, 'env/prod/services/db/attributes/secret.yml'));
+    tree.write(
+      'env/prod/services/db/attributes/public.yml',
+      'default:\n  db:\n    host: db.example\n    password: now-a-public-value\n  api:\n    token: public-token\n',
+    );
+    const d = run('prod', 'db', 'diff');
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /^-Environment=DB_PASSWORD=‹hidden›$/m);
+    assert.match(d.stdout, /^\+Environment=DB_PASSWORD=now-a-public-value$/m);
+    const j = run('prod', 'db', 'diff', '--json');
+    assert.match(j.stdout, /‹hidden›/);
+  });
+
   it('nothing ggn printed, and nothing the hooks saw, holds a secret', () => {
     const all = printed.join('\n');
     assert.ok(printed.length >= 10);

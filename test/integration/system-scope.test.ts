@@ -124,7 +124,10 @@ describe('scope system: real systemd system managers, sudo -n as deploy', { skip
     const setSecret = async (pw: string) =>
       tree.write('env/prod/services/db/attributes/secret.yml', await encryptSops(`default:\n  db:\n    password: ${pw}\n`, { recipients: [recipient] }));
     tree.write('env/prod/services/db/service-manifest.yml', `nodes:\n  - hostname: d1\n    machine_id: ${h[0].name}\n`);
-    tree.write('env/prod/services/db/unit.tmpl', "[Service]\nEnvironment=DB_PASSWORD={{.db.password}}\nExecStart=/bin/sh -c 'exec sleep 600'\n\n[X-Fleet]\nMachineID={{.machine_id}}\n");
+    tree.write(
+      'env/prod/services/db/unit.tmpl',
+      "[Service]\nEnvironment=DB_PASSWORD={{.db.password}}\nExecStart=/bin/sh -c 'exec sleep 600'\n\n[X-Fleet]\nMachineID={{.machine_id}}\n",
+    );
     await setSecret('first-secret-value');
     const env = { SOPS_AGE_KEY: key };
     const u = '/etc/systemd/system/prod_db_d1.service';

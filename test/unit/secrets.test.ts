@@ -11,7 +11,7 @@ import { attributesForHooks } from '../../src/secrets/hooks';
 import { readAttributeFile } from '../../src/tree/attributes';
 import { renderUnits } from '../../src/render/service';
 import { unifiedDiff, PLAIN, planJson } from '../../src/report/diff';
-import { UnitChange } from '../../src/plan/diff';
+import { planChanges, UnitChange } from '../../src/plan/diff';
 import { Workspace } from '../../src/workspace';
 import { GgnError } from '../../src/errors';
 import { hookAttributes } from '../../src/apply/hooks';
@@ -107,6 +107,33 @@ describe('SOPS files written by ggn', () => {
     assert.equal(goFloatF(1e21), '1000000000000000000000');
     assert.equal(goFloatF(1.5e-7), '0.00000015');
     assert.equal(goFloatF(3.14), '3.14');
+  });
+});
+
+describe('a private unit file on the host (it held secrets the tree no longer has)', () => {
+  it('shows what the tree has and hides the rest, for a changed unit and an orphan', () => {
+    const live = '[Service]\nEnvironment=DB_PASSWORD=an-old-secret-value\nExecStart=/bin/true\n';
+    const desired = '[Service]\nEnvironment=DB_HOST=db.example\nExecStart=/bin/true\n';
+    const snap = [
+      {
+        machine: 'm1',
+        units: [
+          { name: 'p_db_d1.service', machine: 'm1', content: live, private: true },
+          { name: 'p_db_d2.service', machine: 'm1', content: live, private: true },
+        ],
+      },
+    ];
+    const plan = planChanges([{ name: 'p_db_d1.service', service: 'db', machine: 'm1', content: desired }], snap, () => 'db');
+    const changed = plan.changes.find((c) => c.unit === 'p_db_d1.service')!;
+    assert.equal(changed.kind, 'changed');
+    const d = unifiedDiff(changed, PLAIN);
+    assert.ok(!d.includes('an-old-secret-value'), d);
+    assert.match(d, /^-Environment=DB_PASSWORD=‹hidden›$/m);
+    assert.match(d, /^\+Environment=DB_HOST=db\.example$/m);
+    assert.match(d, /^ ExecStart=\/bin\/true$/m);
+    const orphan = plan.changes.find((c) => c.unit === 'p_db_d2.service')!;
+    assert.equal(orphan.kind, 'orphan');
+    assert.ok(!unifiedDiff(orphan, PLAIN).includes('an-old-secret-value'));
   });
 });
 

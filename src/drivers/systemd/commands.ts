@@ -60,6 +60,8 @@ for p in "$@"; do
     printf '\\n'
     add "$n"
   done
+  # the files only their owner can read (ggn wrote them holding a secret); GNU find, else none
+  find "$dir" -maxdepth 1 -type f \\( -name "$p*.service" -o -name "$p*.timer" \\) ! -perm -o=r -printf 'P %f\\n' 2>/dev/null
   set -f
   for n in $(sc list-units --all --plain --no-legend --full --no-pager "$p*" 2>/dev/null | cut -d' ' -f1); do add "$n"; done
 done
@@ -391,16 +393,21 @@ export function journalCommand(t: CommandTarget, unit: string, lines: number, fo
 
 export interface ParsedRead {
   files: Map<string, string>;
+  /** Unit files that others cannot read. */
+  private: Set<string>;
   states: Map<string, Record<string, string>>;
 }
 
 /** Parses READ_SCRIPT's output. */
 export function parseReadOutput(stdout: string): ParsedRead {
   const files = new Map<string, string>();
+  const priv = new Set<string>();
   const states = new Map<string, Record<string, string>>();
   const lines = stdout.split('\n');
   let i = 0;
   for (; i < lines.length && lines[i] !== 'S'; i++) {
+    const p = /^P (.+)$/.exec(lines[i]);
+    if (p) priv.add(p[1]);
     const m = /^F (.+)$/.exec(lines[i]);
     if (!m) continue;
     files.set(m[1], Buffer.from(lines[++i] ?? '', 'base64').toString('utf8'));
@@ -420,5 +427,5 @@ export function parseReadOutput(stdout: string): ParsedRead {
     if (eq > 0) cur[line.slice(0, eq)] = line.slice(eq + 1);
   }
   flush();
-  return { files, states };
+  return { files, private: priv, states };
 }

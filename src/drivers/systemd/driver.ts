@@ -94,6 +94,7 @@ export class SshSystemdDriver implements Driver {
         name,
         machine,
         content: parsed.files.get(name) ?? null,
+        ...(parsed.private.has(name) && parsed.files.has(name) ? { private: true } : {}),
         state: parsed.states.has(name) ? toState(parsed.states.get(name)!) : undefined,
       }));
       return units;
