@@ -11,7 +11,10 @@ import { Env, loadServiceSource, ServiceSource } from '../tree/env';
 import { machineNames } from '../tree/machines';
 import { Template } from '../template';
 import { GoMap } from '../template/values';
-import { buildView, SecretVariants, secretVariants, SecretView } from '../secrets/taint';
+import { secretRegistry } from '../secrets/registry';
+import { buildView, mergeVariants, SecretVariants, secretVariants, SecretView } from '../secrets/taint';
+
+const secretLeaves = () => secretRegistry.size > 0;
 import { compileTemplate, executeTemplate } from './compile';
 import { LocalManifests, resolveContainers } from './containers';
 import { buildUnitData, serviceDataContext } from './data';
@@ -114,23 +117,32 @@ function expandNodes(manifest: ServiceManifest, env: Env, names: (env: Env) => s
   return nodes;
 }
 
-/** The unit rendered with the canaries instead of the secrets, masked where they differ. */
+/**
+ * The unit rendered with the canaries instead of the secrets (in the service's attributes and in
+ * the node's own keys, which the manifest template may have filled from them), masked where the
+ * renders differ.
+ */
 function secretView(
   template: Template,
   content: string,
   node: GoMap,
-  variants: SecretVariants,
-  canaryShared: ReturnType<typeof serviceDataContext>[],
+  nodeVariants: SecretVariants | undefined,
+  variants: SecretVariants | undefined,
+  shared: ReturnType<typeof serviceDataContext>,
+  canaryShared: ReturnType<typeof serviceDataContext>[] | undefined,
   ctx: { file: string; env: string; service: string; unit: string },
   limits: ReturnType<typeof unitLimits>,
 ): SecretView {
   let canaries: [string, string] | undefined;
   try {
-    canaries = canaryShared.map((c) => executeTemplate(template, buildUnitData(c, node), ctx, limits)) as [string, string];
+    canaries = [0, 1].map((i) => executeTemplate(template, buildUnitData(canaryShared?.[i] ?? shared, nodeVariants?.canary[i] ?? node), ctx, limits)) as [
+      string,
+      string,
+    ];
   } catch {
     canaries = undefined; // the template refuses a canary: every line is then masked
   }
-  return buildView(content, canaries, variants);
+  return buildView(content, canaries, mergeVariants(variants, nodeVariants)!);
 }
 
 /** Renders the units of a service; a unit whose template fails is reported, not produced. */
@@ -159,7 +171,8 @@ export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) 
           throw toGgnError(e, ctx);
         }
         const unit: RenderedUnit = { name, kind: t.kind, hostname, service: svc.source.name, node, content, localPath: unitsDir + name };
-        if (variants && canaryShared) unit.secrets = secretView(t.template, content, node, variants, canaryShared, ctx, limits);
+        const nodeVariants = secretLeaves() ? secretVariants(node, undefined, variants?.names.length ?? 0) : undefined;
+        if (variants || nodeVariants) unit.secrets = secretView(t.template, content, node, nodeVariants, variants, shared, canaryShared, ctx, limits);
         result.units.push(unit);
       } catch (e) {
         result.errors.push(toGgnError(e, { env: env.dir, service: svc.source.name, unit: name }));

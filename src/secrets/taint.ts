@@ -55,7 +55,7 @@ function canaryOf(real: GoValue, k: number, which: 0 | 1): GoValue {
  * secret when a decrypted leaf has its path and value, or (strings of 4 characters or more)
  * when it equals a decrypted string anywhere.
  */
-export function secretVariants(attrs: GoMap, leaves: readonly SecretLeaf[] = secretRegistry.leaves): SecretVariants | undefined {
+export function secretVariants(attrs: GoMap, leaves: readonly SecretLeaf[] = secretRegistry.leaves, firstIndex = 0): SecretVariants | undefined {
   if (leaves.length === 0) return undefined;
   const byPath = new Map<string, SecretLeaf>();
   const byValue = new Map<string, SecretLeaf>();
@@ -69,7 +69,7 @@ export function secretVariants(attrs: GoMap, leaves: readonly SecretLeaf[] = sec
   const found = (l: SecretLeaf, real: GoValue) => {
     let k = index.get(l.name);
     if (k === undefined) {
-      k = index.size;
+      k = firstIndex + index.size;
       index.set(l.name, k);
       names.push(l.name);
     }
@@ -111,6 +111,14 @@ export function secretVariants(attrs: GoMap, leaves: readonly SecretLeaf[] = sec
   };
   const [c1, c2, masked] = walk(attrs, []) as [GoMap, GoMap, GoMap];
   return any ? { names, canary: [c1, c2], masked, markers } : undefined;
+}
+
+/** The variants of the service's attributes and of a node, as one (names and markers of both). */
+export function mergeVariants(a: SecretVariants | undefined, b: SecretVariants | undefined): SecretVariants | undefined {
+  if (!a || !b) return a ?? b;
+  const markers = new Map(a.markers);
+  for (const [k, v] of b.markers) markers.set(k, [...(markers.get(k) ?? []), ...v]);
+  return { names: [...new Set([...a.names, ...b.names])], canary: a.canary, masked: a.masked, markers };
 }
 
 function sameValue(a: GoValue, b: GoValue): boolean {

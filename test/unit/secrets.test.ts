@@ -260,6 +260,15 @@ describe('masking secrets in units, whatever the template does with them', () =>
     });
   }
 
+  it('masks a secret that the manifest template put into a node', () => {
+    const t = secretTree('[Service]\nEnvironment=PW={{.pw}}\nExecStart=/bin/true\n', encrypted);
+    fs.writeFileSync(path.join(t.work, 'env/prod/services/db/service-manifest.yml'), 'nodes:\n  - hostname: db1\n    pw: "{{.api.token}}"\n');
+    const ws = new Workspace({ homePath: t.home });
+    const u = renderUnits(ws.service(ws.env('prod'), 'db')).units[0];
+    assert.match(u.content, new RegExp(`PW=${TOKEN}`));
+    assert.equal(u.secrets?.masked, '[Service]\nEnvironment=PW=‹secret api.token›\nExecStart=/bin/true');
+  });
+
   it('names the secret and keeps the rest of the line', () => {
     const t = secretTree('[Service]\nEnvironment=DB_URL=postgres://{{.db.user}}:{{.db.password}}@{{.db.host}}/app\n', encrypted);
     const ws = new Workspace({ homePath: t.home });
