@@ -8,6 +8,7 @@ import { Workspace } from '../src/workspace';
 import { CommandContext } from './base';
 import { complete, completionScript } from './completion';
 import { reportError } from './errors';
+import { guardStreams } from './redact';
 import { extractGlobals, GlobalFlags, UsageError } from './globals';
 import { resolve } from './grammar';
 import { commandHelp, helpText } from './help';
@@ -20,6 +21,7 @@ export async function main(
   argv: string[],
   io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr },
 ): Promise<number> {
+  guardStreams([io.out, io.err, process.stdout, process.stderr]);
   let globals: GlobalFlags = { logLevel: 'info', help: false, strict: false };
   let ws: Workspace | undefined;
   try {
@@ -67,6 +69,8 @@ export async function main(
         case 'completion':
           io.out.write(completionScript(r.args[0] ?? 'bash'));
           return 0;
+        case 'secrets':
+          return await (require('./secrets') as typeof import('./secrets')).runSecrets(globals.help ? ['help'] : r.args, io);
         default:
           io.out.write(helpText(ws, 'top'));
           return 0;

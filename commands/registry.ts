@@ -104,4 +104,5 @@ export const TOP_LEVEL: Record<string, string> = {
   version: 'print the ggn version',
   help: 'show this help',
   completion: 'print a shell completion script: ggn completion bash|zsh|fish',
+  secrets: 'encrypted attribute files (SOPS, age): ggn secrets keygen|encrypt|edit|rotate',
 };

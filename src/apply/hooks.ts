@@ -159,6 +159,8 @@ async function withHookEnvironment<T>(vars: Record<string, string>, fn: (env: No
 export function hookEnvironment(vars: Record<string, string>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   for (const k of HOOK_VARS) delete env[k];
+  // The age private keys themselves (sops' variable) are not the hooks' business.
+  delete env.SOPS_AGE_KEY;
   return { ...env, ...vars };
 }
 

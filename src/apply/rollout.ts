@@ -38,6 +38,8 @@ export interface RolloutItem {
     previous: string | null;
     changed: boolean /** rollback: the revision being put back, deleted once the unit is up */;
     fromRevision?: string;
+    /** Secrets reach the unit: it (and what a restore puts back) is written private. */
+    secret?: boolean;
   }[];
   /** Whether the main unit (or its timer) was active before: a restore restarts only then. */
   wasActive: boolean;
@@ -149,7 +151,13 @@ const byServiceUnitMachine = (a: RolloutItem, b: RolloutItem) =>
 export function rolloutItems(changes: UnitChange[], opts: { all: boolean; force: boolean }): RolloutItem[] {
   const items: RolloutItem[] = [];
   for (const cs of groupUnits(changes.filter((c) => c.kind !== 'orphan'))) {
-    const files = cs.map((c) => ({ unit: c.unit, desired: c.desired!, previous: c.live ?? null, changed: c.kind !== 'unchanged' }));
+    const files = cs.map((c) => ({
+      unit: c.unit,
+      desired: c.desired!,
+      previous: c.live ?? null,
+      changed: c.kind !== 'unchanged',
+      secret: c.secrets?.holdsSecrets === true,
+    }));
     const changed = files.some((f) => f.changed);
     const item = itemFor(cs, files, '');
     if (!changed && item.wasActive && !opts.all && !opts.force) continue;
@@ -287,7 +295,7 @@ async function updateItem(
       throw e instanceof StepError && e.message === message ? e : new StepError(name, message);
     }
   };
-  const written: { unit: string; previous: string | null; revision?: string }[] = [];
+  const written: { unit: string; previous: string | null; revision?: string; secret?: boolean }[] = [];
   const units = item.files.map((f) => f.unit);
   const oldHash = contentHash(item.files.find((f) => f.unit === item.main)?.previous ?? null);
   const newHash = contentHash(item.files.find((f) => f.unit === item.main)!.desired);
@@ -324,8 +332,8 @@ async function updateItem(
       for (const f of item.files) {
         if (!f.changed) continue;
         // A rollback does not keep the bytes it replaces; its revision is dropped once the unit is up.
-        const { revision } = await driver.install(item.machine, f.unit, f.desired, { keepRevision: f.fromRevision === undefined });
-        written.push({ unit: f.unit, previous: f.previous, revision });
+        const { revision } = await driver.install(item.machine, f.unit, f.desired, { keepRevision: f.fromRevision === undefined, secret: f.secret });
+        written.push({ unit: f.unit, previous: f.previous, revision, secret: f.secret });
       }
     });
     if (written.length) await step('reload', () => driver.reload(item.machine));
@@ -406,7 +414,7 @@ async function waitUp(
 /** Puts the previous bytes back (a new unit is removed), reloads, restarts what ran before. */
 async function restore(
   item: RolloutItem,
-  written: { unit: string; previous: string | null; revision?: string }[],
+  written: { unit: string; previous: string | null; revision?: string; secret?: boolean }[],
   deps: RolloutDeps,
   opts: RolloutOptions,
   units: string[],
@@ -421,7 +429,7 @@ async function restore(
       await driver.uninstall(item.machine, removed);
     }
     for (const w of written) {
-      if (w.previous !== null) await driver.install(item.machine, w.unit, w.previous, { keepRevision: false, dropRevision: w.revision });
+      if (w.previous !== null) await driver.install(item.machine, w.unit, w.previous, { keepRevision: false, dropRevision: w.revision, secret: w.secret });
     }
     await driver.reload(item.machine);
     await driver.resetFailed(item.machine, units);

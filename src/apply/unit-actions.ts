@@ -65,7 +65,7 @@ async function actOn(d: Driver, machine: string, changes: UnitChange[], action: 
     case 'load': {
       const toWrite = desired.filter((c) => c.kind === 'new' || c.kind === 'changed');
       for (const c of toWrite) {
-        await d.install(machine, c.unit, c.desired!, { keepRevision: false });
+        await d.install(machine, c.unit, c.desired!, { keepRevision: false, secret: c.secrets?.holdsSecrets === true });
         done.push(`wrote ${c.unit}`);
       }
       await d.reload(machine);
@@ -75,7 +75,7 @@ async function actOn(d: Driver, machine: string, changes: UnitChange[], action: 
     case 'start': {
       const missing = desired.filter((c) => c.kind === 'new');
       for (const c of missing) {
-        await d.install(machine, c.unit, c.desired!, { keepRevision: false });
+        await d.install(machine, c.unit, c.desired!, { keepRevision: false, secret: c.secrets?.holdsSecrets === true });
         done.push(`wrote ${c.unit}`);
       }
       if (missing.length) {

@@ -17,6 +17,7 @@ import { isMapValue } from '../tree/yaml';
 import { Workspace } from '../workspace';
 import { HealthCheck, readHealthCheck, waitHealthy, describeHealthCheck } from './health';
 import { GoMap } from '../template/values';
+import { attributesForHooks } from '../secrets/hooks';
 import { hookAttributes, HookInfo, runAvailabilityHooks, runHooks } from './hooks';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
@@ -256,7 +257,7 @@ async function rollOutService(
     service,
     command: opts.mode,
     who: deps.who,
-    attributes: hookAttributes(svc.source.attributes),
+    attributes: hookAttributes(attributesForHooks(svc.source.attributes, svc.source.env)),
     logLevel: deps.logLevel,
   };
   const health = healthGate(svc, env, driver, deps, hookBase, healthChecksByUnit(svc, plan));
@@ -349,7 +350,9 @@ async function rollbackItems(driver: Driver, plan: LivePlan): Promise<RolloutIte
     const files: RolloutItem['files'] = [];
     for (const c of cs) {
       const rev = await driver.readRevision(c.machine, c.unit);
-      if (rev && rev.content !== c.live) files.push({ unit: c.unit, desired: rev.content, previous: c.live!, changed: true, fromRevision: rev.revision });
+      // A revision may hold a secret: it is put back private when the tree has secrets for the unit or the host file is private.
+      if (rev && rev.content !== c.live)
+        files.push({ unit: c.unit, desired: rev.content, previous: c.live!, changed: true, fromRevision: rev.revision, secret: c.secrets !== undefined });
     }
     if (files.length === 0) continue;
     // Unchanged companions (a timer whose bytes did not change) still restart with the item.

@@ -19,6 +19,8 @@ export interface EnvSettings {
   maxUnitSize: number;
   /** Missing attributes are errors, not warnings. */
   strict: boolean;
+  /** `secrets.hookAttributes`: what hooks see of secret attributes. */
+  secretsInHooks: 'masked' | 'plain';
 }
 
 export const DEFAULT_MAX_UNIT_SIZE = 1 << 20;
@@ -42,6 +44,7 @@ export function readEnvSettings(config: GoMap, file: string): EnvSettings {
     updateOrder: Array.isArray(order) ? (order as string[]) : [],
     maxUnitSize: readMaxUnitSize(config.maxUnitSize, file),
     strict: config.strict === true,
+    secretsInHooks: isMap(config.secrets) && config.secrets.hookAttributes === 'plain' ? 'plain' : 'masked',
   };
 }
 
@@ -106,6 +109,10 @@ export function readMaxUnitSize(v: GoValue | undefined, file: string): number {
   } else throw bad();
   if (!Number.isSafeInteger(n) || n <= 0) throw bad();
   return n;
+}
+
+function isMap(v: GoValue | undefined): v is GoMap {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function shown(v: unknown): string {

@@ -45,6 +45,8 @@ export interface LiveUnit {
   machine: string;
   /** Bytes of the unit file; null when there is no file. */
   content: string | null;
+  /** Only its owner can read the file (ggn wrote it holding a secret): printed with its values hidden. */
+  private?: boolean;
   state?: UnitState;
 }
 
@@ -75,6 +77,12 @@ export interface WaitUpOptions {
   signal: AbortSignal;
 }
 
+export interface InstallOptions {
+  keepRevision: boolean;
+  dropRevision?: string;
+  secret?: boolean;
+}
+
 export interface Driver {
   readonly name: string;
   machines(): Machine[];
@@ -83,8 +91,12 @@ export interface Driver {
   /** The units' states right now. */
   unitStates(machine: string, units: string[]): Promise<Map<string, UnitState>>;
 
-  /** Writes a unit atomically; keepRevision keeps the replaced bytes as a revision (returned). */
-  install(machine: string, unit: string, content: string, opts: { keepRevision: boolean; dropRevision?: string }): Promise<{ revision?: string }>;
+  /**
+   * Writes a unit atomically; keepRevision keeps the replaced bytes as a revision (returned).
+   * `secret`: the content holds a secret, so the file is readable by its owner only (root's in
+   * scope system); revisions and ggn's state on the host are always private.
+   */
+  install(machine: string, unit: string, content: string, opts: InstallOptions): Promise<{ revision?: string }>;
   /** Removes unit files (not an error when absent). */
   uninstall(machine: string, units: string[]): Promise<void>;
   /** Makes the machine's manager see what was installed or removed. */

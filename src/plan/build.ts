@@ -84,7 +84,10 @@ export async function buildPlan(ws: Workspace, driver: Driver, scope: PlanScope)
 
   const contentOf = new Map(rendered.map((u) => [u.name, u]));
   const desired: DesiredUnit[] = placements.flatMap((p) =>
-    p.machines.map((machine) => ({ name: p.unit, service: contentOf.get(p.unit)!.service, machine, content: contentOf.get(p.unit)!.content })),
+    p.machines.map((machine) => {
+      const u = contentOf.get(p.unit)!;
+      return { name: p.unit, service: u.service, machine, content: u.content, ...(u.secrets ? { secrets: u.secrets } : {}) };
+    }),
   );
   let owner = unitOwner(env.name, allServices, services);
   if (scope.service && scope.unit) {

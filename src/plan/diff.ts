@@ -6,6 +6,7 @@
 import { hasUnitSuffix, unitPrefix } from '../render/names';
 import { GgnError } from '../errors';
 import { HostSnapshot, LiveUnit, UnitState } from '../drivers/types';
+import { SecretView } from '../secrets/taint';
 
 export type ChangeKind = 'new' | 'changed' | 'unchanged' | 'orphan';
 
@@ -14,6 +15,8 @@ export interface DesiredUnit {
   service: string;
   machine: string;
   content: string;
+  /** Set when secrets reach the unit (how to print it masked). */
+  secrets?: SecretView;
 }
 
 export interface UnitChange {
@@ -24,6 +27,8 @@ export interface UnitChange {
   desired?: string;
   live?: string;
   state?: UnitState;
+  /** Set when secrets reach the desired unit: every printed version of it is masked with it. */
+  secrets?: SecretView;
 }
 
 export interface Plan {
@@ -55,7 +60,9 @@ export function planChanges(desired: DesiredUnit[], snapshots: HostSnapshot[], o
     wanted.add(key);
     if (unreadable.has(d.machine)) continue;
     const l = live.get(key);
-    const base = { unit: d.name, service: d.service, machine: d.machine, desired: d.content, state: l?.state };
+    // A private file on the host (written holding a secret) is masked even when the tree's version holds none.
+    const secrets = d.secrets ?? (l?.private && l.content !== null ? SecretView.hiding(d.content) : undefined);
+    const base = { unit: d.name, service: d.service, machine: d.machine, desired: d.content, state: l?.state, ...(secrets ? { secrets } : {}) };
     if (!l || l.content === null) changes.push({ ...base, kind: 'new' });
     else changes.push({ ...base, kind: l.content === d.content ? 'unchanged' : 'changed', live: l.content });
   }
@@ -64,7 +71,15 @@ export function planChanges(desired: DesiredUnit[], snapshots: HostSnapshot[], o
     const service = ownerOf(l.name);
     if (service === undefined) continue;
     if (l.content === null && (!l.state || l.state.loadState === 'not-found')) continue;
-    changes.push({ kind: 'orphan', unit: l.name, service, machine: l.machine, live: l.content ?? undefined, state: l.state });
+    changes.push({
+      kind: 'orphan',
+      unit: l.name,
+      service,
+      machine: l.machine,
+      live: l.content ?? undefined,
+      state: l.state,
+      ...(l.private && l.content !== null ? { secrets: SecretView.hiding('') } : {}),
+    });
   }
   changes.sort((a, b) => cmp(a.service, b.service) || cmp(a.unit, b.unit) || cmp(a.machine, b.machine));
   return { changes, errors };

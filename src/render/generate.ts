@@ -6,7 +6,7 @@
 import { GgnError, toGgnError } from '../errors';
 import { Workspace } from '../workspace';
 import { renderUnits } from './service';
-import { UnitSink } from './write';
+import { toWrite, UnitSink } from './write';
 
 export interface GenerateScope {
   env: string;
@@ -49,7 +49,7 @@ export async function generate(ws: Workspace, scope: GenerateScope): Promise<Ser
       outcome.errors = errors;
       // Written by the writer thread while the next service renders (see UnitSink).
       writes.push(
-        sink.write(units).then(
+        sink.write(units.map(toWrite)).then(
           (res) => {
             outcome.written = res.written;
             outcome.unchanged = res.unchanged;

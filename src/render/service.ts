@@ -11,6 +11,10 @@ import { Env, loadServiceSource, ServiceSource } from '../tree/env';
 import { machineNames } from '../tree/machines';
 import { Template } from '../template';
 import { GoMap, GoValue, newMap } from '../template/values';
+import { secretRegistry } from '../secrets/registry';
+import { buildView, mergeVariants, SecretVariants, secretVariants, SecretView } from '../secrets/taint';
+
+const secretLeaves = () => secretRegistry.size > 0;
 import { compileTemplate, executeTemplate } from './compile';
 import { LocalManifests, resolveContainers } from './containers';
 import { buildUnitData, serviceDataContext } from './data';
@@ -54,6 +58,8 @@ export interface RenderedUnit {
   content: string;
   /** Where `generate` writes it. */
   localPath: string;
+  /** Set when secrets reach the unit: how to show it (and other versions of it) masked. */
+  secrets?: SecretView;
 }
 
 export interface RenderResult {
@@ -127,11 +133,42 @@ function expandNodes(manifest: ServiceManifest, env: Env, names: (env: Env) => s
   return nodes;
 }
 
+/**
+ * The unit rendered with the canaries instead of the secrets (in the service's attributes and in
+ * the node's own keys, which the manifest template may have filled from them), masked where the
+ * renders differ.
+ */
+function secretView(
+  template: Template,
+  content: string,
+  node: GoMap,
+  nodeVariants: SecretVariants | undefined,
+  variants: SecretVariants | undefined,
+  shared: ReturnType<typeof serviceDataContext>,
+  canaryShared: ReturnType<typeof serviceDataContext>[] | undefined,
+  ctx: { file: string; env: string; service: string; unit: string },
+  limits: ReturnType<typeof unitLimits>,
+): SecretView {
+  let canaries: [string, string] | undefined;
+  try {
+    canaries = [0, 1].map((i) => executeTemplate(template, buildUnitData(canaryShared?.[i] ?? shared, nodeVariants?.canary[i] ?? node), ctx, limits)) as [
+      string,
+      string,
+    ];
+  } catch {
+    canaries = undefined; // the template refuses a canary: every line is then masked
+  }
+  return buildView(content, canaries, mergeVariants(variants, nodeVariants)!);
+}
+
 /** Renders the units of a service; a unit whose template fails is reported, not produced. */
 export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) => boolean): RenderResult {
   const env = svc.source.env;
   const result: RenderResult = { units: [], errors: [], warnings: [] };
-  const shared = serviceDataContext(svc.source.attributes, svc.aciList, svc.manifest.exposeNodesInUnitEnv ? svc.nodes : undefined);
+  const exposed = svc.manifest.exposeNodesInUnitEnv ? svc.nodes : undefined;
+  const shared = serviceDataContext(svc.source.attributes, svc.aciList, exposed);
+  const variants = secretVariants(svc.source.attributes);
+  const canaryShared = variants?.canary.map((a) => serviceDataContext(a, svc.aciList, exposed));
   const unitsDir = svc.unitsDir + path.sep;
   let missing: GgnError[] = [];
   const limits = {
@@ -161,7 +198,10 @@ export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) 
           continue;
         }
         result.warnings.push(...noValues);
-        result.units.push({ name, kind: t.kind, hostname, service: svc.source.name, node, content, localPath: unitsDir + name });
+        const unit: RenderedUnit = { name, kind: t.kind, hostname, service: svc.source.name, node, content, localPath: unitsDir + name };
+        const nodeVariants = secretLeaves() ? secretVariants(node, undefined, variants?.names.length ?? 0) : undefined;
+        if (variants || nodeVariants) unit.secrets = secretView(t.template, content, node, nodeVariants, variants, shared, canaryShared, ctx, limits);
+        result.units.push(unit);
       } catch (e) {
         result.errors.push(toGgnError(e, { env: env.dir, service: svc.source.name, unit: name }));
       }

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { writeUnits } from './write';
 
-parentPort!.on('message', (msg: { id: number; units: { localPath: string; content: string; name: string }[] }) => {
+parentPort!.on('message', (msg: { id: number; units: { localPath: string; content: string; name: string; secret?: boolean }[] }) => {
   try {
     const res = writeUnits(msg.units);
     parentPort!.postMessage({

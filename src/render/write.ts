@@ -15,7 +15,18 @@ export interface WriteResult {
   errors: GgnError[];
 }
 
-export type UnitToWrite = Pick<RenderedUnit, 'localPath' | 'content'>;
+export type UnitToWrite = Pick<RenderedUnit, 'localPath' | 'content'> & {
+  /** The content holds a secret: the file is written (or left) with mode 0600. */
+  secret?: boolean;
+};
+
+/** A unit that holds a secret is readable by its owner only; others as systemd's own tools write them. */
+export const unitFileMode = (secret: boolean | undefined) => (secret ? 0o600 : 0o644);
+
+/** What the writer needs of a rendered unit. */
+export function toWrite(u: RenderedUnit): UnitToWrite {
+  return { localPath: u.localPath, content: u.content, secret: u.secrets !== undefined };
+}
 
 export function writeUnits(units: UnitToWrite[]): WriteResult {
   const res: WriteResult = { written: [], unchanged: [], errors: [] };
@@ -30,11 +41,17 @@ export function writeUnits(units: UnitToWrite[]): WriteResult {
       existing.set(dir, names);
     }
     if (names.has(path.basename(u.localPath)) && sameContent(u.localPath, u.content)) {
+      try {
+        if (u.secret && (fs.statSync(u.localPath).mode & 0o077) !== 0) fs.chmodSync(u.localPath, 0o600);
+      } catch (e) {
+        res.errors.push(new GgnError(`cannot make the unit file private: ${(e as NodeJS.ErrnoException).code}`, { file: u.localPath }));
+        continue;
+      }
       res.unchanged.push(u.localPath);
       continue;
     }
     try {
-      atomicWrite(u.localPath, u.content);
+      atomicWrite(u.localPath, u.content, unitFileMode(u.secret));
       res.written.push(u.localPath);
     } catch (e) {
       res.errors.push(e as GgnError);
@@ -51,11 +68,13 @@ function sameContent(file: string, content: string): boolean {
   }
 }
 
-export function atomicWrite(file: string, content: string): void {
+export function atomicWrite(file: string, content: string, mode = 0o644): void {
   const slash = file.lastIndexOf(path.sep);
   const tmp = `${file.slice(0, slash + 1)}.${file.slice(slash + 1)}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, content, { mode: 0o644 });
+    fs.rmSync(tmp, { force: true });
+    fs.writeFileSync(tmp, content, { mode });
+    if (mode === 0o600) fs.chmodSync(tmp, mode);
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
@@ -80,7 +99,7 @@ export class UnitSink {
     const id = this.nextId++;
     return new Promise<WriteResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      w.postMessage({ id, units: units.map((u) => ({ localPath: u.localPath, content: u.content })) });
+      w.postMessage({ id, units: units.map((u) => ({ localPath: u.localPath, content: u.content, secret: u.secret })) });
     });
   }
 

@@ -18,9 +18,24 @@ const esc = (code: string) => (s: string) => `\x1b[${code}m${s}\x1b[0m`;
 export const ANSI: Colors = { red: esc('31'), green: esc('32'), cyan: esc('36'), bold: esc('1'), dim: esc('2') };
 export const PLAIN: Colors = { red: (s) => s, green: (s) => s, cyan: (s) => s, bold: (s) => s, dim: (s) => s };
 
+/**
+ * The unified diff of a unit on a host. When secrets reach the unit, both sides are masked
+ * (`‹secret db.password›`) and a secret whose value differs is told by name, never shown:
+ * `~ db.password changed`.
+ */
 export function unifiedDiff(c: UnitChange, colors: Colors): string {
-  const live = c.live ?? '';
-  const desired = c.kind === 'orphan' ? '' : (c.desired ?? '');
+  let live = c.live ?? '';
+  let desired = c.kind === 'orphan' ? '' : (c.desired ?? '');
+  const notes: string[] = [];
+  if (c.secrets) {
+    const l = c.secrets.maskOther(live);
+    const d = c.secrets.maskOther(desired);
+    const changed = [...new Set([...l.changed, ...d.changed])];
+    if (l.text === d.text && live !== desired && changed.length === 0 && c.kind !== 'orphan') changed.push('a secret');
+    live = l.text;
+    desired = d.text;
+    for (const n of changed) notes.push(colors.cyan(`~ ${n} changed`));
+  }
   const patch = createTwoFilesPatch(`${c.unit} (on ${c.machine})`, `${c.unit} (from the tree)`, live, desired, undefined, undefined, { context: 3 });
   const lines = patch.split('\n');
   // Drop the "=====" banner createTwoFilesPatch starts with.
@@ -34,7 +49,8 @@ export function unifiedDiff(c: UnitChange, colors: Colors): string {
       return l;
     })
     .join('\n')
-    .replace(/\n+$/, '\n');
+    .replace(/\n+$/, '\n')
+    .concat(notes.map((n) => n + '\n').join(''));
 }
 
 const TITLES: Record<UnitChange['kind'], string> = {

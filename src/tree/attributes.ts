@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GgnError } from '../errors';
+import { decryptAttributeData, isSopsData } from '../secrets/files';
 import { GoMap, GoUint64, GoValue, newMap } from '../template/values';
 import { isMapValue, parseYaml } from './yaml';
 
@@ -57,7 +58,7 @@ export interface AttributeFile {
   include: string[];
 }
 
-/** Reads one attribute file. GGN panicked on an empty or non-map file; we say what is wrong. */
+/** Reads one attribute file (decrypting a SOPS file). GGN panicked on an empty or non-map file; we say what is wrong. */
 export function readAttributeFile(file: string): AttributeFile {
   let text: string;
   try {
@@ -65,7 +66,9 @@ export function readAttributeFile(file: string): AttributeFile {
   } catch (e) {
     throw new GgnError(`cannot read attribute file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
   }
-  const data = parseYaml(text, file);
+  let data = parseYaml(text, file);
+  // An encrypted file (SOPS format, age keys): decrypted here, its values registered as secrets.
+  if (isMapValue(data) && isSopsData(data)) data = decryptAttributeData(text, data, file);
   if (data === null) throw new GgnError('attribute file is empty (expected a map with `default:` and/or `override:`)', { file });
   if (!isMapValue(data)) {
     throw new GgnError(`attribute file must be a map with \`default:\` and/or \`override:\`, not ${describe(data)}`, { file });

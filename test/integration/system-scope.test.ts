@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { upSystem, SystemCluster, SystemHost } from '../harness';
 import { background, ggn } from '../support/cli';
 import { ClusterTree, systemClusterTree, systemEnvConfigFor } from '../support/cluster-tree';
+import { encryptSops } from '../../src/secrets/sops';
+import { parseKeys } from '../../src/secrets/identities';
 
 const skip = process.getuid?.() === 0 ? false : 'the system test hosts (systemd-nspawn) need root';
 
@@ -88,7 +90,7 @@ describe('scope system: real systemd system managers, sudo -n as deploy', { skip
     }
     assert.equal(
       await owners(0, '/var/lib/ggn', '/var/lib/ggn/audit.log', '/var/lib/ggn/revisions'),
-      'root:root 755 /var/lib/ggn\nroot:root 644 /var/lib/ggn/audit.log\nroot:root 755 /var/lib/ggn/revisions',
+      'root:root 700 /var/lib/ggn\nroot:root 644 /var/lib/ggn/audit.log\nroot:root 755 /var/lib/ggn/revisions',
     );
     assert.doesNotMatch(await onHost(0, 'ls', '-A', '/home/deploy'), /\.local|\.config/, "nothing of ggn in the login's home");
     const d = run('prod', 'web', 'diff', '--exit-code');
@@ -104,7 +106,7 @@ describe('scope system: real systemd system managers, sudo -n as deploy', { skip
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match((await unitOn(1))!, /^Description=web w2 v2$/m);
     const rev = '/var/lib/ggn/revisions/prod_web_w2.service/1';
-    assert.equal(await owners(1, rev), `root:root 644 ${rev}`);
+    assert.equal(await owners(1, rev), `root:root 600 ${rev}`, 'revisions are private: one may hold a secret');
     assert.match(await onHost(1, 'cat', rev), /^Description=web w2 v1$/m);
     const rb = run('prod', 'web', 'rollback', '-y', '--parallel', '3');
     assert.equal(rb.code, 0, rb.stdout + rb.stderr);
@@ -114,6 +116,33 @@ describe('scope system: real systemd system managers, sudo -n as deploy', { skip
       assert.equal(await active(i), 'active');
     }
     assert.match(run('prod', 'web', 'history').stdout, /tester@\S+ +prod_web_w3\.service +sys3 +rollback +[0-9a-f]{12} +[0-9a-f]{12} +ok/);
+  });
+
+  it('a unit that holds a secret is root-owned 0600, and so are its revisions', async () => {
+    const key = parseKeys(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'sops', 'sops-age-key.txt'), 'utf8'), false)[0];
+    const recipient = 'age1je6kjhzuhdjy3fqptpttxjh5k8q46vygzlgtpuq3030c947pc5tqz9dqvr';
+    const setSecret = async (pw: string) =>
+      tree.write('env/prod/services/db/attributes/secret.yml', await encryptSops(`default:\n  db:\n    password: ${pw}\n`, { recipients: [recipient] }));
+    tree.write('env/prod/services/db/service-manifest.yml', `nodes:\n  - hostname: d1\n    machine_id: ${h[0].name}\n`);
+    tree.write(
+      'env/prod/services/db/unit.tmpl',
+      "[Service]\nEnvironment=DB_PASSWORD={{.db.password}}\nExecStart=/bin/sh -c 'exec sleep 600'\n\n[X-Fleet]\nMachineID={{.machine_id}}\n",
+    );
+    await setSecret('first-secret-value');
+    const env = { SOPS_AGE_KEY: key };
+    const u = '/etc/systemd/system/prod_db_d1.service';
+    const r1 = ggn(['-H', tree.home, 'prod', 'db', 'update', '-y'], { env });
+    assert.equal(r1.code, 0, r1.stdout + r1.stderr);
+    assert.equal(await owners(0, u), `root:root 600 ${u}`);
+    await setSecret('second-secret-value');
+    const r2 = ggn(['-H', tree.home, 'prod', 'db', 'update', '-y'], { env });
+    assert.equal(r2.code, 0, r2.stdout + r2.stderr);
+    const rev = '/var/lib/ggn/revisions/prod_db_d1.service/1';
+    assert.equal(await owners(0, u, rev), `root:root 600 ${u}\nroot:root 600 ${rev}`);
+    assert.match(await onHost(0, 'cat', rev), /first-secret-value/);
+    for (const r of [r1, r2]) assert.doesNotMatch(r.stdout + r.stderr, /first-secret-value|second-secret-value/);
+    const gone = ggn(['-H', tree.home, 'prod', 'db', 'd1', 'destroy', '-y'], { env });
+    assert.equal(gone.code, 0, gone.stdout + gone.stderr);
   });
 
   it('status, journal (real journald), stop, start, restart, destroy', async () => {

@@ -54,6 +54,10 @@ describe('systemd driver commands', () => {
     const parsed = parseReadOutput(r.stdout);
     assert.equal(parsed.files.get('p_web_a.service'), content);
     assert.equal(parsed.files.get('p_web_b.timer'), 'T');
+    assert.deepEqual([...parsed.private], [], 'units written 0644 are not private');
+    assert.equal(runLocal(writeUnitCommand(user, 'p_web_s.service', 1, { secret: true }), home, 'S').code, 0);
+    assert.deepEqual([...parseReadOutput(runLocal(readUnitsCommand(user, ['p_web_']), home).stdout).private], ['p_web_s.service']);
+    fs.rmSync(path.join(home, '.config/systemd/user/p_web_s.service'));
     assert.ok(!parsed.files.has('other_x.service'));
     assert.deepEqual([...parsed.states.keys()].sort(), ['p_web_a.service', 'p_web_b.timer', 'p_web_gone.service']);
     assert.ok(!fs.readFileSync(path.join(home, 'systemctl.log'), 'utf8').includes('bad name'), 'odd file names never reach systemctl');

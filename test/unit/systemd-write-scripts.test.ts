@@ -97,19 +97,42 @@ function tempFiles(b: Box): string[] {
   return ls(b.unitDir).filter((f) => f.includes('.ggn-tmp.'));
 }
 
+describe('unit write scripts: modes', () => {
+  const mode = (f: string) => fs.statSync(f).mode & 0o777;
+  it('writes units 0644 (as systemd tools do), revisions 0600 and the state directory 0700', () => {
+    const b = box('modes');
+    assert.equal(run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 3 }), 'v1\n').code, 0);
+    assert.equal(run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 3 }), 'v2\n').code, 0);
+    assert.equal(mode(path.join(b.unitDir, UNIT)), 0o644);
+    assert.equal(mode(path.join(b.revDir, '1')), 0o600);
+    assert.equal(mode(path.dirname(path.dirname(b.revDir))), 0o700);
+    assert.equal(run(b, writeUnitCommand(user, 'p_web_b.service', 3), 'v1\n').code, 0);
+    assert.equal(mode(path.join(b.unitDir, 'p_web_b.service')), 0o644);
+  });
+  it('writes a unit that holds a secret 0600, with or without a revision, and back to 0644 when it no longer does', () => {
+    const b = box('modes-secret');
+    assert.equal(run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 3, secret: true }), 's1\n').code, 0);
+    assert.equal(mode(path.join(b.unitDir, UNIT)), 0o600);
+    assert.equal(run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, secret: true }), 's2\n').code, 0);
+    assert.equal(mode(path.join(b.unitDir, UNIT)), 0o600);
+    assert.equal(mode(path.join(b.revDir, '1')), 0o600);
+    assert.equal(fs.readFileSync(path.join(b.revDir, '1'), 'utf8'), 's1\n');
+    assert.equal(run(b, writeUnitCommand(user, 'p_web_c.service', undefined, { secret: true }), 'x').code, 0);
+    assert.equal(mode(path.join(b.unitDir, 'p_web_c.service')), 0o600);
+    assert.equal(run(b, writeUnitCommand(user, 'p_web_c.service', 1), 'y').code, 0);
+    assert.equal(mode(path.join(b.unitDir, 'p_web_c.service')), 0o644);
+  });
+  it('refuses a mode it does not know', () => {
+    const b = box('modes-bad');
+    const argv = writeUnitCommand(user, UNIT, 1);
+    const r = run(b, [...argv, '777'], 'x');
+    assert.notEqual(r.code, 0);
+  });
+});
+
 describe('unit write scripts: interrupted writes', () => {
   for (const shell of SHELLS) {
     for (const sig of ['SIGHUP', 'SIGPIPE', 'SIGTERM', 'SIGINT'] as const) {
-      it('writes units and revisions 0644, as before mktemp (which makes 0600 files)', () => {
-        const b = box('modes');
-        assert.equal(run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 3 }), 'v1\n').code, 0);
-        assert.equal(run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 3 }), 'v2\n').code, 0);
-        assert.equal(fs.statSync(path.join(b.unitDir, UNIT)).mode & 0o777, 0o644);
-        assert.equal(fs.statSync(path.join(b.revDir, '1')).mode & 0o777, 0o644);
-        assert.equal(run(b, writeUnitCommand(user, 'p_web_b.service', 3), 'v1\n').code, 0);
-        assert.equal(fs.statSync(path.join(b.unitDir, 'p_web_b.service')).mode & 0o777, 0o644);
-      });
-
       it(`${shell}: ${sig} to the session mid-write removes the temp file and keeps the old unit`, async () => {
         const b = box(`wr-sig`);
         assert.equal(run(b, writeUnitCommand(user, UNIT), 'old', shell).code, 0);

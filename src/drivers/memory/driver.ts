@@ -11,11 +11,13 @@
 import { isTimer } from '../../render/names';
 import { Clock } from '../../clock';
 import { GgnError } from '../../errors';
-import { Driver, FailureDetail, HostSnapshot, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
+import { Driver, FailureDetail, HostSnapshot, InstallOptions, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
 import { waitUp } from '../systemd/wait';
 
 export interface MemoryMachine {
   files: Map<string, string>;
+  /** Files installed as holding a secret (mode 0600 on a real host). */
+  private?: Set<string>;
   states: Map<string, UnitState>;
   revisions: Map<string, { revision: string; content: string }[]>;
   audit: string[];
@@ -77,9 +79,13 @@ export class MemoryDriver implements Driver {
       try {
         const h = this.host(machine);
         const names = new Set([...h.files.keys(), ...h.states.keys()].filter((n) => prefixes.some((p) => n.startsWith(p))));
-        const units = [...names]
-          .sort()
-          .map((name) => ({ name, machine, content: h.files.get(name) ?? null, state: h.states.has(name) ? { ...h.states.get(name)! } : undefined }));
+        const units = [...names].sort().map((name) => ({
+          name,
+          machine,
+          content: h.files.get(name) ?? null,
+          ...(h.private?.has(name) && h.files.has(name) ? { private: true } : {}),
+          state: h.states.has(name) ? { ...h.states.get(name)! } : undefined,
+        }));
         return { machine, units };
       } catch (e) {
         return { machine, units: [], error: e as GgnError };
@@ -110,8 +116,10 @@ export class MemoryDriver implements Driver {
     return out;
   }
 
-  async install(machine: string, unit: string, content: string, opts: { keepRevision: boolean; dropRevision?: string }): Promise<{ revision?: string }> {
-    this.record(`install ${machine} ${unit}${opts.keepRevision ? ' keep' : ''}${opts.dropRevision ? ` drop=${opts.dropRevision}` : ''}`);
+  async install(machine: string, unit: string, content: string, opts: InstallOptions): Promise<{ revision?: string }> {
+    this.record(
+      `install ${machine} ${unit}${opts.keepRevision ? ' keep' : ''}${opts.dropRevision ? ` drop=${opts.dropRevision}` : ''}${opts.secret ? ' secret' : ''}`,
+    );
     const h = this.host(machine);
     const old = h.files.get(unit);
     let revision: string | undefined;
@@ -121,6 +129,9 @@ export class MemoryDriver implements Driver {
       revs.push({ revision, content: old });
     }
     h.files.set(unit, content);
+    h.private ??= new Set();
+    if (opts.secret) h.private.add(unit);
+    else h.private.delete(unit);
     const kept = revs.filter((r) => r.revision !== opts.dropRevision).slice(-5);
     h.revisions.set(unit, kept);
     return { revision };

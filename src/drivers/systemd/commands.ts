@@ -30,6 +30,9 @@ else
   state=/var/lib/ggn
   sc() { systemctl "$@"; }
 fi
+# ggn's state (revisions of units that may hold secrets, the audit log, locks) is private
+# (a directory someone else owns is left as it is)
+mkstate() { (umask 077 && mkdir -p "$state") || return 1; chmod 700 "$state" 2>/dev/null; return 0; }
 `;
 
 /**
@@ -58,6 +61,8 @@ for p in "$@"; do
     printf '\\n'
     add "$n"
   done
+  # the files only their owner can read (ggn wrote them holding a secret); GNU find, else none
+  find "$dir" -maxdepth 1 -type f \\( -name "$p*.service" -o -name "$p*.timer" \\) ! -perm -o=r -printf 'P %f\\n' 2>/dev/null
   set -f
   for n in $(sc list-units --all --plain --no-legend --full --no-pager "$p*" 2>/dev/null | cut -d' ' -f1); do add "$n"; done
 done
@@ -83,8 +88,10 @@ fail() { printf 'ggn: %s\\n' "$1" >&2; exit 1; }
 receive() {
   find "$dir" -maxdepth 1 -type f -name ".$name.ggn-tmp.*" -mmin +10 -exec rm -f {} + 2>/dev/null
   tmp=$(mktemp "$dir/.$name.ggn-tmp.XXXXXX") || fail "cannot create a temporary file in $dir"
-  # mktemp makes it 0600: a unit file is 0644, as systemd's own tools write them
-  chmod 644 "$tmp" || fail "cannot chmod $tmp"
+  # mktemp makes it 0600: a unit file is 0644, as systemd's own tools write them, unless it
+  # holds a secret (mode 600: its owner only, root in scope system)
+  case "$mode" in 600|644) ;; *) fail "refusing mode $mode";; esac
+  chmod "$mode" "$tmp" || fail "cannot chmod $tmp"
   cat > "$tmp" || fail "cannot write $tmp"
   if [ -n "$size" ]; then
     got=$(wc -c < "$tmp") || fail "cannot read back $tmp"
@@ -97,7 +104,7 @@ receive() {
 export const WRITE_SCRIPT =
   PRELUDE +
   WRITE_HELPERS +
-  `name=$1; size=\${2:-}
+  `name=$1; size=\${2:-}; mode=\${3:-644}
 mkdir -p "$dir" || fail "cannot create $dir"
 receive
 mv -f "$tmp" "$dir/$name" || fail "cannot rename $tmp to $dir/$name"
@@ -150,10 +157,11 @@ export const WRITE_REVISION_SCRIPT =
   PRELUDE +
   WRITE_HELPERS +
   REVISION_HELPERS +
-  `name=$1; keep=$2; save=$3; drop=\${4:-}; size=\${5:-}
+  `name=$1; keep=$2; save=$3; drop=\${4:-}; size=\${5:-}; mode=\${6:-644}
 case "$keep" in ''|*[!0-9]*) fail "refusing keep count $keep";; esac
 case "$drop" in *[!0-9]*) fail "refusing revision $drop";; esac
 rev="$state/revisions/$name"
+mkstate || fail "cannot create $state"
 mkdir -p "$dir" "$rev" || fail "cannot create $dir or $rev"
 receive
 lock="$state/revisions/.$name.lock"
@@ -164,8 +172,8 @@ fi
 find "$rev" -maxdepth 1 -type f -name '.tmp.*' -mmin +10 -exec rm -f {} + 2>/dev/null
 seq=
 if [ "$save" = 1 ] && [ -f "$dir/$name" ] && ! cmp -s "$tmp" "$dir/$name"; then
+  # mktemp makes it 0600, and so it stays: the replaced bytes may hold a secret
   rtmp=$(mktemp "$rev/.tmp.XXXXXX") || fail "cannot create a temporary file in $rev"
-  chmod 644 "$rtmp" || fail "cannot chmod $rtmp"
   cp "$dir/$name" "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
   last=$(newest); seq=\${last:-0}; tries=0
   while :; do
@@ -209,7 +217,7 @@ rm -f "$state/revisions/$1/$2"
 /** Appends one line to the audit log; the fields arrive as arguments and are joined by tabs. */
 export const AUDIT_APPEND_SCRIPT =
   PRELUDE +
-  `mkdir -p "$state"
+  `mkstate
 line=$1; shift
 for f in "$@"; do line="$line	$f"; done
 printf '%s\\n' "$line" >> "$state/audit.log"
@@ -219,7 +227,7 @@ printf '%s\\n' "$line" >> "$state/audit.log"
 export const AUDIT_CHECK_SCRIPT =
   PRELUDE +
   `log=$state/audit.log
-if mkdir -p "$state" 2>/dev/null && true 2>/dev/null >> "$log"; then exit 0; fi
+if mkstate 2>/dev/null && true 2>/dev/null >> "$log"; then exit 0; fi
 echo "the audit log $log is not writable" >&2
 exit 1
 `;
@@ -276,16 +284,32 @@ export function readUnitsCommand(t: CommandTarget, prefixes: string[]): string[]
 }
 
 /** `size`: the byte count of what will be sent on stdin; a write that receives less fails. */
-export function writeUnitCommand(t: CommandTarget, unit: string, size?: number): string[] {
+export function writeUnitCommand(t: CommandTarget, unit: string, size?: number, opts: { secret?: boolean } = {}): string[] {
   checkUnits([unit]);
-  return wrap(t, WRITE_SCRIPT, [unit, ...sizeArg(size)]);
+  return wrap(t, WRITE_SCRIPT, [unit, ...sizeArg(size), ...modeArg(opts.secret, size === undefined ? 1 : 0)]);
 }
 
-export function writeUnitWithRevisionCommand(t: CommandTarget, unit: string, opts: { save: boolean; dropRevision?: string; size?: number }): string[] {
+/** `600` for a unit that holds a secret (after `gap` empty arguments for the optional ones before it). */
+function modeArg(secret: boolean | undefined, gap: number): string[] {
+  return secret ? [...Array<string>(gap).fill(''), '600'] : [];
+}
+
+export function writeUnitWithRevisionCommand(
+  t: CommandTarget,
+  unit: string,
+  opts: { save: boolean; dropRevision?: string; size?: number; secret?: boolean },
+): string[] {
   checkUnits([unit]);
   const drop = opts.dropRevision;
   if (drop !== undefined && !/^\d+$/.test(drop)) throw new Error(`refusing revision ${JSON.stringify(drop)}`);
-  return wrap(t, WRITE_REVISION_SCRIPT, [unit, String(KEEP_REVISIONS), opts.save ? '1' : '0', drop ?? '', ...sizeArg(opts.size)]);
+  return wrap(t, WRITE_REVISION_SCRIPT, [
+    unit,
+    String(KEEP_REVISIONS),
+    opts.save ? '1' : '0',
+    drop ?? '',
+    ...sizeArg(opts.size),
+    ...modeArg(opts.secret, opts.size === undefined ? 1 : 0),
+  ]);
 }
 
 function sizeArg(size: number | undefined): string[] {
@@ -408,16 +432,21 @@ export function journalCommand(t: CommandTarget, unit: string, lines: number, fo
 
 export interface ParsedRead {
   files: Map<string, string>;
+  /** Unit files that others cannot read. */
+  private: Set<string>;
   states: Map<string, Record<string, string>>;
 }
 
 /** Parses READ_SCRIPT's output. */
 export function parseReadOutput(stdout: string): ParsedRead {
   const files = new Map<string, string>();
+  const priv = new Set<string>();
   const states = new Map<string, Record<string, string>>();
   const lines = stdout.split('\n');
   let i = 0;
   for (; i < lines.length && lines[i] !== 'S'; i++) {
+    const p = /^P (.+)$/.exec(lines[i]);
+    if (p) priv.add(p[1]);
     const m = /^F (.+)$/.exec(lines[i]);
     if (!m) continue;
     files.set(m[1], Buffer.from(lines[++i] ?? '', 'base64').toString('utf8'));
@@ -437,5 +466,5 @@ export function parseReadOutput(stdout: string): ParsedRead {
     if (eq > 0) cur[line.slice(0, eq)] = line.slice(eq + 1);
   }
   flush();
-  return { files, states };
+  return { files, private: priv, states };
 }

@@ -7,7 +7,7 @@ import { GgnError, toGgnError } from '../../errors';
 import { opensshArgv } from '../../transport/openssh';
 import { mapLimit } from '../../parallel';
 import { Connection, ExecResult, HostSpec, Transport } from '../../transport/types';
-import { Driver, FailureDetail, HostSnapshot, LiveUnit, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
+import { Driver, FailureDetail, HostSnapshot, InstallOptions, LiveUnit, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
 import { waitUp } from './wait';
 import {
   auditAppendCommand,
@@ -96,6 +96,7 @@ export class SshSystemdDriver implements Driver {
         name,
         machine,
         content: parsed.files.get(name) ?? null,
+        ...(parsed.private.has(name) && parsed.files.has(name) ? { private: true } : {}),
         state: parsed.states.has(name) ? toState(parsed.states.get(name)!) : undefined,
       }));
       return units;
@@ -105,12 +106,17 @@ export class SshSystemdDriver implements Driver {
     );
   }
 
-  async writeUnit(machine: string, unit: string, content: string): Promise<void> {
-    await this.runScript(machine, writeUnitCommand(this.opts.target, unit, Buffer.byteLength(content)), `writing ${unit}`, { stdin: content });
+  async writeUnit(machine: string, unit: string, content: string, opts: { secret?: boolean } = {}): Promise<void> {
+    await this.runScript(machine, writeUnitCommand(this.opts.target, unit, Buffer.byteLength(content), opts), `writing ${unit}`, { stdin: content });
   }
 
   /** Atomic write; with save, the replaced bytes become a revision (returned). */
-  async writeUnitRevision(machine: string, unit: string, content: string, opts: { save: boolean; dropRevision?: string }): Promise<{ revision?: string }> {
+  async writeUnitRevision(
+    machine: string,
+    unit: string,
+    content: string,
+    opts: { save: boolean; dropRevision?: string; secret?: boolean },
+  ): Promise<{ revision?: string }> {
     const size = Buffer.byteLength(content);
     const r = await this.runScript(machine, writeUnitWithRevisionCommand(this.opts.target, unit, { ...opts, size }), `writing ${unit}`, { stdin: content });
     const m = /^revision (\d+)$/m.exec(r.stdout);
@@ -178,12 +184,12 @@ export class SshSystemdDriver implements Driver {
 
   // ---- the port's intents, in systemd's words
 
-  async install(machine: string, unit: string, content: string, opts: { keepRevision: boolean; dropRevision?: string }): Promise<{ revision?: string }> {
+  async install(machine: string, unit: string, content: string, opts: InstallOptions): Promise<{ revision?: string }> {
     if (!opts.keepRevision && opts.dropRevision === undefined) {
-      await this.writeUnit(machine, unit, content);
+      await this.writeUnit(machine, unit, content, { secret: opts.secret });
       return {};
     }
-    return this.writeUnitRevision(machine, unit, content, { save: opts.keepRevision, dropRevision: opts.dropRevision });
+    return this.writeUnitRevision(machine, unit, content, { save: opts.keepRevision, dropRevision: opts.dropRevision, secret: opts.secret });
   }
 
   async uninstall(machine: string, units: string[]): Promise<void> {
