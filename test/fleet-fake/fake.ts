@@ -727,7 +727,6 @@ export function unitHash(opts: UnitOption[]): string {
   return createHash('sha1').update(serializeOptions(opts)).digest('hex');
 }
 
-
 interface XF {
   machineId?: string;
   metadata: Map<string, string[]>;
