@@ -1,5 +1,5 @@
 /**
- * Builds the driver an env's config asks for. Today: ssh (plain systemd over SSH). Everything
+ * Builds the driver an env's config asks for: ssh (plain systemd over SSH) or fleet (fleet's HTTP API). Everything
  * outside src/drivers/ sees only the port (`Driver`, ./types.ts).
  */
 import * as os from 'node:os';
@@ -12,6 +12,7 @@ import { SshTransport } from '../transport/ssh';
 import { Transport } from '../transport/types';
 import { readDriverConfig } from './config';
 import { SshSystemdDriver } from './systemd/driver';
+import { FleetDriver } from './fleet/driver';
 import { Driver } from './types';
 import { GgnError } from '../errors';
 
@@ -26,6 +27,7 @@ export interface DriverOptions {
 
 export function createDriver(env: Env, opts: DriverOptions = {}): Driver {
   const cfg = readDriverConfig(env);
+  if (cfg.fleet) return new FleetDriver({ config: cfg.fleet, envName: env.name });
   if (cfg.machines.length === 0) {
     throw new GgnError('the env has no `machines:` to connect to (add them to its config.yml)', { file: env.configFile, env: env.dir });
   }

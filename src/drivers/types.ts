@@ -101,6 +101,14 @@ export interface Driver {
   appendAudit(machine: string, fields: string[]): Promise<void>;
   readAudit(machine: string): Promise<string>;
 
+  /**
+   * Set by a backend that places units itself (fleet): the plan then puts each unit where read()
+   * found it, and addresses a unit the backend has not placed (yet) by `pending`.
+   */
+  readonly scheduler?: { pending: string };
+  /** The form in which the backend stores a unit (fleet: its options re-serialized); the plan compares and shows units in this form. */
+  canonical?(unit: string, content: string): string;
+
   // Optional capabilities (a backend without them says so when they are asked for).
   /** Runs argv on the machine (exec health checks, the ssh lock). */
   exec?(machine: string, argv: string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<ExecResult>;
@@ -113,6 +121,8 @@ export interface Driver {
   /** A local command that follows the unit's journal, or opens a shell (or runs `remote`) on the machine. */
   followJournalCommand?(machine: string, unit: string, lines: number): string[];
   shellCommand?(machine: string, remote: string[], tty: boolean): string[];
+  /** The backend's own machine list (fleet's /machines), when the env config does not hold it. */
+  inventory?(): Promise<{ name: string; id?: string; address: string; metadata: Record<string, string> }[]>;
   /** For the ssh lock store: how the machine's ggn state is reached. */
   lockTarget?(): { scope: 'system' | 'user'; sudo: boolean };
 
