@@ -219,6 +219,11 @@ export class FakeFleet {
     this.outage = { from: this.now() };
   }
 
+  /** fleetd's monitor gives up on etcd now (instead of after `outage500`): 503s from here on. */
+  etcdMonitorTimedOut(): void {
+    if (this.outage) this.outage.from = Math.min(this.outage.from, this.now() - this.delays.outage500);
+  }
+
   etcdUp(): void {
     if (this.outage) this.outage.resumedAt = this.now();
   }
