@@ -170,7 +170,7 @@ describe('fleet driver contract', { skip, timeout: 300_000, concurrency: 1 }, ()
     // [X-Fleet] before [Service]: fleet serializes another file, and would restart the unit.
     write(
       'env/prod/services/web/unit.tmpl',
-      UNIT().replace(/\[Service\]\n[^\n]*\n\n(\[X-Fleet\][^]*)$/, "$1\n[Service]\nExecStart=/bin/sh -c 'exec sleep 100000'\n"),
+      UNIT().replace(/\[Service\]\n[^\n]*\n\n(\[X-Fleet\][\s\S]*)$/, "$1\n[Service]\nExecStart=/bin/sh -c 'exec sleep 100000'\n"),
     );
     const reordered = await ggn('prod', 'diff', '--exit-code');
     assert.equal(reordered.code, 2, reordered.stdout);
