@@ -108,7 +108,8 @@ describe('fleet driver contract', { skip, timeout: 300_000, concurrency: 1 }, ()
     if (REAL) endpoint = REAL;
     else {
       // 1/20 of fleet's measured delays: a replacement takes ~0.45 s instead of ~9 s.
-      fake = new FakeFleet({ timeScale: 0.05 });
+      // etcd's outage stays in its 500 phase until the test says fleetd's monitor gave up.
+      fake = new FakeFleet({ timeScale: 0.05, delays: { outage500: 3_600_000 } });
       endpoint = await fake.listen(path.join(base, 'fleet.sock'));
     }
     etcdUrl = process.env.GGN_FLEET_ETCD ?? (await startEtcd());
@@ -236,17 +237,26 @@ describe('fleet driver contract', { skip, timeout: 300_000, concurrency: 1 }, ()
   });
 
   it("fleet's etcd away: 500s then 503s are one clear line, nothing changes; then it works again", { skip: fakeOnly }, async () => {
+    const sent = fake!.requests.length;
     fake!.etcdDown();
-    const d = await ggn('prod', 'diff');
-    assert.equal(d.code, 1);
-    assert.match(d.stderr, /fleet API unix:.*: GET \/fleet\/v1\/\w+: 500 \(fleet could not complete the request/);
-    fake!.etcdMonitorTimedOut();
-    write('env/prod/services/web/unit.tmpl', UNIT(' # v3'));
-    const u = await ggn('prod', 'web', 'update', '-y');
-    assert.equal(u.code, 1);
-    assert.match(u.stderr, /503 fleet server unable to communicate with etcd \(fleet cannot reach its etcd\)/);
-    assert.equal(u.stderr.trim().split('\n').length, 1, u.stderr);
-    fake!.etcdUp();
+    try {
+      const d = await ggn('prod', 'diff');
+      assert.equal(d.code, 1);
+      assert.match(d.stderr, /fleet API unix:.*: GET \/fleet\/v1\/\w+: 500 \(fleet could not complete the request/);
+      fake!.etcdMonitorTimedOut();
+      write('env/prod/services/web/unit.tmpl', UNIT(' # v3'));
+      const u = await ggn('prod', 'web', 'update', '-y');
+      assert.equal(u.code, 1);
+      assert.match(u.stderr, /503 fleet server unable to communicate with etcd \(fleet cannot reach its etcd\)/);
+      assert.equal(u.stderr.trim().split('\n').length, 1, u.stderr);
+      assert.deepEqual(
+        fake!.requests.slice(sent).filter((r) => r.method !== 'GET'),
+        [],
+        'nothing but reads was sent',
+      );
+    } finally {
+      fake!.etcdUp();
+    }
     await new Promise((r) => setTimeout(r, fake!.delays.recover503 + 50));
     const ok = await ggn('prod', 'web', 'update', '-y');
     assert.equal(ok.code, 0, ok.stderr);
@@ -257,7 +267,10 @@ describe('fleet driver contract', { skip, timeout: 300_000, concurrency: 1 }, ()
     const w2 = (JSON.parse(l.stdout).units as { unit: string; machine: string }[]).find((r) => r.unit === unit('w2'))!;
     write('env/prod/services/web/unit.tmpl', UNIT(' # v4'));
     const bg = background(['-H', home, 'prod', 'web', 'update', '-y', '--json']);
-    await bg.until((e) => e.unit === unit('w2') && e.step === 'wait-active' && e.result === 'started');
+    await Promise.race([
+      bg.until((e) => e.unit === unit('w2') && e.step === 'wait-active' && e.result === 'started'),
+      bg.done.then((r) => assert.fail(`the update ended before waiting for w2: ${r.stderr}`)),
+    ]);
     // Hard-killed while its new version is being waited for: it leaves /machines after a while
     // (its stale /state entries are ignored), and fleet starts the unit on another machine.
     fake!.killMachine(DEFAULT_MACHINES.find((m) => m.id.startsWith(w2.machine))!.id);
