@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { Env } from '../tree/env';
-import { resolveHosts } from '../transport/resolve';
+import { resolveHost, resolveHosts } from '../transport/resolve';
 import { loadSshConfig } from '../transport/ssh-config';
 import { SshTransport } from '../transport/ssh';
 import { Transport } from '../transport/types';
@@ -27,17 +27,22 @@ export interface DriverOptions {
 
 export function createDriver(env: Env, opts: DriverOptions = {}): Driver {
   const cfg = readDriverConfig(env);
-  if (cfg.fleet) return new FleetDriver({ config: cfg.fleet, envName: env.name });
+  const home = os.homedir();
+  const sshConfigFile = path.join(home, '.ssh', 'config');
+  const resolveOpts = { configDir: cfg.configDir, home, sshConfig: fs.existsSync(sshConfigFile) ? loadSshConfig(sshConfigFile) : undefined };
+  if (cfg.fleet) {
+    // status, journal and ssh reach the unit's machine (fleet's primaryIP) with the env's `ssh:` settings.
+    const ssh = { target: { scope: cfg.ssh.scope, sudo: cfg.ssh.sudo }, transport: opts.transport ?? new SshTransport() };
+    return new FleetDriver({
+      config: cfg.fleet,
+      envName: env.name,
+      ssh: { ...ssh, host: (name, address) => resolveHost(cfg.ssh, { name, address }, resolveOpts) },
+    });
+  }
   if (cfg.machines.length === 0) {
     throw new GgnError('the env has no `machines:` to connect to (add them to its config.yml)', { file: env.configFile, env: env.dir });
   }
-  const home = os.homedir();
-  const sshConfigFile = path.join(home, '.ssh', 'config');
-  const hosts = resolveHosts(cfg.ssh, cfg.machines, {
-    configDir: cfg.configDir,
-    home,
-    sshConfig: fs.existsSync(sshConfigFile) ? loadSshConfig(sshConfigFile) : undefined,
-  });
+  const hosts = resolveHosts(cfg.ssh, cfg.machines, resolveOpts);
   return new SshSystemdDriver({
     target: { scope: cfg.ssh.scope, sudo: cfg.ssh.sudo },
     machines: cfg.machines,

@@ -214,6 +214,18 @@ describe('fleet driver contract', { skip, timeout: 300_000, concurrency: 1 }, ()
     await until(async () => (await ggn('prod', 'check')).code === 0);
   });
 
+  it("list-machines lists fleet's machines with their metadata", async () => {
+    const r = await ggn('prod', 'list-machines', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const ms = JSON.parse(r.stdout).machines as { name: string; id: string; address: string; metadata: Record<string, string> }[];
+    assert.ok(ms.length >= 1);
+    for (const m of ms) {
+      assert.equal(m.name, m.id.slice(0, 8));
+      assert.ok(m.address);
+    }
+    if (fake) assert.deepEqual(ms.map((m) => m.metadata.rack).sort(), ['r1', 'r2', 'r3']);
+  });
+
   it('a unit that fails after launch fails the update, which removes it again', { skip: fakeOnly }, async () => {
     write('env/prod/services/web/service-manifest.yml', 'nodes:\n  - hostname: w1\n  - hostname: w2\n  - hostname: bad\n');
     // Starts, then exits 3: fleet launches it, systemd says failed.
@@ -280,6 +292,21 @@ describe('fleet driver contract', { skip, timeout: 300_000, concurrency: 1 }, ()
     const moved = (JSON.parse(after.stdout).units as { unit: string; machine: string }[]).find((x) => x.unit === unit('w2'))!;
     assert.notEqual(moved.machine, w2.machine);
     assert.equal((await ggn('prod', 'check')).code, 0);
+  });
+
+  it('never sent a request the transcripts show to be harmful', { skip: fakeOnly }, () => {
+    const reqs = fake!.requests;
+    assert.ok(reqs.length > 100);
+    // GET /state/<name> drops the connection when the unit has no state (05).
+    assert.deepEqual(
+      reqs.filter((r) => /^\/fleet\/v1\/state\/./.test(r.path)).map((r) => r.path),
+      [],
+    );
+    for (const r of reqs.filter((x) => x.method === 'PUT')) {
+      const body = JSON.parse(r.body ?? '{}') as { desiredState?: string };
+      // Without desiredState new options reset the unit to inactive (04); another value corrupts it (05).
+      assert.ok(['inactive', 'loaded', 'launched'].includes(body.desiredState ?? ''), `${r.path}: ${r.body}`);
+    }
   });
 });
 

@@ -18,10 +18,13 @@ import { isTimer } from '../../render/names';
 import { formatElapsed } from '../../durations';
 import { Clock, realClock } from '../../clock';
 import { GgnError, toGgnError } from '../../errors';
-import { Driver, HostSnapshot, LiveUnit, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
+import { Driver, missingCapability, HostSnapshot, LiveUnit, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
 import { DesiredState, FleetApi, FleetApiError, FleetMachine, FleetState, FleetUnit } from './api';
 import { FleetConfig } from './config';
 import { FleetStateStore } from './store';
+import { CommandTarget } from '../systemd/commands';
+import { SshSystemdDriver } from '../systemd/driver';
+import { ExecResult, HostSpec, Transport } from '../../transport/types';
 import { canonicalUnit, fleetHash, isGlobal, parseUnitFile, serializeOptions, serviceType } from './unitfile';
 
 /** The name under which the plan addresses fleet's cluster for units it has not placed. */
@@ -34,6 +37,8 @@ export interface FleetDriverOptions {
   api?: FleetApi;
   store?: FleetStateStore;
   clock?: Clock;
+  /** How a machine is reached over SSH (status, journal, ssh, exec health checks), as fleetctl did. */
+  ssh?: { target: CommandTarget; transport: Transport; host: (name: string, address: string) => HostSpec };
 }
 
 /** How long a restart waits for the unit to stop before launching it again. */
@@ -50,7 +55,7 @@ export class FleetDriver implements Driver {
   private readonly sent = new Map<string, string>();
   private readonly clock: Clock;
 
-  constructor(opts: FleetDriverOptions) {
+  constructor(private readonly opts: FleetDriverOptions) {
     this.api = opts.api ?? new FleetApi(opts.config.endpoint, opts.config.requestTimeoutMs);
     this.store = opts.store ?? new FleetStateStore(opts.config.etcd, opts.envName);
     this.clock = opts.clock ?? realClock;
@@ -322,8 +327,48 @@ export class FleetDriver implements Driver {
     return this.machineByName.get(machine)?.primaryIP ?? machine;
   }
 
+  // ---- on the machine, over SSH (fleetctl's status, journal and ssh did the same)
+
+  /** The SSH/systemd driver for one fleet machine, at the address fleet reports for it. */
+  private onMachine(machine: string): SshSystemdDriver {
+    if (!this.opts.ssh) throw missingCapability(this, 'reach machines over SSH');
+    const m = this.machineByName.get(machine);
+    if (!m?.primaryIP)
+      throw new GgnError(`fleet reports no address for machine ${machine}${machine === FLEET_PENDING ? ' (the unit is not placed)' : ''}`, { host: machine });
+    const { target, transport, host } = this.opts.ssh;
+    return new SshSystemdDriver({
+      target,
+      machines: [{ name: machine, metadata: m.metadata ?? {} }],
+      hosts: [host(machine, m.primaryIP)],
+      transport,
+      parallel: 1,
+    });
+  }
+
+  async exec(machine: string, argv: string[], opts?: { stdin?: string; timeoutMs?: number }): Promise<ExecResult> {
+    if (!this.machineByName.has(machine)) await this.liveMachines();
+    return this.onMachine(machine).exec(machine, argv, opts);
+  }
+
+  async status(machine: string, unit: string): Promise<string> {
+    return this.onMachine(machine).status(machine, unit);
+  }
+
+  async journal(machine: string, unit: string, lines: number): Promise<{ text: string; notes?: string }> {
+    return this.onMachine(machine).journal(machine, unit, lines);
+  }
+
+  followJournalCommand(machine: string, unit: string, lines: number): string[] {
+    return this.onMachine(machine).followJournalCommand(machine, unit, lines);
+  }
+
+  shellCommand(machine: string, remote: string[], tty: boolean): string[] {
+    return this.onMachine(machine).shellCommand(machine, remote, tty);
+  }
+
   async close(): Promise<void> {
     await this.store.close();
+    await this.opts.ssh?.transport.closeAll();
   }
 }
 
