@@ -103,7 +103,10 @@ describe('fleet driver against the fake API', () => {
 
   it('new options for a running unit keep it launched; the previous options become a revision', async () => {
     const kept: string[] = [];
-    (store as unknown as { keep: (u: string, c: string) => Promise<string> }).keep = async (_u, c) => (kept.push(c), '1');
+    (store as unknown as { keep: (u: string, c: string) => Promise<string> }).keep = async (_u, c) => {
+      kept.push(c);
+      return '1';
+    };
     const r = await driver.install(FLEET_PENDING, 'prod_a.service', '[Service]\nExecStart=/bin/a2\n', { keepRevision: true });
     assert.equal(r.revision, '1');
     assert.deepEqual(kept, ['[Service]\nExecStart=/bin/a\n']);
