@@ -40,10 +40,10 @@ export function readDriverConfig(env: Env): DriverConfig {
   const driver = c.driver ?? (c.machines !== undefined ? 'ssh' : c.fleet !== undefined ? 'fleet' : 'ssh');
   if (driver !== 'ssh' && driver !== 'fleet') throw err(`\`driver:\` must be ssh or fleet, not ${String(driver)}`);
   // The fleet driver's own map: one pure parser (./fleet/config.ts); its etcd defaults to the lock's.
+  // With `driver: ssh` it is ignored, so one env config can hold both while moving off fleet.
   const lock = isMapValue((c.lock ?? null) as GoValue) ? (c.lock as GoMap) : undefined;
   const lockEtcd = lock?.backend === 'etcd' && Array.isArray(lock.endpoints) ? lock.endpoints.filter((e): e is string => typeof e === 'string') : undefined;
   const fleet = driver === 'fleet' ? parseFleetConfig(c.fleet, err, { etcd: lockEtcd }) : undefined;
-  if (driver !== 'fleet' && c.fleet !== undefined && c.fleet !== null) throw err('`fleet:` is only for `driver: fleet`');
 
   const ssh = (c.ssh ?? Object.create(null)) as GoValue;
   if (!isMapValue(ssh)) throw err('`ssh:` must be a map');
