@@ -32,7 +32,9 @@ test('fleet: config is parsed in one place; unknown keys, bad endpoints and the 
   assert.throws(() => parseFleetConfig(undefined, fail), /`driver: fleet` needs `fleet: \{endpoint:/);
   assert.throws(() => parseFleetConfig({ endpoint: 'https://h:1' }, fail), /only unix:\/\/ and http:\/\//);
   assert.throws(() => parseFleetConfig({ endpoint: 'unix://relative.sock' }, fail), /must be absolute/);
-  assert.throws(() => parseFleetConfig({ endpoint: 'http://h:1', tunnel: 'core@h' }, fail), /`fleet.tunnel` is not supported yet/);
+  assert.deepEqual(parseFleetConfig({ endpoint: 'http://h:1', tunnel: 'core@h:2222' }, fail).tunnel, { user: 'core', host: 'h', port: 2222 });
+  assert.deepEqual(parseFleetConfig({ endpoint: 'http://h:1', tunnel: 'h' }, fail).tunnel, { user: undefined, host: 'h', port: undefined });
+  assert.throws(() => parseFleetConfig({ endpoint: 'http://h:1', tunnel: 'a b' }, fail), /`fleet.tunnel` must be \[user@\]host\[:port\]/);
   assert.throws(() => parseFleetConfig({ endpoint: 'http://h:1', requestTimeout: 'soon' }, fail), /requestTimeout/);
 });
 

@@ -10,6 +10,7 @@
  * - lists follow `nextPageToken` and read `{}` as empty (06).
  */
 import * as http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { GgnError } from '../../errors';
 import { FleetEndpoint } from './config';
 import { UnitOption } from './unitfile';
@@ -53,10 +54,12 @@ export class FleetApi {
   constructor(
     private readonly endpoint: FleetEndpoint,
     private readonly timeoutMs: number,
+    /** Opens the connection to the endpoint another way (an SSH channel: `fleet.tunnel`). */
+    private readonly dial?: { via: string; open: () => Promise<Duplex> },
   ) {}
 
   get label(): string {
-    return this.endpoint.url;
+    return this.dial ? `${this.endpoint.url} via ${this.dial.via}` : this.endpoint.url;
   }
 
   private request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
@@ -68,6 +71,7 @@ export class FleetApi {
           method,
           path,
           ...(ep.kind === 'unix' ? { socketPath: ep.socketPath } : { host: ep.host, port: ep.port }),
+          ...(this.dial ? { createConnection: this.connectVia(this.dial.open) } : {}),
           headers: {
             Accept: 'application/json',
             'User-Agent': 'ggn',
@@ -87,6 +91,17 @@ export class FleetApi {
       req.on('error', (e) => reject(this.transportError(method, path, e)));
       req.end(payload);
     });
+  }
+
+  /** http's createConnection over an SSH channel (asynchronous: the callback form). */
+  private connectVia(open: () => Promise<Duplex>) {
+    return (_opts: http.ClientRequestArgs, cb: (err: Error | null, socket: Duplex) => void): undefined => {
+      open().then(
+        (s) => cb(null, s),
+        (e: Error) => cb(e, undefined as unknown as Duplex),
+      );
+      return undefined;
+    };
   }
 
   private transportError(method: string, path: string, e: Error & { code?: string }): FleetApiError {

@@ -5,7 +5,7 @@
  *   driver: fleet
  *   fleet:
  *     endpoint: unix:///var/run/fleet.sock    # or http://host:port (fleetd's TCP listener)
- *     tunnel: core@10.0.0.1:22                # not supported yet: refused with a clear line
+ *     tunnel: core@10.0.0.1:22                # optional: reach the endpoint through SSH to that machine
  *     requestTimeout: 10s                     # each API call (default 10s)
  *     etcd: [http://10.0.0.1:2379]            # where ggn keeps revisions and its audit log
  *
@@ -20,6 +20,8 @@ export interface FleetConfig {
   requestTimeoutMs: number;
   /** etcd endpoints for revisions and the audit log; empty: those are unavailable (update and rollback refuse). */
   etcd: string[];
+  /** Reach the endpoint through SSH to this machine (the endpoint's socket or host:port as seen from there). */
+  tunnel?: { user?: string; host: string; port?: number };
 }
 
 export const FLEET_KEYS = ['endpoint', 'tunnel', 'requestTimeout', 'etcd'];
@@ -31,8 +33,13 @@ export function parseFleetConfig(raw: unknown, fail: (msg: string) => Error, def
   if (typeof raw !== 'object' || Array.isArray(raw)) throw fail('`fleet:` must be a map, e.g. `fleet: {endpoint: unix:///var/run/fleet.sock}`');
   const m = raw as Record<string, unknown>;
   for (const k of Object.keys(m)) if (!FLEET_KEYS.includes(k)) throw fail(`unknown key \`fleet.${k}\` (known: ${FLEET_KEYS.join(', ')})`);
-  if (m.tunnel !== undefined && m.tunnel !== null)
-    throw fail('`fleet.tunnel` is not supported yet: reach fleetd directly (`endpoint: http://host:49153`, or an SSH forward you open yourself)');
+  let tunnel: FleetConfig['tunnel'];
+  if (m.tunnel !== undefined && m.tunnel !== null) {
+    const t = /^(?:([^@\s]+)@)?([^@:\s]+|\[[0-9a-fA-F:]+\])(?::(\d+))?$/.exec(typeof m.tunnel === 'string' ? m.tunnel : '');
+    if (!t || (t[3] !== undefined && (Number(t[3]) < 1 || Number(t[3]) > 65535)))
+      throw fail('`fleet.tunnel` must be [user@]host[:port], the machine to reach the endpoint through (as fleetctl --tunnel)');
+    tunnel = { user: t[1], host: t[2].replace(/^\[|\]$/g, ''), port: t[3] === undefined ? undefined : Number(t[3]) };
+  }
   const endpoint = parseEndpoint(m.endpoint, fail);
   let requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
   if (m.requestTimeout !== undefined && m.requestTimeout !== null) {
@@ -49,7 +56,7 @@ export function parseFleetConfig(raw: unknown, fail: (msg: string) => Error, def
       return e.replace(/\/+$/, '');
     });
   }
-  return { endpoint, requestTimeoutMs, etcd };
+  return { endpoint, requestTimeoutMs, etcd, ...(tunnel ? { tunnel } : {}) };
 }
 
 function parseEndpoint(v: unknown, fail: (msg: string) => Error): FleetEndpoint {

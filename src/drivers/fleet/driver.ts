@@ -24,6 +24,7 @@ import { FleetConfig } from './config';
 import { FleetStateStore } from './store';
 import { CommandTarget } from '../systemd/commands';
 import { SshSystemdDriver } from '../systemd/driver';
+import type { Duplex } from 'node:stream';
 import { ExecResult, HostSpec, Transport } from '../../transport/types';
 import { canonicalUnit, fleetHash, isGlobal, parseUnitFile, serializeOptions, serviceType } from './unitfile';
 
@@ -56,9 +57,28 @@ export class FleetDriver implements Driver {
   private readonly clock: Clock;
 
   constructor(private readonly opts: FleetDriverOptions) {
-    this.api = opts.api ?? new FleetApi(opts.config.endpoint, opts.config.requestTimeoutMs);
+    this.api = opts.api ?? new FleetApi(opts.config.endpoint, opts.config.requestTimeoutMs, this.tunnel());
     this.store = opts.store ?? new FleetStateStore(opts.config.etcd, opts.envName);
     this.clock = opts.clock ?? realClock;
+  }
+
+  /** `fleet.tunnel`: each API connection is a channel through one SSH connection to that machine. */
+  private tunnel(): { via: string; open: () => Promise<Duplex> } | undefined {
+    const t = this.opts.config.tunnel;
+    if (!t) return undefined;
+    if (!this.opts.ssh) throw missingCapability(this, 'open an SSH tunnel');
+    const { transport, host } = this.opts.ssh;
+    const spec = { ...host(t.host, t.host), ...(t.user ? { user: t.user } : {}), ...(t.port ? { port: t.port } : {}) };
+    const ep = this.opts.config.endpoint;
+    const target = ep.kind === 'unix' ? { socketPath: ep.socketPath } : { host: ep.host, port: ep.port };
+    return {
+      via: `ssh ${spec.user}@${spec.address}:${spec.port}`,
+      open: async () => {
+        const c = await transport.connect(spec);
+        if (!c.openStream) throw missingCapability(this, 'open an SSH tunnel');
+        return c.openStream(target);
+      },
+    };
   }
 
   machines(): Machine[] {
