@@ -88,8 +88,11 @@ export interface Driver {
   resetFailed(machine: string, units: string[]): Promise<void>;
   /** (Re)starts a unit without waiting for it to come up: `waitUp` does that, bounded. */
   beginStart(machine: string, unit: string): Promise<StartTicket>;
-  /** Waits until the started unit is up by the driver's rules; throws an Error saying why not. */
-  waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<void>;
+  /**
+   * Waits until the started unit is up by the driver's rules; throws an Error saying why not. A
+   * backend that placed the unit itself (fleet) says where in `note`.
+   */
+  waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<{ note?: string } | undefined>;
 
   /** The newest revision kept for a unit on its machine. */
   readRevision(machine: string, unit: string): Promise<{ revision: string; content: string } | undefined>;

@@ -152,6 +152,8 @@ describe('fleet driver contract', { skip, timeout: 300_000, concurrency: 1 }, ()
       [unit('w1'), unit('w2')],
     );
     assert.equal(ev.at(-1).summary.exitCode, 0);
+    // Where fleet put each new unit is reported when it is up.
+    for (const e of ev.filter((x) => x.step === 'wait-active' && x.result === 'ok')) assert.match(e.message, /^fleet runs it on [0-9a-f]{8}( \(\S+\))?$/);
     const c = await ggn('prod', 'check', '--json');
     assert.equal(c.code, 0, c.stdout);
     const l = await ggn('prod', 'list-units', '--json');
@@ -291,6 +293,8 @@ describe('fleet driver contract', { skip, timeout: 300_000, concurrency: 1 }, ()
     const after = await ggn('prod', 'list-units', '--json');
     const moved = (JSON.parse(after.stdout).units as { unit: string; machine: string }[]).find((x) => x.unit === unit('w2'))!;
     assert.notEqual(moved.machine, w2.machine);
+    const up = events(r).find((e) => e.unit === unit('w2') && e.step === 'wait-active' && e.result === 'ok');
+    assert.match(up.message, new RegExp(`fleet runs it on ${moved.machine}`), 'the rollout says where fleet moved it');
     assert.equal((await ggn('prod', 'check')).code, 0);
   });
 

@@ -252,7 +252,7 @@ export class FleetDriver implements Driver {
    * hash by the deadline: not up, and when fleet gave the unit no machine, the error says so.
    * A Global unit is waited for on the item's machine; any other on whichever machine fleet chose.
    */
-  async waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<void> {
+  async waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<{ note: string }> {
     const { clock, signal } = opts;
     const unit = ticket.unit;
     const [hash, mode] = (ticket.before ?? '').split(' ');
@@ -296,10 +296,11 @@ export class FleetDriver implements Driver {
           throw new Error(`${unit} failed on ${where} (systemd: failed/${s.systemdSubState}; fleet still calls it launched)`);
         if (s.systemdSubState === 'auto-restart') throw new Error(`${unit} is restarting on ${where} (systemd: ${s.systemdActiveState}/auto-restart)`);
         if (isUp(unit, type, s)) {
-          if (opts.settleMs <= 0 || type === 'oneshot' || isTimer(unit)) return;
+          const placed = { note: `fleet runs it on ${where}` };
+          if (opts.settleMs <= 0 || type === 'oneshot' || isTimer(unit)) return placed;
           await sleep(opts.settleMs);
           const again = await look().catch(() => undefined);
-          if (again && again.machineID === s.machineID && isUp(unit, type, again)) return;
+          if (again && again.machineID === s.machineID && isUp(unit, type, again)) return placed;
           throw new Error(`${unit} did not stay up on ${where}: ${again ? `${again.systemdActiveState}/${again.systemdSubState}` : 'gone'}`);
         }
       }
