@@ -98,6 +98,7 @@ describe('fleet driver against the fake API', () => {
     const snap = await driver.read([FLEET_PENDING], ['prod_']);
     const live = snap.flatMap((s) => s.units);
     assert.equal(live.length, 1);
+    assert.equal(live[0].name, 'prod_a.service');
     assert.match(live[0].machine, /^[0-9a-f]{8}$/);
     assert.equal(live[0].state?.activeState, 'active');
     assert.ok(fake.requests.some((r) => r.path === '/fleet/v1/state?unitName=prod_a.service'));
@@ -119,6 +120,17 @@ describe('fleet driver against the fake API', () => {
     const n = fake.requests.length;
     await driver.install(FLEET_PENDING, 'prod_a.service', '# same\n[Service]\nExecStart = /bin/a2\n', { keepRevision: true });
     assert.equal(fake.requests.slice(n).filter((x) => x.method !== 'GET').length, 0);
+  });
+
+  it("a wait rides out fleet's etcd going away (500s, then 503s) and coming back", async () => {
+    await driver.install(FLEET_PENDING, 'prod_b.service', '[Service]\nExecStart=/bin/b\n', { keepRevision: false });
+    const t = await driver.beginStart(FLEET_PENDING, 'prod_b.service');
+    fake.etcdDown();
+    setTimeout(() => fake.etcdMonitorTimedOut(), 100);
+    setTimeout(() => fake.etcdUp(), 300);
+    const r = await driver.waitUp(FLEET_PENDING, t, waitOpts());
+    assert.match(r.note, /^fleet runs it on [0-9a-f]{8} \(127\.0\.2\.1[123]\)$/);
+    assert.ok(fake.requests.length > 0);
   });
 
   it('ssh, journal -f: OpenSSH to the address fleet reports for the machine', async () => {

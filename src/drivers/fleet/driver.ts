@@ -271,7 +271,8 @@ export class FleetDriver implements Driver {
     let type = unit.endsWith('.service') ? 'simple' : '';
     let lastError: string | undefined;
     const look = async (): Promise<FleetState | undefined> => {
-      const u = await this.current(unit);
+      // The API directly: its 500s and 503s (fleet's etcd away) are retried below.
+      const u = await this.api.unit(unit);
       if (!u) throw new Error(`${unit} is no longer in fleet's registry`);
       global = isGlobal(u.options);
       type = serviceType(unit, u.options);
