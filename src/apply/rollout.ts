@@ -285,7 +285,9 @@ async function updateItem(
     ev(name, 'started');
     try {
       const v = await fn();
-      ev(name, 'ok', { durationMs: clock.now() - t0 });
+      // A backend that placed the unit itself says where (waitUp's note).
+      const note = typeof v === 'object' && v !== null ? (v as { note?: unknown }).note : undefined;
+      ev(name, 'ok', { durationMs: clock.now() - t0, ...(typeof note === 'string' ? { message: note } : {}) });
       return v;
     } catch (e) {
       // A wait or health check cut short by a stop says so, not "timed out after 0.0 s".
@@ -403,9 +405,9 @@ async function waitUp(
   deadline: number,
   signal: AbortSignal,
   clock: RolloutDeps['clock'],
-): Promise<void> {
+): Promise<unknown> {
   try {
-    await driver.waitUp(item.machine, ticket, { deadline, timeoutMs: opts.timeoutMs, settleMs: opts.settleMs, pollMs: opts.pollMs, clock, signal });
+    return await driver.waitUp(item.machine, ticket, { deadline, timeoutMs: opts.timeoutMs, settleMs: opts.settleMs, pollMs: opts.pollMs, clock, signal });
   } catch (e) {
     throw new StepError('wait-active', e instanceof Error ? e.message : String(e));
   }

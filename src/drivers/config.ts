@@ -11,6 +11,7 @@ import { GoMap, GoValue } from '../template/values';
 import { EnvSshConfig, MachineSpec } from '../transport/resolve';
 import { Machine } from './types';
 import { Scope } from './systemd/commands';
+import { FleetConfig, parseFleetConfig } from './fleet/config';
 
 export interface SshDriverConfig extends EnvSshConfig {
   scope: Scope;
@@ -25,6 +26,8 @@ export interface DriverConfig {
   machines: MachineConfig[];
   /** Folder relative paths resolve against. */
   configDir: string;
+  /** `driver: fleet`: its `fleet:` map. */
+  fleet?: FleetConfig;
 }
 
 export function readDriverConfig(env: Env): DriverConfig {
@@ -33,7 +36,11 @@ export function readDriverConfig(env: Env): DriverConfig {
   const err = (msg: string) => new GgnError(msg, { file, env: env.dir });
   const driver = c.driver ?? (c.machines !== undefined ? 'ssh' : c.fleet !== undefined ? 'fleet' : 'ssh');
   if (driver !== 'ssh' && driver !== 'fleet') throw err(`\`driver:\` must be ssh or fleet, not ${String(driver)}`);
-  if (driver === 'fleet') throw err('the fleet driver is not available yet: use `driver: ssh` with `machines:`');
+  // The fleet driver's own map: one pure parser (./fleet/config.ts); its etcd defaults to the lock's.
+  // With `driver: ssh` it is ignored, so one env config can hold both while moving off fleet.
+  const lock = isMapValue((c.lock ?? null) as GoValue) ? (c.lock as GoMap) : undefined;
+  const lockEtcd = lock?.backend === 'etcd' && Array.isArray(lock.endpoints) ? lock.endpoints.filter((e): e is string => typeof e === 'string') : undefined;
+  const fleet = driver === 'fleet' ? parseFleetConfig(c.fleet, err, { etcd: lockEtcd }) : undefined;
 
   const ssh = (c.ssh ?? Object.create(null)) as GoValue;
   if (!isMapValue(ssh)) throw err('`ssh:` must be a map');
@@ -77,7 +84,7 @@ export function readDriverConfig(env: Env): DriverConfig {
       metadata,
     };
   });
-  return { driver, ssh: sshConfig, machines, configDir: path.dirname(file) };
+  return { driver, ssh: sshConfig, machines, configDir: path.dirname(file), fleet };
 }
 
 function optString(m: GoMap, key: string, where: string, err: (m: string) => GgnError): string | undefined {

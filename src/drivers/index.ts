@@ -1,17 +1,18 @@
 /**
- * Builds the driver an env's config asks for. Today: ssh (plain systemd over SSH). Everything
+ * Builds the driver an env's config asks for: ssh (plain systemd over SSH) or fleet (fleet's HTTP API). Everything
  * outside src/drivers/ sees only the port (`Driver`, ./types.ts).
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { Env } from '../tree/env';
-import { resolveHosts } from '../transport/resolve';
+import { resolveHost, resolveHosts } from '../transport/resolve';
 import { loadSshConfig } from '../transport/ssh-config';
 import { SshTransport } from '../transport/ssh';
 import { Transport } from '../transport/types';
 import { readDriverConfig } from './config';
 import { SshSystemdDriver } from './systemd/driver';
+import { FleetDriver } from './fleet/driver';
 import { Driver } from './types';
 import { GgnError } from '../errors';
 
@@ -26,16 +27,22 @@ export interface DriverOptions {
 
 export function createDriver(env: Env, opts: DriverOptions = {}): Driver {
   const cfg = readDriverConfig(env);
+  const home = os.homedir();
+  const sshConfigFile = path.join(home, '.ssh', 'config');
+  const resolveOpts = { configDir: cfg.configDir, home, sshConfig: fs.existsSync(sshConfigFile) ? loadSshConfig(sshConfigFile) : undefined };
+  if (cfg.fleet) {
+    // status, journal and ssh reach the unit's machine (fleet's primaryIP) with the env's `ssh:` settings.
+    const ssh = { target: { scope: cfg.ssh.scope, sudo: cfg.ssh.sudo }, transport: opts.transport ?? new SshTransport() };
+    return new FleetDriver({
+      config: cfg.fleet,
+      envName: env.name,
+      ssh: { ...ssh, host: (name, address) => resolveHost(cfg.ssh, { name, address }, resolveOpts) },
+    });
+  }
   if (cfg.machines.length === 0) {
     throw new GgnError('the env has no `machines:` to connect to (add them to its config.yml)', { file: env.configFile, env: env.dir });
   }
-  const home = os.homedir();
-  const sshConfigFile = path.join(home, '.ssh', 'config');
-  const hosts = resolveHosts(cfg.ssh, cfg.machines, {
-    configDir: cfg.configDir,
-    home,
-    sshConfig: fs.existsSync(sshConfigFile) ? loadSshConfig(sshConfigFile) : undefined,
-  });
+  const hosts = resolveHosts(cfg.ssh, cfg.machines, resolveOpts);
   return new SshSystemdDriver({
     target: { scope: cfg.ssh.scope, sudo: cfg.ssh.sudo },
     machines: cfg.machines,

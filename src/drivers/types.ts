@@ -110,8 +110,11 @@ export interface Driver {
   resetFailed(machine: string, units: string[]): Promise<void>;
   /** (Re)starts a unit without waiting for it to come up: `waitUp` does that, bounded. */
   beginStart(machine: string, unit: string): Promise<StartTicket>;
-  /** Waits until the started unit is up by the driver's rules; throws an Error saying why not. */
-  waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<void>;
+  /**
+   * Waits until the started unit is up by the driver's rules; throws an Error saying why not. A
+   * backend that placed the unit itself (fleet) says where in `note`.
+   */
+  waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<{ note?: string } | undefined>;
 
   /** The newest revision kept for a unit on its machine. */
   readRevision(machine: string, unit: string): Promise<{ revision: string; content: string } | undefined>;
@@ -122,6 +125,14 @@ export interface Driver {
   /** Appends one line (its fields, in the order `apply/audit.ts` defines). */
   appendAudit(machine: string, fields: string[]): Promise<void>;
   readAudit(machine: string): Promise<string>;
+
+  /**
+   * Set by a backend that places units itself (fleet): the plan then puts each unit where read()
+   * found it, and addresses a unit the backend has not placed (yet) by `pending`.
+   */
+  readonly scheduler?: { pending: string };
+  /** The form in which the backend stores a unit (fleet: its options re-serialized); the plan compares and shows units in this form. */
+  canonical?(unit: string, content: string): string;
 
   // Optional capabilities (a backend without them says so when they are asked for).
   /** Runs argv on the machine (exec health checks, the ssh lock). */
@@ -137,6 +148,8 @@ export interface Driver {
   /** A local command that follows the unit's journal, or opens a shell (or runs `remote`) on the machine. */
   followJournalCommand?(machine: string, unit: string, lines: number): string[];
   shellCommand?(machine: string, remote: string[], tty: boolean): string[];
+  /** The backend's own machine list (fleet's /machines), when the env config does not hold it. */
+  inventory?(): Promise<{ name: string; id?: string; address: string; metadata: Record<string, string> }[]>;
   /** For the ssh lock store: how the machine's ggn state is reached. */
   lockTarget?(): { scope: 'system' | 'user'; sudo: boolean };
 

@@ -8,7 +8,7 @@ import { renderUnits, RenderedUnit } from '../render/service';
 import { serviceOfTimer, unitMatcher } from '../render/names';
 import { Workspace } from '../workspace';
 import { DesiredUnit, Plan, planChanges, unitOwner } from './diff';
-import { ExistingUnit, Placement, placeUnits } from './placement';
+import { ExistingUnit, Machine, Placement, placeUnits } from './placement';
 import { readXFleet } from './unitfile';
 
 export interface PlanScope {
@@ -66,27 +66,22 @@ export async function buildPlan(ws: Workspace, driver: Driver, scope: PlanScope)
     existing.set(s.machine, list);
   }
 
-  // Services first; a timer then goes wherever its service went.
-  const toPlace = (us: RenderedUnit[]) =>
-    us.map((u) => ({ name: u.name, content: u.content, hostname: u.hostname, machine: typeof u.node.machine === 'string' ? u.node.machine : undefined }));
-  const placed = placeUnits({ units: toPlace(rendered.filter((u) => u.kind === 'service')), machines, existing, current });
-  const byService = new Map(placed.placements.map((p) => [p.unit, p.machines]));
-  const placements = [...placed.placements];
-  const lonelyTimers: RenderedUnit[] = [];
-  for (const t of rendered.filter((u) => u.kind === 'timer')) {
-    const m = byService.get(serviceOfTimer(t.name));
-    if (m) placements.push({ unit: t.name, machines: m });
-    else lonelyTimers.push(t);
-  }
-  const placedTimers = placeUnits({ units: toPlace(lonelyTimers), machines, existing, current });
-  placements.push(...placedTimers.placements);
-  errors.push(...[...placed.errors, ...placedTimers.errors].map((e) => e.withContext({ env: env.dir })));
-
   const contentOf = new Map(rendered.map((u) => [u.name, u]));
+  const placements: Placement[] = [];
+  if (driver.scheduler) {
+    // The backend places units: each is where it runs, or pending.
+    for (const u of rendered) placements.push({ unit: u.name, machines: current.get(u.name) ?? [driver.scheduler.pending] });
+  } else {
+    const placed = placeOnClient(rendered, machines, existing, current);
+    placements.push(...placed.placements);
+    errors.push(...placed.errors.map((e) => e.withContext({ env: env.dir })));
+  }
+
+  const canonical = (u: RenderedUnit) => (driver.canonical ? driver.canonical(u.name, u.content) : u.content);
   const desired: DesiredUnit[] = placements.flatMap((p) =>
     p.machines.map((machine) => {
       const u = contentOf.get(p.unit)!;
-      return { name: p.unit, service: u.service, machine, content: u.content, ...(u.secrets ? { secrets: u.secrets } : {}) };
+      return { name: p.unit, service: u.service, machine, content: canonical(u), ...(u.secrets ? { secrets: u.secrets } : {}) };
     }),
   );
   let owner = unitOwner(env.name, allServices, services);
@@ -106,4 +101,27 @@ export async function buildPlan(ws: Workspace, driver: Driver, scope: PlanScope)
     errors: [...errors, ...plan.errors],
     warnings,
   };
+}
+
+/** Placement on the client ([X-Fleet] rules, ./placement.ts): services first, then each timer where its service went. */
+function placeOnClient(
+  rendered: RenderedUnit[],
+  machines: Machine[],
+  existing: Map<string, ExistingUnit[]>,
+  current: Map<string, string[]>,
+): { placements: Placement[]; errors: GgnError[] } {
+  const toPlace = (us: RenderedUnit[]) =>
+    us.map((u) => ({ name: u.name, content: u.content, hostname: u.hostname, machine: typeof u.node.machine === 'string' ? u.node.machine : undefined }));
+  const placed = placeUnits({ units: toPlace(rendered.filter((u) => u.kind === 'service')), machines, existing, current });
+  const byService = new Map(placed.placements.map((p) => [p.unit, p.machines]));
+  const placements = [...placed.placements];
+  const lonelyTimers: RenderedUnit[] = [];
+  for (const t of rendered.filter((u) => u.kind === 'timer')) {
+    const m = byService.get(serviceOfTimer(t.name));
+    if (m) placements.push({ unit: t.name, machines: m });
+    else lonelyTimers.push(t);
+  }
+  const placedTimers = placeUnits({ units: toPlace(lonelyTimers), machines, existing, current });
+  placements.push(...placedTimers.placements);
+  return { placements, errors: [...placed.errors, ...placedTimers.errors] };
 }

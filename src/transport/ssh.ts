@@ -367,6 +367,25 @@ class SshConnection implements Connection {
     });
   }
 
+  /** A channel through this host to a unix socket on it (OpenSSH's streamlocal) or to host:port. */
+  openStream(target: { socketPath: string } | { host: string; port: number }): Promise<Duplex> {
+    const what = 'socketPath' in target ? target.socketPath : `${target.host}:${target.port}`;
+    const ctx = { host: this.host.name };
+    if (this.dead) return Promise.reject(new TransportError(this.dead.kind, `${this.where}: connection is gone: ${this.dead.message}`, ctx));
+    return new Promise((resolve, reject) => {
+      const done = (err: SshError | undefined, stream: ClientChannel) => {
+        if (err) reject(new TransportError('unreachable', `${this.where}: could not open a channel to ${what}: ${err.message}`, ctx, { cause: err }));
+        else resolve(stream);
+      };
+      try {
+        if ('socketPath' in target) this.client.openssh_forwardOutStreamLocal(target.socketPath, done);
+        else this.client.forwardOut('127.0.0.1', 0, target.host, target.port, done);
+      } catch (e) {
+        reject(new TransportError('disconnected', `${this.where}: connection is gone: ${(e as Error).message}`, ctx, { cause: e }));
+      }
+    });
+  }
+
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const cmd = shellQuote(argv);
     await this.acquire();

@@ -3,6 +3,7 @@
  * the transport quotes them in one place (`shellQuote`) and runs them over one pooled
  * connection per host.
  */
+import type { Duplex } from 'node:stream';
 import { GgnError, ErrorContext } from '../errors';
 
 /** Everything needed to reach one machine, already resolved (env config, ~/.ssh/config, overrides). */
@@ -42,6 +43,8 @@ export interface Connection {
   readonly host: HostSpec;
   /** Runs argv (quoted by the transport) and collects its output; a non-zero exit is not an error. */
   exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** A channel through this host to a unix socket or a TCP port it can reach (`fleet.tunnel`, as `fleetctl --tunnel`). */
+  openStream?(target: { socketPath: string } | { host: string; port: number }): Promise<Duplex>;
   close(): Promise<void>;
 }
 

@@ -205,7 +205,7 @@ export class MemoryDriver implements Driver {
     }
   }
 
-  async waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<void> {
+  async waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<undefined> {
     await waitUp((units) => this.unitStates(machine, units), ticket, opts);
   }
 

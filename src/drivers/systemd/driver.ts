@@ -227,7 +227,7 @@ export class SshSystemdDriver implements Driver {
     return { unit, before: invocationBefore };
   }
 
-  async waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<void> {
+  async waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<undefined> {
     await waitUp((units) => this.unitStates(machine, units), ticket, opts);
   }
 
