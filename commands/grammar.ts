@@ -6,7 +6,7 @@
  *   ggn <env> <unit> <command>        when the unit name is unique in the env
  * Words are read left to right; flags stay with the command.
  */
-import { unitFileName } from '../src/render/names';
+import { isService, isTimer, isValidUnitName, unitFileName, unitPrefix } from '../src/render/names';
 import { GgnError } from '../src/errors';
 import { Workspace } from '../src/workspace';
 import { Level } from './base';
@@ -51,7 +51,9 @@ export function resolve(ws: Workspace, argv: string[], help: boolean): Resolved 
     const svcVerbs = verbsAt('service').map((v) => v.name);
     if (svcVerbs.includes(w[2])) return command('service', env, service, undefined, w[2], argv.slice(i + 1));
     const units = unitNamesOf(ws, env, service);
-    if (!units.includes(w[2])) {
+    // `destroy` also takes a unit no longer in the tree (an orphan on a host), by its full name.
+    const orphanName = w[3] === 'destroy' && isOrphanName(ws.env(env).name, service, services, w[2]);
+    if (!units.includes(w[2]) && !orphanName) {
       throw new GgnError(`unknown command or unit "${w[2]}" for service ${service}${didYouMean(w[2], [...svcVerbs, ...units])}`, { env, service });
     }
     return unitLevel(env, service, w[2], w[3], argv.slice(i + 1));
@@ -64,6 +66,13 @@ export function resolve(ws: Workspace, argv: string[], help: boolean): Resolved 
     throw new GgnError(`unit "${w[1]}" exists in services ${owners.join(', ')}: name the service, e.g. ggn ${env} ${owners[0]} ${w[1]} ...`, { env });
   }
   throw new GgnError(`unknown command, service or unit "${w[1]}" in env ${env}${didYouMean(w[1], [...envVerbs, ...services])}`, { env });
+}
+
+/** `<envName>_<service>_<x>.service|.timer` of this service (not of a longer-named one), a valid unit name. */
+function isOrphanName(envName: string, service: string, services: string[], word: string): boolean {
+  if (!isValidUnitName(word) || !(isService(word) || isTimer(word))) return false;
+  const owners = services.filter((s) => word.startsWith(unitPrefix(envName, s))).sort((a, b) => b.length - a.length);
+  return owners[0] === service;
 }
 
 function unitLevel(env: string, service: string, unit: string, verb: string | undefined, args: string[]): Resolved {

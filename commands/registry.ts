@@ -32,6 +32,11 @@ const VERBS: Record<string, Verb> = {
     summary: 'put back the previous revision of every unit (kept on each host), with the same gates',
     load: () => require('./update').Rollback,
   },
+  prune: {
+    levels: ['env', 'service'],
+    summary: 'remove the units that are live but no longer in the tree (stop, remove keeping a revision, reload), under the lock',
+    load: () => require('./update').Prune,
+  },
   'list-units': {
     levels: ['env', 'service'],
     summary: 'list the units with their machine, diff status and systemd state',

@@ -6,6 +6,7 @@ import { createReporter } from '../src/apply/reporters';
 import { parseBatches, PromptAnswer, RolloutItem } from '../src/apply/rollout';
 import { realClock } from '../src/apply/types';
 import { Mode, ServiceResult, update } from '../src/apply/update';
+import { describePrune, PruneItem } from '../src/apply/prune';
 import { LivePlan } from '../src/plan/build';
 import { unifiedDiff } from '../src/report/diff';
 import { whoAmI } from '../src/tree/home';
@@ -37,6 +38,7 @@ const FLAGS = {
     helpValue: 'DURATION',
   }),
   json: Flags.boolean({ description: 'one JSON event per line (unit, host, step, result, duration)' }),
+  prune: Flags.boolean({ description: "update: then remove the service's units that are live but no longer in the tree (as `prune`)" }),
   'dry-run': Flags.boolean({ description: 'print each step it would take, per unit and host, and change nothing (no lock, no hook)' }),
 };
 
@@ -61,8 +63,13 @@ The service lock is held by this run alone and renewed while it works; a run tha
 stale after --lock-ttl. On a terminal without -y you are asked per unit: yes / skip / diff / quit.
 Ctrl-C, SIGTERM and SIGHUP start no new unit, interrupt the waits of the units in flight and
 restore them, release the lock and exit 130, 143 and 129.`
-        : `For every unit of the service, the newest revision kept on its host (ggn keeps the last 5) is
-written back and the unit restarted, with the same gates, hooks, lock and restore as update.`;
+        : mode === 'rollback'
+          ? `For every unit of the service, the newest revision kept on its host (ggn keeps the last 5) is
+written back and the unit restarted, with the same gates, hooks, lock and restore as update.`
+          : `Removes the units that are live on a host but no longer in the tree (orphans, as diff shows them),
+per service under its lock: stop (the timer first), remove the files (each kept as a revision on the
+host), daemon-reload, reset-failed, with an audit line. Asks per unit on a terminal (yes / skip / quit),
+needs -y otherwise; --dry-run lists them. A failure stops the prune of that service.`;
     static override examples =
       mode === 'update'
         ? [
@@ -71,7 +78,9 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
             'ggn prod update -y --json',
             'ggn prod cassandra cass1 update --force',
           ]
-        : ['ggn prod cassandra rollback', 'ggn prod cassandra cass1 rollback -y'];
+        : mode === 'rollback'
+          ? ['ggn prod cassandra rollback', 'ggn prod cassandra cass1 rollback -y']
+          : ['ggn prod prune --dry-run', 'ggn prod cassandra prune -y', 'ggn prod update -y --prune'];
     static override flags = FLAGS;
 
     async run(): Promise<number> {
@@ -83,6 +92,11 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
         reportError(ctx, new Error(`${mode} changes hosts: pass -y to run it without a terminal`));
         return 1;
       }
+      if (mode === 'prune') {
+        const bad = (['all', 'force', 'parallel', 'batch', 'max-fail', 'prune'] as const).filter((f) => (f === 'max-fail' ? flags[f] !== 0 : !!flags[f]));
+        if (bad.length) throw new UsageError(`prune does not take --${bad[0]}: it removes orphans one at a time`);
+      }
+      if (mode === 'rollback' && flags.prune) throw new UsageError('--prune goes with update (or run prune)');
       if (flags.parallel !== undefined && flags.batch) throw new UsageError('--parallel and --batch do not go together: batches set how many units go at once');
       if (flags.parallel !== undefined && flags.parallel > 1 && !flags.yes)
         throw new UsageError('--parallel needs -y: without it, units are asked for one at a time');
@@ -117,6 +131,8 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
               lockWaitMs: durationFlag(flags['lock-wait'], 'lock-wait'),
               signal: stop.signal,
               dryRun,
+              prune: flags.prune,
+              prunePrompt: flags.yes || dryRun ? undefined : (item) => askPrune(item),
             },
           ),
         );
@@ -150,9 +166,26 @@ written back and the unit restarted, with the same gates, hooks, lock and restor
           reportError(ctx, r.error);
           continue;
         }
+        if (r.prune) {
+          const p = r.prune;
+          for (const f of p.failed) {
+            failed = true;
+            ctx.err.write(`error: ${f.id}: prune failed at ${f.step}: ${f.message}\n`);
+          }
+          if (p.stopped === 'quit') failed = true;
+          const parts = [`${p.pruned.length} pruned`];
+          if (p.failed.length) parts.push(`${p.failed.length} failed`);
+          if (p.skipped.length) parts.push(`${p.skipped.length} skipped`);
+          if (p.notStarted.length) parts.push(`${p.notStarted.length} not started`);
+          if (mode === 'prune' || p.pruned.length + p.failed.length + p.skipped.length > 0)
+            human.write(
+              `${ctx.target.env}/${r.service}: ${parts.join(', ')}${p.stopped ? ` (${p.stopped === 'failure' ? 'stopped after a failure' : p.stopped})` : ''}\n`,
+            );
+          if (mode === 'prune') continue;
+        }
         if (r.planned) {
           human.write(
-            `${ctx.target.env}/${r.service}: dry run: ${r.planned.length} unit(s) would be ${mode === 'update' ? 'updated' : 'rolled back'}, nothing changed\n`,
+            `${ctx.target.env}/${r.service}: dry run: ${r.planned.length} unit(s) would be ${mode === 'update' ? 'updated' : mode === 'prune' ? 'pruned' : 'rolled back'}, nothing changed\n`,
           );
           continue;
         }
@@ -224,6 +257,7 @@ function jsonSummary(results: ServiceResult[], exitCode: number): object {
         auditFailures: r.summary?.auditFailures ?? [],
         errors: [r.error, r.lockLost, r.releaseError].filter((e) => e).map((e) => ({ message: e!.message, ...e!.ctx })),
         ...(r.planned ? { dryRun: r.planned } : {}),
+        ...(r.prune ? { prune: r.prune } : {}),
       })),
     },
   };
@@ -257,5 +291,16 @@ async function askUnit(cmd: GgnCommand, item: RolloutItem, plan: LivePlan): Prom
   }
 }
 
+/** The per-orphan question: yes / skip / quit. */
+async function askPrune(item: PruneItem): Promise<'yes' | 'skip' | 'quit'> {
+  for (;;) {
+    const a = (await ask(`Prune ${describePrune(item)} (no longer in the tree)? [y]es [s]kip [q]uit: `)).trim().toLowerCase();
+    if (a === 'y' || a === 'yes') return 'yes';
+    if (a === 's' || a === 'skip') return 'skip';
+    if (a === 'q' || a === 'quit') return 'quit';
+  }
+}
+
 export const Update = rolloutCommand('update');
+export const Prune = rolloutCommand('prune');
 export const Rollback = rolloutCommand('rollback');

@@ -10,7 +10,7 @@ export { Clock, realClock } from '../clock';
 export type RemoteExec = (machine: string, argv: string[], opts?: { stdin?: string; timeoutMs?: number }) => Promise<ExecResult>;
 
 /** The steps of one unit's update, in order. */
-export type RolloutStep = 'pending' | 'hooks-early' | 'write' | 'reload' | 'restart' | 'wait-active' | 'health' | 'hooks-late' | 'restore' | 'done';
+export type RolloutStep = 'pending' | 'hooks-early' | 'write' | 'reload' | 'restart' | 'wait-active' | 'health' | 'hooks-late' | 'restore' | 'done' | 'prune';
 
 export type RolloutResult = 'started' | 'ok' | 'skipped' | 'failed' | 'restored' | 'restore-failed';
 

@@ -40,7 +40,8 @@ export async function unitAction(
 ): Promise<{ plan: LivePlan; outcomes: ActionOutcome[] }> {
   const plan = await buildPlan(ws, driver, scope);
   if (plan.errors.length) return { plan, outcomes: [] };
-  if (plan.changes.length === 0) throw new GgnError(`unit ${scope.unit} renders nothing in service ${scope.service}`, { service: scope.service });
+  if (plan.changes.length === 0)
+    throw new GgnError(`unit ${scope.unit} is neither in the tree of service ${scope.service} nor on any host`, { service: scope.service });
   const outcomes: ActionOutcome[] = [];
   for (const [machine, changes] of byMachine(plan)) {
     const units = changes.map((c) => c.unit).sort((a, b) => (isTimer(a) ? 1 : 0) - (isTimer(b) ? 1 : 0));

@@ -25,11 +25,12 @@ import { createLockBackend, ServiceLocks, withServiceLock } from './lock';
 import { envSettings } from '../config/env-config';
 import { didYouMean } from '../report/suggest';
 import { mapLimit } from '../parallel';
+import { PruneItem, pruneItems, PruneSummary, runPrune } from './prune';
 import { formatDuration } from '../durations';
 import { BatchSize, groupUnits, interleaveMachines, itemFor, PromptAnswer, RolloutItem, rolloutItems, runRollout, RolloutSummary } from './rollout';
 import { Clock, Reporter } from './types';
 
-export type Mode = 'update' | 'rollback';
+export type Mode = 'update' | 'rollback' | 'prune';
 
 export interface UpdateOptions {
   mode: Mode;
@@ -48,6 +49,10 @@ export interface UpdateOptions {
   signal?: AbortSignal;
   /** `--dry-run`: plan and list the steps; no lock, no hook, no change. */
   dryRun?: boolean;
+  /** `update --prune`: after a service's rollout succeeded, remove its orphans (as `prune`). */
+  prune?: boolean;
+  /** Per orphan, when the user is asked (a TTY without -y). */
+  prunePrompt?: (item: PruneItem) => Promise<'yes' | 'skip' | 'quit'>;
 }
 
 /** What a dry run would do to one unit (and its timer) on one host. */
@@ -84,6 +89,8 @@ export interface ServiceResult {
   releaseError?: GgnError;
   /** `--dry-run`: the units it would go through, in order. */
   planned?: PlannedItem[];
+  /** `prune`, `update --prune`: the orphans removed. */
+  prune?: PruneSummary;
 }
 
 /** The env's services in update order: `updateOrder:` first, then the others by name. */
@@ -130,7 +137,17 @@ export async function update(ws: Workspace, driver: Driver, deps: UpdateDeps, op
       if (opts.signal?.aborted) break;
       const r = await updateService(ws, driver, lock, env, service, { ...deps, runId }, opts);
       results.push(r);
-      if (r.error || r.lockLost || r.releaseError || r.summary?.failed.length || r.summary?.stopped || r.summary?.auditFailures.length) break;
+      if (
+        r.error ||
+        r.lockLost ||
+        r.releaseError ||
+        r.summary?.failed.length ||
+        r.summary?.stopped ||
+        r.summary?.auditFailures.length ||
+        r.prune?.failed.length ||
+        r.prune?.stopped
+      )
+        break;
     }
   } finally {
     await lock.close();
@@ -148,13 +165,27 @@ async function dryRun(ws: Workspace, driver: Driver, env: Env, services: string[
       const svc = ws.service(env, service);
       const plan = await buildPlan(ws, driver, { env: env.dir, service, unit: opts.scope.unit });
       if (plan.errors.length) throw plan.errors[0];
-      const items = opts.mode === 'rollback' ? await rollbackItems(driver, plan) : rolloutItems(plan.changes, { all: opts.all, force: opts.force });
+      const items =
+        opts.mode === 'rollback'
+          ? await rollbackItems(driver, plan)
+          : opts.mode === 'prune'
+            ? []
+            : rolloutItems(plan.changes, { all: opts.all, force: opts.force });
       const perUnit = healthChecksByUnit(svc, plan);
       const serviceCheck = readHealthCheck(svc.manifest.raw, svc.manifest.file);
       result.planned = items.map((item) => plannedSteps(item, opts, perUnit.get(item.main) ?? serviceCheck));
-      result.nothingToDo = items.length === 0;
-      for (const p of result.planned) deps.reporter.info(`would ${opts.mode} ${p.unit} on ${p.host} (${p.reason}): ${p.steps.join(', ')}`);
-      if (items.length === 0) deps.reporter.info(`${service}: nothing to ${opts.mode === 'rollback' ? 'roll back' : 'update'}`);
+      if (opts.mode === 'prune' || opts.prune)
+        for (const o of pruneItems(plan.changes.filter((c) => c.service === service)))
+          result.planned.push({
+            unit: o.units.join(' + '),
+            host: o.machine,
+            reason: 'no longer in the tree',
+            steps: ['stop', 'remove (revision kept)', 'reload', 'reset-failed'],
+          });
+      result.nothingToDo = result.planned.length === 0;
+      for (const p of result.planned)
+        deps.reporter.info(`would ${p.reason === 'no longer in the tree' ? 'prune' : opts.mode} ${p.unit} on ${p.host} (${p.reason}): ${p.steps.join(', ')}`);
+      if (result.nothingToDo) deps.reporter.info(`${service}: nothing to ${opts.mode === 'rollback' ? 'roll back' : opts.mode}`);
     } catch (e) {
       result.error = toGgnError(e, { env: env.dir, service });
       break;
@@ -241,10 +272,11 @@ async function rollOutService(
   svc: PreparedService,
   deps: UpdateDeps & { runId: string },
   opts: UpdateOptions,
-): Promise<Pick<ServiceResult, 'summary' | 'nothingToDo'>> {
+): Promise<Pick<ServiceResult, 'summary' | 'nothingToDo' | 'prune'>> {
   const ctx = { env: env.dir, service };
   const plan = await buildPlan(ws, driver, { env: env.dir, service, unit: opts.scope.unit });
   if (plan.errors.length) throw plan.errors[0].withContext(ctx);
+  if (opts.mode === 'prune') return pruneService(driver, env, service, plan, deps, opts);
   const rel = (p: string) => (path.relative(ws.home.workPath, p).startsWith('..') ? p : path.relative(ws.home.workPath, p));
   for (const w of plan.warnings) deps.reporter.info(`warning: ${w.oneLine(rel)}`);
   const items = opts.mode === 'rollback' ? await rollbackItems(driver, plan) : rolloutItems(plan.changes, { all: opts.all, force: opts.force });
@@ -294,7 +326,41 @@ async function rollOutService(
   const late = await runHooks('late', { ...hookBase, action: `service/${opts.mode}` });
   const badLate = late.find((r) => !r.ok);
   if (badLate) deps.reporter.info(`late hook ${badLate.name} failed (exit ${badLate.code})`);
+  const clean = summary.failed.length === 0 && !summary.stopped && summary.auditFailures.length === 0;
+  if (opts.prune && opts.mode === 'update' && clean && !opts.signal?.aborted) {
+    return { summary, prune: (await pruneService(driver, env, service, plan, deps, opts)).prune };
+  }
   return { summary };
+}
+
+/** The service's orphans removed, under the lock the caller holds. */
+async function pruneService(
+  driver: Driver,
+  env: Env,
+  service: string,
+  plan: LivePlan,
+  deps: UpdateDeps & { runId: string },
+  opts: UpdateOptions,
+): Promise<Pick<ServiceResult, 'prune' | 'nothingToDo'>> {
+  const items = pruneItems(plan.changes.filter((c) => c.service === service));
+  if (items.length === 0) {
+    deps.reporter.info(`${service}: nothing to prune`);
+    return { nothingToDo: opts.mode === 'prune', prune: { pruned: [], skipped: [], failed: [], notStarted: [] } };
+  }
+  const machines = [...new Set(items.map((i) => i.machine))].sort();
+  const checks = await mapLimit(machines, 20, (m) => driver.checkAudit(m));
+  checks.forEach((c, i) => {
+    if (!c.ok) throw toGgnError(c.error, { env: env.dir, service, host: machines[i] });
+  });
+  const prune = await runPrune(items, {
+    driver,
+    clock: deps.clock,
+    reporter: deps.reporter,
+    audit: { who: deps.who, env: env.name, runId: deps.runId },
+    prompt: opts.prunePrompt,
+    signal: opts.signal,
+  });
+  return { prune };
 }
 
 /** GGN's unit name for hooks: the node hostname (`w1`), or `w1.timer` for a lone timer. */

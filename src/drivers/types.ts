@@ -97,8 +97,8 @@ export interface Driver {
    * scope system); revisions and ggn's state on the host are always private.
    */
   install(machine: string, unit: string, content: string, opts: InstallOptions): Promise<{ revision?: string }>;
-  /** Removes unit files (not an error when absent). */
-  uninstall(machine: string, units: string[]): Promise<void>;
+  /** Removes unit files (not an error when absent); keepRevision keeps each removed file as a revision first (`prune`). */
+  uninstall(machine: string, units: string[], opts?: { keepRevision?: boolean }): Promise<void>;
   /** Makes the machine's manager see what was installed or removed. */
   reload(machine: string): Promise<void>;
 

@@ -57,7 +57,7 @@ const TITLES: Record<UnitChange['kind'], string> = {
   new: 'new: not on the host yet',
   changed: 'changed',
   unchanged: 'unchanged',
-  orphan: 'orphan: on the host but no longer in the tree (ggn leaves it there)',
+  orphan: 'orphan: on the host but no longer in the tree (`prune` or `update --prune` removes it)',
 };
 
 /** A unit whose file is up to date but that is not running: `update` would start it. */

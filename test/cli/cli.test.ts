@@ -114,6 +114,7 @@ describe('ggn CLI', () => {
       'list-units',
       'logrotate',
       'nginx',
+      'prune',
       'rollback',
       'update',
       'validate',

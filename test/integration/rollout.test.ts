@@ -267,4 +267,70 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     assert.doesNotMatch(onHost(0)!, /v8/);
     fs.writeFileSync(config, envConfigFor(cluster));
   });
+
+  it('--dry-run lists the steps and changes nothing: unit files, states and audit logs are the same after', async () => {
+    setVersion('10');
+    const snapshot = async () => {
+      const out: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const audit = path.join(h[i].home, '.local/state/ggn/audit.log');
+        out.push(onHost(i) ?? '', await active(i), fs.existsSync(audit) ? fs.readFileSync(audit, 'utf8') : '');
+      }
+      return out;
+    };
+    const before = await snapshot();
+    const r = run('prod', 'web', 'update', '--dry-run');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /would update prod_web_w1\.service on \S+ \(changed\): early hooks, write prod_web_w1\.service \(revision kept\), reload, restart/);
+    assert.match(r.stdout, /prod\/web: dry run: 3 unit\(s\) would be updated, nothing changed/);
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  it('prune removes exactly the orphans, keeping a revision; destroy takes an orphan by its full name', async () => {
+    const manifest = path.join(tree.work, 'env/prod/services/web/service-manifest.yml');
+    const full = fs.readFileSync(manifest, 'utf8');
+    assert.equal(run('prod', 'web', 'update', '-y', '--parallel', '3').code, 0);
+    fs.writeFileSync(
+      manifest,
+      'nodes:\n' +
+        h
+          .slice(0, 2)
+          .map((x, i) => `  - hostname: w${i + 1}\n    machine_id: ${x.name}\n`)
+          .join(''),
+    );
+    try {
+      const diff = run('prod', 'web', 'diff');
+      assert.match(diff.stdout, /prod_web_w3\.service on \S+: orphan/);
+      const dry = run('prod', 'web', 'prune', '--dry-run');
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stdout, /would prune prod_web_w3\.service on \S+ \(no longer in the tree\): stop, remove \(revision kept\), reload, reset-failed/);
+      assert.notEqual(onHost(2), null);
+      const refused = run('prod', 'web', 'prune');
+      assert.equal(refused.code, 1, 'needs -y without a terminal');
+      const r = run('prod', 'web', 'prune', '-y');
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /prod\/web: 1 pruned/);
+      assert.equal(onHost(2), null, 'the orphan is gone');
+      assert.notEqual(onHost(0), null, 'the others stay');
+      assert.notEqual(await active(2), 'active');
+      const revs = path.join(h[2].home, '.local/state/ggn/revisions/prod_web_w3.service');
+      assert.ok(
+        fs.readdirSync(revs).some((n) => /^\d+$/.test(n) && fs.readFileSync(path.join(revs, n), 'utf8').includes('web w3')),
+        'kept as a revision',
+      );
+      assert.match(fs.readFileSync(path.join(h[2].home, '.local/state/ggn/audit.log'), 'utf8'), /\tprod_web_w3\.service\tprune\t\S+\t-\tok\t/);
+      assert.equal(run('prod', 'web', 'diff', '--exit-code').code, 0, 'nothing left to do');
+      // an orphan made by hand: unknown to the tree, destroy takes its full name
+      const stray = path.join(h[0].home, '.config/systemd/user/prod_web_w9.service');
+      fs.writeFileSync(stray, '[Service]\nExecStart=/bin/sleep 600\n');
+      await cluster.exec(h[0], ['systemctl', '--user', 'daemon-reload']);
+      const d = run('prod', 'web', 'prod_web_w9.service', 'destroy', '-y');
+      assert.equal(d.code, 0, d.stdout + d.stderr);
+      assert.equal(fs.existsSync(stray), false);
+      const unknown = run('prod', 'web', 'prod_web_w8.service', 'start');
+      assert.equal(unknown.code, 2, 'only destroy takes a unit that is not in the tree');
+    } finally {
+      fs.writeFileSync(manifest, full);
+    }
+  });
 });

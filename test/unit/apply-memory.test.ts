@@ -218,6 +218,53 @@ describe('dry run', () => {
   });
 });
 
+describe('prune', () => {
+  it('removes exactly the orphans of the service (timer first), keeping a revision and an audit line; update --prune does it after the rollout', async () => {
+    const t = setup();
+    await t.run();
+    // w2 leaves the tree; a unit of another service on the same host is not an orphan of web
+    fs.writeFileSync(path.join(t.work, 'env/prod/services/web/service-manifest.yml'), 'nodes:\n  - {hostname: w1, machine_id: m0}\n');
+    t.driver.hosts.get('m1')!.files.set('prod_web_w2.timer', '[Timer]\nOnCalendar=daily\n');
+    t.driver.hosts.get('m1')!.files.set('prod_other_o1.service', '[Service]\n');
+    const dry = await t.run({ mode: 'prune', dryRun: true });
+    assert.deepEqual(
+      dry[0].planned!.map((p) => [p.unit, p.host]),
+      [['prod_web_w2.service + prod_web_w2.timer', 'm1']],
+    );
+    assert.ok(t.driver.hosts.get('m1')!.files.has('prod_web_w2.service'), 'the dry run removed nothing');
+    const [r] = await t.run({ mode: 'prune' });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.deepEqual(r.prune!.pruned, ['prod_web_w2.service@m1']);
+    const m1 = t.driver.hosts.get('m1')!;
+    assert.deepEqual([...m1.files.keys()], ['prod_other_o1.service']);
+    assert.equal(m1.revisions.get('prod_web_w2.service')!.at(-1)!.content.includes('/bin/app 1'), true, 'kept as a revision');
+    assert.deepEqual(t.driver.calls.filter((c) => / m1( |$)/.test(c) && !c.startsWith('audit')).slice(-4), [
+      'stop m1 prod_web_w2.timer prod_web_w2.service',
+      'uninstall m1 prod_web_w2.service prod_web_w2.timer keep',
+      'reload m1',
+      'reset-failed m1 prod_web_w2.service prod_web_w2.timer',
+    ]);
+    assert.deepEqual(
+      m1.audit.slice(-2).map((l) => l.split('\t').slice(4, 9)),
+      [
+        ['prod_web_w2.service', 'prune', m1.audit.at(-1)!.split('\t')[6], '-', 'started'],
+        ['prod_web_w2.service', 'prune', m1.audit.at(-1)!.split('\t')[6], '-', 'ok'],
+      ],
+    );
+    assert.equal(t.store.locks.size, 0);
+    const [again] = await t.run({ mode: 'prune' });
+    assert.equal(again.nothingToDo, true);
+
+    // update --prune: the rollout, then the orphans
+    fs.writeFileSync(path.join(t.work, 'env/prod/services/web/service-manifest.yml'), 'nodes:\n  - {hostname: w2, machine_id: m1}\n');
+    t.setVersion('3');
+    const [u] = await t.run({ prune: true });
+    assert.deepEqual(u.summary!.ok, ['prod_web_w2.service@m1']);
+    assert.deepEqual(u.prune!.pruned, ['prod_web_w1.service@m0']);
+    assert.equal(t.driver.hosts.get('m0')!.files.size, 0);
+  });
+});
+
 describe('health checks per node', () => {
   it("a node's healthCheck, templated with its attributes, gates that node's unit; the manifest's gates the others", async () => {
     const t = setup();

@@ -173,8 +173,14 @@ export class FleetDriver implements Driver {
     return { revision };
   }
 
-  async uninstall(_machine: string, units: string[]): Promise<void> {
-    for (const u of units) await this.api.deleteUnit(u);
+  async uninstall(_machine: string, units: string[], opts: { keepRevision?: boolean } = {}): Promise<void> {
+    for (const u of units) {
+      if (opts.keepRevision) {
+        const existing = await this.current(u);
+        if (existing) await this.store.keep(u, serializeOptions(existing.options));
+      }
+      await this.api.deleteUnit(u);
+    }
   }
 
   async reload(_machine: string): Promise<void> {}

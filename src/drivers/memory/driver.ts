@@ -137,10 +137,18 @@ export class MemoryDriver implements Driver {
     return { revision };
   }
 
-  async uninstall(machine: string, units: string[]): Promise<void> {
-    this.record(`uninstall ${machine} ${units.join(' ')}`);
+  async uninstall(machine: string, units: string[], opts: { keepRevision?: boolean } = {}): Promise<void> {
+    this.record(`uninstall ${machine} ${units.join(' ')}${opts.keepRevision ? ' keep' : ''}`);
     const h = this.host(machine);
-    for (const u of units) h.files.delete(u);
+    for (const u of units) {
+      const old = h.files.get(u);
+      if (opts.keepRevision && old !== undefined) {
+        const revs = h.revisions.get(u) ?? [];
+        revs.push({ revision: String(Math.max(0, ...revs.map((r) => Number(r.revision))) + 1), content: old });
+        h.revisions.set(u, revs.slice(-5));
+      }
+      h.files.delete(u);
+    }
   }
 
   async reload(machine: string): Promise<void> {

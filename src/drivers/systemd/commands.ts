@@ -262,6 +262,42 @@ done
 exit 0
 `;
 
+/**
+ * Removes unit files, each first kept as the newest revision (private, as every revision), under
+ * the same per-unit flock as a write: what `prune` removes can be looked at and put back by hand.
+ */
+export const REMOVE_KEEPING_REVISION_SCRIPT =
+  PRELUDE +
+  WRITE_HELPERS +
+  REVISION_HELPERS +
+  `keep=$1; shift
+case "$keep" in ''|*[!0-9]*) fail "refusing keep count $keep";; esac
+for name in "$@"; do
+  [ -f "$dir/$name" ] || continue
+  rev="$state/revisions/$name"
+  mkstate || fail "cannot create $state"
+  mkdir -p "$rev" || fail "cannot create $rev"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>>"$state/revisions/.$name.lock" || fail "cannot open the lock of $name"
+    flock -w 60 9 || fail "another write of $name on this host held its lock for 60 s"
+  fi
+  rtmp=$(mktemp "$rev/.tmp.XXXXXX") || fail "cannot create a temporary file in $rev"
+  cp "$dir/$name" "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
+  last=$(newest); seq=\${last:-0}; tries=0
+  while :; do
+    seq=$((seq + 1)); tries=$((tries + 1))
+    if ln "$rtmp" "$rev/$seq" 2>/dev/null; then break; fi
+    [ -e "$rev/$seq" ] && [ $tries -lt 100 ] || fail "cannot create revision $rev/$seq"
+  done
+  rm -f "$rtmp"; rtmp=
+  rm -f "$dir/$name" || fail "cannot remove $dir/$name"
+  printf 'revision %s %s\n' "$name" "$seq"
+  revs | sort -rn | tail -n +$((keep + 1)) | while read -r old; do rm -f "$rev/$old"; done
+  exec 9>&-
+done
+exit 0
+`;
+
 /** Runs systemctl of the scope with the given arguments. */
 export const SYSTEMCTL_SCRIPT = PRELUDE + `sc "$@"\n`;
 
@@ -391,9 +427,9 @@ export function parseRevisionOutput(stdout: string): { revision: string; content
   return m ? { revision: m[1], content: Buffer.from(m[2], 'base64').toString('utf8') } : undefined;
 }
 
-export function removeUnitsCommand(t: CommandTarget, units: string[]): string[] {
+export function removeUnitsCommand(t: CommandTarget, units: string[], keepRevision = false): string[] {
   checkUnits(units);
-  return wrap(t, REMOVE_SCRIPT, units);
+  return keepRevision ? wrap(t, REMOVE_KEEPING_REVISION_SCRIPT, [String(KEEP_REVISIONS), ...units]) : wrap(t, REMOVE_SCRIPT, units);
 }
 
 export type SystemctlVerb =

@@ -168,8 +168,8 @@ export class SshSystemdDriver implements Driver {
     return out;
   }
 
-  async removeUnits(machine: string, units: string[]): Promise<void> {
-    await this.runScript(machine, removeUnitsCommand(this.opts.target, units), `removing ${units.join(' ')}`);
+  async removeUnits(machine: string, units: string[], keepRevision = false): Promise<void> {
+    await this.runScript(machine, removeUnitsCommand(this.opts.target, units, keepRevision), `removing ${units.join(' ')}`);
   }
 
   async systemctl(machine: string, verb: SystemctlVerb, units: string[] = [], opts: { allowCodes?: number[]; extra?: string[] } = {}): Promise<ExecResult> {
@@ -192,8 +192,8 @@ export class SshSystemdDriver implements Driver {
     return this.writeUnitRevision(machine, unit, content, { save: opts.keepRevision, dropRevision: opts.dropRevision, secret: opts.secret });
   }
 
-  async uninstall(machine: string, units: string[]): Promise<void> {
-    await this.removeUnits(machine, units);
+  async uninstall(machine: string, units: string[], opts: { keepRevision?: boolean } = {}): Promise<void> {
+    await this.removeUnits(machine, units, opts.keepRevision === true);
   }
 
   async reload(machine: string): Promise<void> {
