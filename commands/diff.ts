@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import { rolloutItems } from '../src/apply/rollout';
 import { buildPlan } from '../src/plan/build';
+import { planFile, writePlanFile } from '../src/plan/file';
 import { planJson, renderDiff, summaryLine } from '../src/report/diff';
 import { GgnCommand } from './base';
 import { reportWarning } from './errors';
@@ -17,6 +18,7 @@ Exit codes with --exit-code: 0 nothing to do, 2 changes or units not running, 1 
     'exit-code': Flags.boolean({ description: 'exit 2 when there are changes or units not running, 0 when none, 1 on error' }),
     json: jsonFlag,
     parallel: parallelFlag,
+    out: Flags.string({ description: 'also write the plan to this file, for review and for `update --plan` (applies exactly it)', helpValue: 'FILE' }),
   };
 
   async run(): Promise<number> {
@@ -39,6 +41,12 @@ Exit codes with --exit-code: 0 nothing to do, 2 changes or units not running, 1 
       this.print(summaryLine(plan.changes, notRunning) + (plan.errors.length ? `, ${plan.errors.length} error(s)` : ''));
     }
     if (plan.errors.length) return 1;
+    if (flags.out) {
+      writePlanFile(flags.out, planFile(plan, ctx.target, ctx.ws.home.workPath, new Date()));
+      ctx.err.write(
+        `plan written to ${flags.out}: review it with \`ggn show ${flags.out}\`, apply exactly it with \`ggn ${ctx.target.env} update --plan ${flags.out}\`\n`,
+      );
+    }
     return flags['exit-code'] && changed ? 2 : 0;
   }
 }

@@ -69,6 +69,8 @@ export async function main(
         case 'completion':
           io.out.write(completionScript(r.args[0] ?? 'bash'));
           return 0;
+        case 'show':
+          return await (require('./show') as typeof import('./show')).runShow(r.args, io);
         case 'secrets':
           return await (require('./secrets') as typeof import('./secrets')).runSecrets(globals.help ? ['help'] : r.args, io);
         default:

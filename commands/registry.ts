@@ -109,5 +109,6 @@ export const TOP_LEVEL: Record<string, string> = {
   version: 'print the ggn version',
   help: 'show this help',
   completion: 'print a shell completion script: ggn completion bash|zsh|fish',
+  show: 'print a plan saved by `ggn <env> diff --out <file>`, for review: ggn show <file>',
   secrets: 'encrypted attribute files (SOPS, age): ggn secrets keygen|encrypt|edit|rotate',
 };

@@ -7,6 +7,7 @@ import { parseBatches, PromptAnswer, RolloutItem } from '../src/apply/rollout';
 import { realClock } from '../src/apply/types';
 import { Mode, ServiceResult, update } from '../src/apply/update';
 import { describePrune, PruneItem } from '../src/apply/prune';
+import { readPlanFile } from '../src/plan/file';
 import { LivePlan } from '../src/plan/build';
 import { unifiedDiff } from '../src/report/diff';
 import { whoAmI } from '../src/tree/home';
@@ -39,6 +40,10 @@ const FLAGS = {
   }),
   json: Flags.boolean({ description: 'one JSON event per line (unit, host, step, result, duration)' }),
   prune: Flags.boolean({ description: "update: then remove the service's units that are live but no longer in the tree (as `prune`)" }),
+  plan: Flags.string({
+    description: 'apply exactly this plan (made by `diff --out`); refused, naming what moved, if hosts or tree changed since',
+    helpValue: 'FILE',
+  }),
   'dry-run': Flags.boolean({ description: 'print each step it would take, per unit and host, and change nothing (no lock, no hook)' }),
 };
 
@@ -97,6 +102,12 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
         if (bad.length) throw new UsageError(`prune does not take --${bad[0]}: it removes orphans one at a time`);
       }
       if (mode === 'rollback' && flags.prune) throw new UsageError('--prune goes with update (or run prune)');
+      if (mode === 'rollback' && flags.plan)
+        throw new UsageError('--plan applies a plan made by diff, with update or prune; rollback takes the revisions kept on the hosts');
+      const saved = flags.plan ? { plan: readPlanFile(flags.plan), file: flags.plan } : undefined;
+      if (saved && saved.plan.env !== ctx.target.env) throw new UsageError(`${flags.plan} is a plan for env ${saved.plan.env}, not ${ctx.target.env}`);
+      if (saved && (ctx.target.service ?? null) !== null && ctx.target.service !== saved.plan.service)
+        throw new UsageError(`${flags.plan} is a plan for ${saved.plan.service ?? 'the whole env'}: run ggn ${saved.plan.env} ${mode} --plan ${flags.plan}`);
       if (flags.parallel !== undefined && flags.batch) throw new UsageError('--parallel and --batch do not go together: batches set how many units go at once');
       if (flags.parallel !== undefined && flags.parallel > 1 && !flags.yes)
         throw new UsageError('--parallel needs -y: without it, units are asked for one at a time');
@@ -118,7 +129,10 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
             },
             {
               mode,
-              scope: { env: ctx.target.env, service: ctx.target.service, unit: ctx.target.unit },
+              scope: saved
+                ? { env: saved.plan.env, service: saved.plan.service ?? undefined, unit: saved.plan.unit ?? undefined }
+                : { env: ctx.target.env, service: ctx.target.service, unit: ctx.target.unit },
+              planFile: saved,
               all: flags.all,
               force: flags.force || (mode === 'update' && !!ctx.target.unit && flags.all),
               parallel: flags.parallel ?? (flags.yes ? undefined : 1),

@@ -383,12 +383,13 @@ async function failureDetail(driver: RolloutDriver, item: RolloutItem): Promise<
 
 /** `; systemd: exit-code, exit status 3` (the journal lines are printed apart). */
 export function describeDetail(d: FailureDetail | undefined): string {
-  // A unit that runs but fails its health gate: systemd has nothing to add (its journal may).
-  if (!d || (d.state === 'active/running' && d.exitStatus === undefined && d.signal === undefined)) return '';
-  const parts = [d.result && d.result !== 'success' ? d.result : '', d.state];
+  // Only what the wait's own message does not say already: systemd's verdict and the exit.
+  if (!d) return '';
+  const parts = [d.result && d.result !== 'success' ? d.result : ''];
   if (d.exitStatus !== undefined) parts.push(`exit status ${d.exitStatus}`);
   if (d.signal !== undefined) parts.push(`signal ${signalName(d.signal)}`);
-  return `; systemd: ${parts.filter(Boolean).join(', ')}`;
+  const said = parts.filter(Boolean);
+  return said.length ? `; systemd: ${[...said.slice(0, 1), d.state, ...said.slice(1)].join(', ')}` : '';
 }
 
 function signalName(n: number): string {

@@ -25,6 +25,7 @@ import { createLockBackend, ServiceLocks, withServiceLock } from './lock';
 import { envSettings } from '../config/env-config';
 import { didYouMean } from '../report/suggest';
 import { mapLimit } from '../parallel';
+import { PlanFile, planMoves } from '../plan/file';
 import { PruneItem, pruneItems, PruneSummary, runPrune } from './prune';
 import { formatDuration } from '../durations';
 import { BatchSize, groupUnits, interleaveMachines, itemFor, PromptAnswer, RolloutItem, rolloutItems, runRollout, RolloutSummary } from './rollout';
@@ -51,6 +52,8 @@ export interface UpdateOptions {
   dryRun?: boolean;
   /** `update --prune`: after a service's rollout succeeded, remove its orphans (as `prune`). */
   prune?: boolean;
+  /** `--plan`: apply exactly this plan (made by `diff --out`); a service whose units moved since is refused. */
+  planFile?: { plan: PlanFile; file: string };
   /** Per orphan, when the user is asked (a TTY without -y). */
   prunePrompt?: (item: PruneItem) => Promise<'yes' | 'skip' | 'quit'>;
 }
@@ -276,6 +279,14 @@ async function rollOutService(
   const ctx = { env: env.dir, service };
   const plan = await buildPlan(ws, driver, { env: env.dir, service, unit: opts.scope.unit });
   if (plan.errors.length) throw plan.errors[0].withContext(ctx);
+  if (opts.planFile) {
+    const moved = planMoves(opts.planFile.plan, plan, service);
+    if (moved.length)
+      throw new GgnError(
+        `the plan is out of date: ${moved.length} unit(s) moved since it was made, nothing was changed: ${moved.join('; ')} (review a new one: ggn ${env.dir} diff --out <file>)`,
+        { ...ctx, file: opts.planFile.file },
+      );
+  }
   if (opts.mode === 'prune') return pruneService(driver, env, service, plan, deps, opts);
   const rel = (p: string) => (path.relative(ws.home.workPath, p).startsWith('..') ? p : path.relative(ws.home.workPath, p));
   for (const w of plan.warnings) deps.reporter.info(`warning: ${w.oneLine(rel)}`);

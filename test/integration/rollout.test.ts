@@ -286,6 +286,43 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     assert.deepEqual(await snapshot(), before);
   });
 
+  it('diff --out writes a plan; show prints it; update --plan applies exactly it, and refuses a stale one naming what moved', async () => {
+    assert.equal(run('prod', 'web', 'update', '-y', '--parallel', '3').code, 0);
+    setVersion('11');
+    const file = path.join(tree.base, 'plan.json');
+    const d = run('prod', 'web', 'diff', '--out', file);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stderr, /plan written to .*plan\.json/);
+    const show = ggn(['show', file]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /^plan for prod web, made \S+ by ggn \S+, tree not in git\n/);
+    assert.match(show.stdout, /^-Description=web w1 v10$/m);
+    assert.match(show.stdout, /^\+Description=web w1 v11$/m);
+    assert.match(show.stdout, /3 changed, 0 new, 0 orphaned, 0 unchanged\n$/);
+    // a live change after the plan: refused, nothing changed
+    fs.writeFileSync(unitPath(h[1], 2), onHost(1)!.replace('v10', 'v10-hotfix'));
+    const stale = run('prod', 'update', '-y', '--plan', file);
+    assert.equal(stale.code, 1);
+    assert.match(
+      stale.stderr,
+      /the plan is out of date: 1 unit\(s\) moved since it was made, nothing was changed: prod_web_w2\.service on \S+: changed on the host since the plan/,
+    );
+    assert.match(onHost(0)!, /v10$/m);
+    // a fresh plan, applied as it is
+    assert.equal(run('prod', 'web', 'diff', '--out', file).code, 0);
+    const ok = run('prod', 'update', '-y', '--parallel', '3', '--plan', file);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /prod\/web: 3 updated/);
+    for (let i = 0; i < 3; i++) assert.match(onHost(i)!, /v11$/m);
+    // and a tree change after the plan is refused too
+    assert.equal(run('prod', 'web', 'diff', '--out', file).code, 0);
+    setVersion('12');
+    const moved = run('prod', 'update', '-y', '--plan', file);
+    assert.equal(moved.code, 1);
+    assert.match(moved.stderr, /prod_web_w1\.service on \S+: the tree renders it differently now/);
+    setVersion('11');
+  });
+
   it('prune removes exactly the orphans, keeping a revision; destroy takes an orphan by its full name', async () => {
     const manifest = path.join(tree.work, 'env/prod/services/web/service-manifest.yml');
     const full = fs.readFileSync(manifest, 'utf8');

@@ -14,6 +14,7 @@ import { unitAction } from '../../src/apply/unit-actions';
 import { update, UpdateOptions } from '../../src/apply/update';
 import { MemoryDriver } from '../../src/drivers/memory/driver';
 import { buildPlan } from '../../src/plan/build';
+import { planFile, readPlanFile, writePlanFile } from '../../src/plan/file';
 import { problemsOf } from '../../src/plan/problems';
 import { Workspace } from '../../src/workspace';
 import { scratchTree } from '../support/cli';
@@ -262,6 +263,48 @@ describe('prune', () => {
     assert.deepEqual(u.summary!.ok, ['prod_web_w2.service@m1']);
     assert.deepEqual(u.prune!.pruned, ['prod_web_w1.service@m0']);
     assert.equal(t.driver.hosts.get('m0')!.files.size, 0);
+  });
+});
+
+describe('plan files', () => {
+  it('a plan applied unchanged goes through; after a live change or a tree change it is refused, naming what moved', async () => {
+    const t = setup();
+    await t.run();
+    t.setVersion('2');
+    const save = async () => {
+      const plan = planFile(await buildPlan(t.ws(), t.driver, { env: 'prod', service: 'web' }), { env: 'prod', service: 'web' }, t.work, new Date(0));
+      const file = path.join(t.work, '..', 'plan.json');
+      writePlanFile(file, plan);
+      return { plan: readPlanFile(file), file };
+    };
+    // someone edits a unit on a host after the plan was made
+    const p1 = await save();
+    assert.equal(p1.plan.units.length, 2);
+    assert.equal(p1.plan.units[0].desired!.content!.includes('/bin/app 2'), true);
+    assert.equal((fs.statSync(p1.file).mode & 0o777).toString(8), '600');
+    t.driver.hosts.get('m1')!.files.set('prod_web_w2.service', 'edited by hand\n');
+    const [r1] = await t.run({ planFile: p1 });
+    assert.match(
+      r1.error!.message,
+      /^the plan is out of date: 1 unit\(s\) moved since it was made, nothing was changed: prod_web_w2\.service on m1: changed on the host since the plan \(content \w+ -> \w+\)/,
+    );
+    assert.match(t.file('m0', 'prod_web_w1.service')!, /app 1/, 'nothing changed');
+    // the tree changes after the plan was made
+    const p2 = await save();
+    t.setVersion('3');
+    const [r2] = await t.run({ planFile: p2 });
+    assert.match(
+      r2.error!.message,
+      /prod_web_w1\.service on m0: the tree renders it differently now .*; prod_web_w2\.service on m1: the tree renders it differently now/,
+    );
+    // unchanged: applied exactly
+    const p3 = await save();
+    const [r3] = await t.run({ planFile: p3 });
+    assert.equal(r3.error, undefined, r3.error?.message);
+    assert.deepEqual(r3.summary!.ok.sort(), ['prod_web_w1.service@m0', 'prod_web_w2.service@m1']);
+    // a plan is only good once: the hosts moved (to it)
+    const [r4] = await t.run({ planFile: p3 });
+    assert.match(r4.error!.message, /changed on the host since the plan/);
   });
 });
 
