@@ -37,6 +37,7 @@ export function reportError(ctx: Pick<CommandContext, 'err' | 'globals'> & { ws?
   const color = (ctx.err as NodeJS.WriteStream).isTTY ? (s: string) => `\x1b[31m${s}\x1b[0m` : (s: string) => s;
   // Messages carry remote words (stderr, lock messages): never raw control characters.
   ctx.err.write(`${color('error:')} ${printable(formatError(e, workPath))}\n`);
+  if (e instanceof GgnError && e.excerpt) for (const l of e.excerpt) ctx.err.write(`${printable(l)}\n`);
   if (ctx.globals.logLevel === 'debug' || ctx.globals.logLevel === 'trace') {
     const stack = e instanceof Error ? (e.cause instanceof Error ? e.cause.stack : e.stack) : undefined;
     if (stack) ctx.err.write(stack + '\n');

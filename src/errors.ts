@@ -15,6 +15,8 @@ export interface ErrorContext {
 
 export class GgnError extends Error {
   readonly ctx: ErrorContext;
+  /** Lines printed under the error: the offending source line and a caret (YAML syntax errors). */
+  excerpt?: string[];
   constructor(message: string, ctx: ErrorContext = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'GgnError';
@@ -25,6 +27,7 @@ export class GgnError extends Error {
   withContext(ctx: ErrorContext): GgnError {
     const e = new GgnError(this.message, { ...ctx, ...definedOnly(this.ctx) }, { cause: this.cause });
     e.stack = this.stack;
+    e.excerpt = this.excerpt;
     return e;
   }
 
@@ -44,6 +47,17 @@ export class GgnError extends Error {
     if (c.host && !this.message.startsWith(`host ${c.host}`)) about.push(`host ${c.host}`);
     return where + (about.length ? `${about.join(', ')}: ` : '') + this.message;
   }
+}
+
+/** `  12 | the line` and a caret under column `col` (1-based), for a source line shown under an error. */
+export function sourceExcerpt(text: string, line: number, col?: number): string[] {
+  const src = text.split('\n')[line - 1];
+  if (src === undefined) return [];
+  const shown = src.replace(/\r$/, '').replace(/\t/g, ' ');
+  const gutter = `${line} | `;
+  const out = [`  ${gutter}${shown.length > 200 ? `${shown.slice(0, 200)}...` : shown}`];
+  if (col && col >= 1 && col <= shown.length + 1 && col <= 201) out.push(`  ${' '.repeat(gutter.length - 2)}| ${' '.repeat(col - 1)}^`);
+  return out;
 }
 
 function definedOnly(ctx: ErrorContext): ErrorContext {

@@ -238,10 +238,13 @@ export class SshTransport implements Transport {
           if (hk.check.knownTypes.length) {
             return mk(
               'hostkey-unknown',
-              `host ${host.name}: host key unknown: ${kh} has only ${hk.check.knownTypes.join(', ')} keys for ${host.address}, the host offered ${offered}; refusing to connect`,
+              `host ${host.name}: host key unknown: ${kh} has only ${hk.check.knownTypes.join(', ')} keys for ${host.address}, the host offered ${offered}; refusing to connect. ${trustHint(host, hk.type, kh)}`,
             );
           }
-          return mk('hostkey-unknown', `host ${host.name}: host key unknown (${hostArg(host)} not in ${kh}; it offered ${offered}); refusing to connect`);
+          return mk(
+            'hostkey-unknown',
+            `host ${host.name}: host key unknown (${hostArg(host)} not in ${kh}; it offered ${offered}); refusing to connect. ${trustHint(host, hk.type, kh)}`,
+          );
       }
     }
     const msg = err.message || String(err);
@@ -568,6 +571,15 @@ function poolKey(h: HostSpec): string {
 
 function fingerprint(blob: Buffer): string {
   return 'SHA256:' + crypto.createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+}
+
+/** How to trust a new host: compare the fingerprint out of band, then add the key yourself (ggn never writes known_hosts). */
+function trustHint(h: HostSpec, type: string, kh: string): string {
+  const short = type.replace(/^ssh-/, '').replace(/^ecdsa-sha2-.*/, 'ecdsa');
+  return (
+    `To trust it, compare the fingerprint with the host's own (on its console: ssh-keygen -lf /etc/ssh/ssh_host_${short}_key.pub), ` +
+    `then add it: ssh-keyscan -t ${short} -p ${h.port} ${h.address} >> ${kh}`
+  );
 }
 
 function hostArg(h: HostSpec): string {

@@ -12,7 +12,7 @@
  *     render them as JSON).
  */
 import type * as YAMLTypes from 'yaml';
-import { GgnError } from '../errors';
+import { GgnError, sourceExcerpt } from '../errors';
 import { GoMap, GoUint64, GoValue, newMap } from '../template/values';
 import { isNonFinite, resolveScalar, TagMismatch, TAG_PREFIX } from './go-scalar';
 import { parseYamlFast, quoted } from './yaml-fast';
@@ -82,7 +82,9 @@ export function parseYamlFull(text: string, file: string): GoValue {
       const pos = e.linePos?.[0];
       let msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
       if (/call stack/i.test(msg)) msg = `nested too deeply (more than ${MAX_YAML_DEPTH} levels are refused)`;
-      throw new GgnError(`invalid YAML: ${msg}`, { file, line: pos?.line, col: pos?.col });
+      const err = new GgnError(`invalid YAML: ${msg}`, { file, line: pos?.line, col: pos?.col });
+      if (pos) err.excerpt = sourceExcerpt(text, pos.line, pos.col);
+      throw err;
     }
   }
   const extra = list.slice(1).find((d) => !isEmpty(d.contents));

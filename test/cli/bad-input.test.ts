@@ -239,6 +239,21 @@ const CASES: Case[] = [
   { name: 'unknown log level', args: ['-L', 'loud', 'prod', 'generate'], error: /unknown log level "loud"/, exit: 2 },
 ];
 
+describe('a YAML syntax error points at the line', () => {
+  it('prints the offending line and a caret under the column', () => {
+    const { home } = tree({ 'env/prod/attributes/prod.yml': 'default:\n  port: 80\n  hosts: [a, b\n  other: 1\n' });
+    const run = ggn(['-H', home, 'prod', 'web', 'generate']);
+    assert.equal(run.code, 1);
+    const lines = run.stderr.trimEnd().split('\n');
+    const m = /^error: env\/prod\/attributes\/prod\.yml:(\d+):(\d+): invalid YAML: /.exec(lines[0]);
+    assert.ok(m, run.stderr);
+    const [line, col] = [Number(m![1]), Number(m![2])];
+    const src = 'default:\n  port: 80\n  hosts: [a, b\n  other: 1\n'.split('\n')[line - 1];
+    assert.equal(lines[1], `  ${line} | ${src}`);
+    assert.equal(lines[2], `  ${' '.repeat(String(line).length + 1)}| ${' '.repeat(col - 1)}^`);
+  });
+});
+
 describe('bad input gives one clear line and writes nothing', () => {
   it(`covers at least 20 kinds of bad input (${CASES.length})`, () => assert.ok(CASES.length >= 20));
   for (const c of CASES) {

@@ -175,7 +175,7 @@ describe('SSH transport against real sshds', { skip, timeout: 90_000 }, () => {
     const e = await rejects(
       transport({ debug: (m) => debug.push(m) }).connect(spec(h2, { knownHostsFile: empty })),
       'hostkey-unknown',
-      /^host host2: host key unknown \(\[?127\.0\.0\.\d+(\]:\d+)? not in \S*kh-empty; it offered ssh-ed25519 SHA256:\S+\); refusing to connect$/,
+      /^host host2: host key unknown \(\[?127\.0\.0\.\d+(\]:\d+)? not in \S*kh-empty; it offered ssh-ed25519 SHA256:\S+\); refusing to connect\. To trust it, compare the fingerprint with the host's own \(on its console: ssh-keygen -lf \/etc\/ssh\/ssh_host_ed25519_key\.pub\), then add it: ssh-keyscan -t ed25519 -p \d+ 127\.0\.0\.\d+ >> \S*kh-empty$/,
       'host2',
     );
     assert.match(e.message, /refusing to connect/);
