@@ -2,6 +2,7 @@ import { buildPlan } from '../src/plan/build';
 import { serviceOfTimer } from '../src/render/names';
 import { problemsOf } from '../src/plan/problems';
 import { table } from '../src/report/table';
+import { problemJson, unitJson } from '../src/report/json';
 import { GgnCommand } from './base';
 import { jsonFlag, parallelFlag, reportAll, withDriver } from './live';
 
@@ -24,8 +25,8 @@ a host could not be checked.`;
           {
             ok: problems.length === 0 && plan.errors.length === 0,
             checked: plan.changes.length,
-            problems: problems.map(({ c, problem }) => ({ unit: c.unit, machine: c.machine, problem })),
-            errors: plan.errors.map((e) => ({ message: e.message, ...e.ctx })),
+            problems: problems.map(({ c, problem }) => ({ ...unitJson(c), problem })),
+            errors: plan.errors.map(problemJson),
           },
           null,
           2,

@@ -1,5 +1,6 @@
 import { buildPlan } from '../src/plan/build';
 import { table } from '../src/report/table';
+import { problemJson, unitJson } from '../src/report/json';
 import { GgnCommand } from './base';
 import { jsonFlag, parallelFlag, reportAll, withDriver } from './live';
 
@@ -11,20 +12,13 @@ export default class ListUnits extends GgnCommand {
     const flags = await this.flags(ListUnits.flags);
     const { ctx } = this;
     const plan = await withDriver(ctx, flags.parallel, (d) => buildPlan(ctx.ws, d, ctx.target));
-    const rows = plan.changes.map((c) => ({
-      unit: c.unit,
-      machine: c.machine,
-      status: c.kind,
-      load: c.state?.loadState ?? '-',
-      active: c.state?.activeState ?? '-',
-      sub: c.state?.subState ?? '-',
-    }));
-    if (flags.json) this.print(JSON.stringify({ units: rows, errors: plan.errors.map((e) => ({ message: e.message, ...e.ctx })) }, null, 2));
+    const rows = plan.changes.map(unitJson);
+    if (flags.json) this.print(JSON.stringify({ units: rows, errors: plan.errors.map(problemJson) }, null, 2));
     else {
       ctx.out.write(
         table(
           ['UNIT', 'MACHINE', 'TREE', 'LOAD', 'ACTIVE', 'SUB'],
-          rows.map((r) => [r.unit, r.machine, r.status, r.load, r.active, r.sub]),
+          rows.map((r) => [r.unit, r.host, r.kind, r.state?.load ?? '-', r.state?.active ?? '-', r.state?.sub ?? '-']),
         ),
       );
       reportAll(ctx, plan.errors);

@@ -1,11 +1,12 @@
 /** lock, unlock and history of a service. */
+import { problemJson } from '../src/report/json';
 import * as Flags from '@oclif/core/flags';
 import { foldStarted, parseAudit, AuditEntry } from '../src/apply/audit';
 import { realClock } from '../src/apply/types';
 import { lockBackendFor } from '../src/apply/update';
 import { formatDuration, parseDuration } from '../src/durations';
 import { printable } from '../src/report/printable';
-import { toGgnError } from '../src/errors';
+import { GgnError, toGgnError } from '../src/errors';
 import { mapLimit } from '../src/parallel';
 import { table } from '../src/report/table';
 import { whoAmI } from '../src/tree/home';
@@ -98,18 +99,20 @@ export class History extends GgnCommand {
         parseAudit(await d.readAudit(m), m, (e) => e.env === env.name && e.service === ctx.target.service),
       );
       let entries: AuditEntry[] = [];
-      let failed = 0;
+      const readErrors: GgnError[] = [];
       reads.forEach((r, i) => {
         if (r.ok) for (const e of r.value) entries.push(e);
         else {
-          failed++;
-          reportError(ctx, toGgnError(r.error, { host: machines[i] }));
+          readErrors.push(toGgnError(r.error, { host: machines[i] }));
+          reportError(ctx, readErrors.at(-1));
         }
       });
+      const failed = readErrors.length;
       entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
       entries = foldStarted(entries);
       const last = entries.slice(-flags.lines);
-      if (flags.json) this.print(JSON.stringify({ entries: last }, null, 2));
+      if (flags.json)
+        this.print(JSON.stringify({ entries: last.map(({ machine, ...e }) => ({ ...e, host: machine })), errors: readErrors.map(problemJson) }, null, 2));
       else if (last.length === 0) this.print(`no history for ${ctx.target.service}`);
       else
         ctx.out.write(

@@ -2,6 +2,7 @@
  * Turning a plan into what people and scripts read: unified diffs per unit and host, a summary
  * line, and one JSON document.
  */
+import { problemJson, unitJson } from './json';
 import { createTwoFilesPatch } from 'diff';
 import { GgnError } from '../errors';
 import { summarize, UnitChange } from '../plan/diff';
@@ -89,16 +90,9 @@ export function summaryLine(changes: UnitChange[], notRunning: NotRunning[] = []
 export function planJson(changes: UnitChange[], errors: GgnError[], notRunning: NotRunning[] = [], warnings: GgnError[] = []): object {
   return {
     summary: { ...summarize(changes), notRunning: notRunning.length },
-    notRunning,
-    changes: changes.map((c) => ({
-      kind: c.kind,
-      unit: c.unit,
-      service: c.service,
-      machine: c.machine,
-      state: c.state ? { active: c.state.activeState, sub: c.state.subState, load: c.state.loadState } : null,
-      diff: c.kind === 'unchanged' ? null : unifiedDiff(c, PLAIN),
-    })),
-    errors: errors.map((e) => ({ message: e.message, ...e.ctx })),
-    warnings: warnings.map((e) => ({ message: e.message, ...e.ctx })),
+    notRunning: notRunning.map((n) => ({ unit: n.unit, host: n.machine, state: n.state })),
+    changes: changes.map((c) => ({ ...unitJson(c), diff: c.kind === 'unchanged' ? null : unifiedDiff(c, PLAIN) })),
+    errors: errors.map(problemJson),
+    warnings: warnings.map(problemJson),
   };
 }

@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ggn, listFiles, scratchTree } from '../support/cli';
+import { assertOutput } from '../support/output-schema';
 
 const MANIFEST = 'nodes:\n  - hostname: web1\n  - hostname: web2\n';
 const UNIT = '[Service]\nExecStart=/bin/app --threads={{.thread}} --port={{.port}}\n';
@@ -81,6 +82,7 @@ describe('validate', () => {
       '[Service]\nExecStart=/bin/app --threads=<no value> --port=80',
     );
     const json = JSON.parse(ggn(['-H', t.home, 'prod', 'validate', '--json']).stdout);
+    assertOutput('validate', json);
     assert.equal(json.ok, true);
     assert.equal(json.units, 2);
     assert.deepEqual(json.warnings[0], {

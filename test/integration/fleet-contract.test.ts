@@ -157,11 +157,11 @@ describe('fleet driver contract', { skip, timeout: 300_000, concurrency: 1 }, ()
     const c = await ggn('prod', 'check', '--json');
     assert.equal(c.code, 0, c.stdout);
     const l = await ggn('prod', 'list-units', '--json');
-    const rows = JSON.parse(l.stdout).units as { unit: string; machine: string; active: string }[];
+    const rows = JSON.parse(l.stdout).units as { unit: string; host: string; state: { active: string } | null }[];
     assert.equal(rows.length, 2);
     for (const r of rows) {
-      assert.match(r.machine, /^[0-9a-f]{8}$/, 'reported on the machine fleet chose');
-      assert.equal(r.active, 'active');
+      assert.match(r.host, /^[0-9a-f]{8}$/, 'reported on the machine fleet chose');
+      assert.equal(r.state?.active, 'active');
     }
   });
 
@@ -278,7 +278,7 @@ describe('fleet driver contract', { skip, timeout: 300_000, concurrency: 1 }, ()
 
   it('a machine lost mid-rollout: fleet moves the unit, the rollout waits for it there', { skip: fakeOnly }, async () => {
     const l = await ggn('prod', 'list-units', '--json');
-    const w2 = (JSON.parse(l.stdout).units as { unit: string; machine: string }[]).find((r) => r.unit === unit('w2'))!;
+    const w2 = (JSON.parse(l.stdout).units as { unit: string; host: string }[]).find((r) => r.unit === unit('w2'))!;
     write('env/prod/services/web/unit.tmpl', UNIT(' # v4'));
     const bg = background(['-H', home, 'prod', 'web', 'update', '-y', '--json']);
     await Promise.race([
@@ -287,14 +287,14 @@ describe('fleet driver contract', { skip, timeout: 300_000, concurrency: 1 }, ()
     ]);
     // Hard-killed while its new version is being waited for: it leaves /machines after a while
     // (its stale /state entries are ignored), and fleet starts the unit on another machine.
-    fake!.killMachine(DEFAULT_MACHINES.find((m) => m.id.startsWith(w2.machine))!.id);
+    fake!.killMachine(DEFAULT_MACHINES.find((m) => m.id.startsWith(w2.host))!.id);
     const r = await bg.done;
     assert.equal(r.code, 0, r.stderr);
     const after = await ggn('prod', 'list-units', '--json');
-    const moved = (JSON.parse(after.stdout).units as { unit: string; machine: string }[]).find((x) => x.unit === unit('w2'))!;
-    assert.notEqual(moved.machine, w2.machine);
+    const moved = (JSON.parse(after.stdout).units as { unit: string; host: string }[]).find((x) => x.unit === unit('w2'))!;
+    assert.notEqual(moved.host, w2.host);
     const up = events(r).find((e) => e.unit === unit('w2') && e.step === 'wait-active' && e.result === 'ok');
-    assert.match(up.message, new RegExp(`fleet runs it on ${moved.machine}`), 'the rollout says where fleet moved it');
+    assert.match(up.message, new RegExp(`fleet runs it on ${moved.host}`), 'the rollout says where fleet moved it');
     assert.equal((await ggn('prod', 'check')).code, 0);
   });
 

@@ -99,7 +99,7 @@ describe('diff / check / list-units on a live cluster', { skip, timeout: 120_000
     assert.match(r.stdout, /3 changed, 0 new, 0 orphaned, 0 unchanged/);
     const json = JSON.parse(run('prod', 'web', 'web1', 'diff', '--json').stdout);
     assert.deepEqual(json.summary, { new: 0, changed: 1, unchanged: 0, orphan: 0, notRunning: 0 });
-    assert.equal(json.changes[0].machine, h[0].name);
+    assert.equal(json.changes[0].host, h[0].name);
     assert.match(json.changes[0].diff, /\+Description=web web1 v2/);
     const c = run('prod', 'web', 'check');
     assert.equal(c.code, 2);

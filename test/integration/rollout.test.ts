@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { up, Cluster, TestHost } from '../harness';
 import { background as ggnBackground, ggn } from '../support/cli';
 import { clusterTree, ClusterTree, envConfigFor } from '../support/cluster-tree';
+import { assertOutput, assertRolloutLines } from '../support/output-schema';
 
 const skip = process.getuid?.() === 0 ? false : 'the test cluster needs root';
 
@@ -321,6 +322,41 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     assert.equal(moved.code, 1);
     assert.match(moved.stderr, /prod_web_w1\.service on \S+: the tree renders it differently now/);
     setVersion('11');
+  });
+
+  it('--json of diff, check, list-units, update, rollback, prune, history and validate follows schemas/output.schema.json', () => {
+    setVersion('13');
+    const d = run('prod', 'web', 'diff', '--json');
+    assert.equal(d.code, 0, d.stderr);
+    const diff = JSON.parse(d.stdout);
+    assertOutput('diff', diff);
+    assert.equal(diff.changes[0].kind, 'changed');
+    assert.equal(diff.changes[0].host, h[0].name);
+    const u = run('prod', 'web', 'update', '-y', '--json', '--parallel', '3');
+    assert.equal(u.code, 0, u.stderr);
+    assertRolloutLines(u.stdout);
+    const c = run('prod', 'web', 'check', '--json');
+    assertOutput('check', JSON.parse(c.stdout));
+    const l = run('prod', 'web', 'list-units', '--json');
+    const units = JSON.parse(l.stdout);
+    assertOutput('listUnits', units);
+    assert.deepEqual(units.units[0].state, { load: 'loaded', active: 'active', sub: 'running' });
+    const rb = run('prod', 'web', 'rollback', '-y', '--json');
+    assert.equal(rb.code, 0, rb.stderr);
+    assertRolloutLines(rb.stdout);
+    assertRolloutLines(run('prod', 'web', 'prune', '-y', '--json').stdout);
+    const hist = JSON.parse(run('prod', 'web', 'history', '--json').stdout);
+    assertOutput('history', hist);
+    assert.ok(hist.entries.some((e: { action: string; host: string }) => e.action === 'rollback' && e.host === h[0].name));
+    assertOutput('validate', JSON.parse(run('prod', 'validate', '--json').stdout));
+    // a failure is JSON too
+    setVersion('broken');
+    const f = run('prod', 'web', 'update', '-y', '--json');
+    assert.equal(f.code, 1);
+    const last = assertRolloutLines(f.stdout).at(-1) as { summary: { exitCode: number } };
+    assert.equal(last.summary.exitCode, 1);
+    setVersion('13');
+    assert.equal(run('prod', 'web', 'update', '-y', '--parallel', '3').code, 0);
   });
 
   it('prune removes exactly the orphans, keeping a revision; destroy takes an orphan by its full name', async () => {

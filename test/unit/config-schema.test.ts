@@ -28,7 +28,7 @@ describe('config schemas', () => {
       const s = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', f), 'utf8'));
       assert.match(s.$schema, /draft-07/, f);
       assert.ok(s.$id && s.title, f);
-      for (const [k, v] of Object.entries(s.properties as Record<string, { description?: string; $ref?: string }>))
+      for (const [k, v] of Object.entries((s.properties ?? {}) as Record<string, { description?: string; $ref?: string }>))
         assert.ok(v.description || v.$ref, `${f}: ${k}`);
     }
   });
