@@ -12,6 +12,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateBenchTree } from './gen-tree';
 import { benchDiff } from './diff';
+import { benchStartup } from './startup';
+import { printTable } from './table';
 import { benchUpdate } from './update';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -89,27 +91,16 @@ function benchRender(): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-function benchStartup(): void {
-  const n = 15;
-  const node: number[] = [];
-  const ggn: number[] = [];
-  for (let i = 0; i < n; i++) {
-    node.push(timeRun(['-e', '0']).ms);
-    ggn.push(timeRun([path.join(ROOT, 'bin', 'ggn.js'), 'version']).ms);
-  }
-  const a = median(node);
-  const b = median(ggn);
-  console.log(`startup: median of ${n} runs`);
-  row('  node -e 0', `${a.toFixed(1)} ms`, '', true);
-  row('  ggn version', `${b.toFixed(1)} ms (${(b / a).toFixed(2)}x)`, '<= 2x', b <= 2 * a);
-}
-
 async function main(): Promise<void> {
-  const only = process.argv[2];
+  const args = process.argv.slice(2);
+  const b = args.indexOf('--baseline');
+  const baseline = b >= 0 ? path.resolve(args.splice(b, 2)[1]) : undefined;
+  const only = args[0];
+  if (!only || only === 'startup') benchStartup(baseline);
   if (!only || only === 'render') benchRender();
-  if (!only || only === 'startup') benchStartup();
   if (!only || only === 'diff') await benchDiff();
   if (!only || only === 'update') await benchUpdate();
+  printTable();
 }
 
 main().catch((e) => {
