@@ -42,7 +42,12 @@ export function benchStartup(baseline?: string): void {
     if (baseline) cases.push(['baseline generate', [path.join(baseline, 'bin', 'ggn.js'), '-H', t.home, 'prod', 'cassandra', 'generate']]);
     const times = cases.map(() => [] as number[]);
     // One warm-up round (page cache, the code cache), then RUNS interleaved rounds.
-    for (let i = 0; i <= RUNS; i++) cases.forEach(([, args], j) => (i ? times[j].push(timeSpawn(args)) : timeSpawn(args)));
+    for (let i = 0; i <= RUNS; i++) {
+      for (const [j, [, args]] of cases.entries()) {
+        const ms = timeSpawn(args);
+        if (i > 0) times[j].push(ms);
+      }
+    }
     const m = times.map(median);
     console.log(`startup: medians of ${RUNS} interleaved runs`);
     const node = `node -e 0: ${m[0].toFixed(1)} ms`;
