@@ -14,12 +14,16 @@
  * A service is restarted without blocking (`--no-block`) and then waited for, so `timeoutMs`
  * bounds its whole start, ExecStartPre included.
  *
+ * When the driver can (`installAndStart`), the last file's write, the reload and the restart go
+ * in one round trip; the steps are still reported one by one (reload and restart with no time
+ * of their own), and a failure still names the step that failed.
+ *
  * Every dependency (driver calls, clock, hooks, health gate, prompt) is injected.
  */
 import { isService, isTimer, unitBase } from '../render/names';
 import { GgnError } from '../errors';
 import { auditFields, contentHash, STARTED } from './audit';
-import { Driver, StartTicket } from '../drivers/types';
+import { Driver, InstallAndStartError, StartTicket } from '../drivers/types';
 import { UnitChange } from '../plan/diff';
 import { Clock, Reporter, RolloutStep } from './types';
 
@@ -47,7 +51,7 @@ export interface RolloutItem {
 /** What the rollout asks of a driver. */
 export type RolloutDriver = Pick<
   Driver,
-  'install' | 'uninstall' | 'reload' | 'stop' | 'resetFailed' | 'beginStart' | 'waitUp' | 'appendAudit' | 'dropRevision'
+  'install' | 'uninstall' | 'reload' | 'stop' | 'resetFailed' | 'beginStart' | 'waitUp' | 'appendAudit' | 'dropRevision' | 'installAndStart'
 >;
 
 export type PromptAnswer = 'yes' | 'skip' | 'quit';
@@ -314,19 +318,52 @@ async function updateItem(
     if (signal.aborted) throw new StepError('write', 'interrupted');
     await audit(STARTED);
     audited = true;
+    const target = item.timer ?? item.main;
+    const changed = item.files.filter((f) => f.changed);
+    const combined = driver.installAndStart && changed.length > 0 ? changed[changed.length - 1] : undefined;
+    let deadline = 0;
+    let ticket: StartTicket | undefined;
+    let later: LaterStepError | undefined;
     await step('write', async () => {
-      for (const f of item.files) {
-        if (!f.changed) continue;
+      for (const f of changed) {
         // A rollback does not keep the bytes it replaces; its revision is dropped once the unit is up.
-        const { revision } = await driver.install(item.machine, f.unit, f.desired, { keepRevision: f.fromRevision === undefined });
-        written.push({ unit: f.unit, previous: f.previous, revision });
+        const keepRevision = f.fromRevision === undefined;
+        if (f === combined) {
+          deadline = clock.now() + opts.timeoutMs;
+          try {
+            ticket = await installAndStart(driver, item, f, keepRevision, target, written);
+          } catch (e) {
+            if (!(e instanceof LaterStepError)) throw e;
+            later = e;
+          }
+        } else {
+          const { revision } = await driver.install(item.machine, f.unit, f.desired, { keepRevision });
+          written.push({ unit: f.unit, previous: f.previous, revision });
+        }
       }
     });
-    if (written.length) await step('reload', () => driver.reload(item.machine));
-    const target = item.timer ?? item.main;
-    const deadline = clock.now() + opts.timeoutMs;
-    const ticket = await step('restart', () => driver.beginStart(item.machine, target));
-    await step('wait-active', () => waitUp(driver, item, ticket, opts, deadline, signal, clock));
+    if (later) {
+      // The write went through; the reload or the restart in the same round trip did not.
+      if (later.step === 'restart') {
+        ev('reload', 'started');
+        ev('reload', 'ok', { durationMs: 0 });
+      }
+      ev(later.step, 'started');
+      ev(later.step, 'failed', { durationMs: 0, message: later.message });
+      throw new StepError(later.step, later.message);
+    }
+    if (ticket) {
+      // Reloaded and restarted in the write's round trip.
+      for (const name of ['reload', 'restart'] as const) {
+        ev(name, 'started');
+        ev(name, 'ok', { durationMs: 0 });
+      }
+    } else {
+      if (written.length) await step('reload', () => driver.reload(item.machine));
+      deadline = clock.now() + opts.timeoutMs;
+      ticket = await step('restart', () => driver.beginStart(item.machine, target));
+    }
+    await step('wait-active', () => waitUp(driver, item, ticket!, opts, deadline, signal, clock));
     if (deps.health) {
       await step('health', async () => {
         const r = await deps.health!(item, signal);
@@ -351,6 +388,40 @@ async function updateItem(
     const restored = await restore(item, written, deps, opts, units);
     await audit(restored ? `${what}, restored` : `${what}, RESTORE FAILED`);
     return { unit: item.main, machine: item.machine, step: failedStep, message, restored };
+  }
+}
+
+/**
+ * The driver's installAndStart for the item's last changed file. A failure at reload or restart
+ * is reported as that step (the write before it succeeded), after the write's own events.
+ */
+async function installAndStart(
+  driver: RolloutDriver,
+  item: RolloutItem,
+  f: RolloutItem['files'][number],
+  keepRevision: boolean,
+  target: string,
+  written: { unit: string; previous: string | null; revision?: string }[],
+): Promise<StartTicket> {
+  try {
+    const r = await driver.installAndStart!(item.machine, { unit: f.unit, content: f.desired, keepRevision, start: target });
+    written.push({ unit: f.unit, previous: f.previous, revision: r.revision });
+    return r.ticket;
+  } catch (e) {
+    if (!(e instanceof InstallAndStartError)) throw e;
+    if (e.mayHaveChanged) written.push({ unit: f.unit, previous: f.previous, revision: e.revision });
+    if (e.step === 'write') throw e;
+    throw new LaterStepError(e.step, e.message);
+  }
+}
+
+/** installAndStart failed after its write succeeded: the write step ends ok, then this step fails. */
+class LaterStepError extends Error {
+  constructor(
+    readonly step: 'reload' | 'restart',
+    message: string,
+  ) {
+    super(message);
   }
 }
 

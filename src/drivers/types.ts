@@ -65,6 +65,33 @@ export interface WaitUpOptions {
   signal: AbortSignal;
 }
 
+/** What `installAndStart` was asked to do. */
+export interface InstallAndStart {
+  unit: string;
+  content: string;
+  keepRevision: boolean;
+  dropRevision?: string;
+  /** The unit to (re)start: the service, or its timer. */
+  start: string;
+}
+
+/**
+ * installAndStart stopped at `step`. `mayHaveChanged`: the unit file may be installed (it was,
+ * or the driver cannot tell: a connection lost mid-way), so the caller restores it; `revision`
+ * is the revision kept, when known.
+ */
+export class InstallAndStartError extends GgnError {
+  constructor(
+    message: string,
+    readonly step: 'write' | 'reload' | 'restart',
+    readonly mayHaveChanged: boolean,
+    readonly revision: string | undefined,
+    ctx: ConstructorParameters<typeof GgnError>[1] = {},
+  ) {
+    super(message, ctx);
+  }
+}
+
 export interface Driver {
   readonly name: string;
   machines(): Machine[];
@@ -90,6 +117,13 @@ export interface Driver {
   beginStart(machine: string, unit: string): Promise<StartTicket>;
   /** Waits until the started unit is up by the driver's rules; throws an Error saying why not. */
   waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<void>;
+
+  /**
+   * Optional: install, reload, beginStart in that order, in one round trip where the driver can.
+   * Stops at the first step that fails (a failed write reloads and restarts nothing) and throws
+   * an InstallAndStartError naming it.
+   */
+  installAndStart?(machine: string, req: InstallAndStart): Promise<{ revision?: string; ticket: StartTicket }>;
 
   /** The newest revision kept for a unit on its machine. */
   readRevision(machine: string, unit: string): Promise<{ revision: string; content: string } | undefined>;

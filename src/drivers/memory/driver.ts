@@ -11,7 +11,7 @@
 import { isTimer } from '../../render/names';
 import { Clock } from '../../clock';
 import { GgnError } from '../../errors';
-import { Driver, HostSnapshot, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
+import { Driver, HostSnapshot, InstallAndStart, InstallAndStartError, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
 import { waitUp } from '../systemd/wait';
 
 export interface MemoryMachine {
@@ -191,6 +191,36 @@ export class MemoryDriver implements Driver {
       return { unit, before };
     } finally {
       this.inFlight--;
+    }
+  }
+
+  /** Set to make the next installAndStart fail at that step (the steps before it still happen). */
+  failInstallAndStartAt?: 'write' | 'reload' | 'restart';
+
+  /** install, reload, beginStart: the same calls, in order, stopping at the first that fails. */
+  async installAndStart(machine: string, req: InstallAndStart): Promise<{ revision?: string; ticket: StartTicket }> {
+    const failAt = this.failInstallAndStartAt;
+    this.failInstallAndStartAt = undefined;
+    const fail = (step: 'write' | 'reload' | 'restart', changed: boolean, revision?: string) =>
+      new InstallAndStartError(`${step} failed on ${machine}`, step, changed, revision, { host: machine });
+    let revision: string | undefined;
+    try {
+      if (failAt === 'write') throw fail('write', false);
+      ({ revision } = await this.install(machine, req.unit, req.content, { keepRevision: req.keepRevision, dropRevision: req.dropRevision }));
+    } catch (e) {
+      throw e instanceof InstallAndStartError ? e : new InstallAndStartError((e as Error).message, 'write', false, undefined, { host: machine });
+    }
+    try {
+      if (failAt === 'reload') throw fail('reload', true, revision);
+      await this.reload(machine);
+    } catch (e) {
+      throw e instanceof InstallAndStartError ? e : new InstallAndStartError((e as Error).message, 'reload', true, revision, { host: machine });
+    }
+    try {
+      if (failAt === 'restart') throw fail('restart', true, revision);
+      return { revision, ticket: await this.beginStart(machine, req.start) };
+    } catch (e) {
+      throw e instanceof InstallAndStartError ? e : new InstallAndStartError((e as Error).message, 'restart', true, revision, { host: machine });
     }
   }
 

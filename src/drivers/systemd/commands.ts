@@ -135,21 +135,8 @@ const REVISION_HELPERS = `revs() {
 newest() { revs warn | sort -n | tail -n 1; }
 `;
 
-/**
- * Writes stdin as the unit atomically. With save=1 it first keeps the bytes it replaces as a
- * revision (`$state/revisions/<unit>/<seq>`, the newest KEEP_REVISIONS kept) and prints
- * `revision <seq>`. `drop`: a revision to delete in the same step (a restore after a failed
- * update drops the revision that update made; a rollback drops the revision it put back).
- * Two writers of one unit take turns (flock on `revisions/.<unit>.lock`, when flock exists; kept
- * out of `$rev` so that it holds only revisions), so each keeps
- * what the other installed; without flock the number is still claimed atomically with `ln`,
- * which fails when the name exists, so no revision is ever overwritten.
- */
-export const WRITE_REVISION_SCRIPT =
-  PRELUDE +
-  WRITE_HELPERS +
-  REVISION_HELPERS +
-  `name=$1; keep=$2; save=$3; drop=\${4:-}; size=\${5:-}
+/** WRITE_REVISION_SCRIPT's work, shared with INSTALL_AND_START_SCRIPT. */
+const WRITE_REVISION_BODY = `name=$1; keep=$2; save=$3; drop=\${4:-}; size=\${5:-}
 case "$keep" in ''|*[!0-9]*) fail "refusing keep count $keep";; esac
 case "$drop" in *[!0-9]*) fail "refusing revision $drop";; esac
 rev="$state/revisions/$name"
@@ -182,6 +169,43 @@ tmp=
 [ -z "$seq" ] || printf 'revision %s\\n' "$seq"
 [ -z "$drop" ] || rm -f "$rev/$drop"
 revs | sort -rn | tail -n +$((keep + 1)) | while read -r old; do rm -f "$rev/$old"; done
+`;
+
+/**
+ * Writes stdin as the unit atomically. With save=1 it first keeps the bytes it replaces as a
+ * revision (`$state/revisions/<unit>/<seq>`, the newest KEEP_REVISIONS kept) and prints
+ * `revision <seq>`. `drop`: a revision to delete in the same step (a restore after a failed
+ * update drops the revision that update made; a rollback drops the revision it put back).
+ * Two writers of one unit take turns (flock on `revisions/.<unit>.lock`, when flock exists; kept
+ * out of `$rev` so that it holds only revisions), so each keeps
+ * what the other installed; without flock the number is still claimed atomically with `ln`,
+ * which fails when the name exists, so no revision is ever overwritten.
+ */
+export const WRITE_REVISION_SCRIPT = PRELUDE + WRITE_HELPERS + REVISION_HELPERS + WRITE_REVISION_BODY + 'exit 0\n';
+
+/**
+ * One round trip of a rollout: WRITE_REVISION_SCRIPT's write, then `daemon-reload`, then the
+ * start of `$6` (a service: its InvocationID, then `restart --no-block`; a timer: `restart`).
+ * Each step runs only when the one before succeeded (a failed write reloads and restarts
+ * nothing), and stdout says how far it got: `installed`, `reloaded`, `invocation <id>`, `started`.
+ */
+export const INSTALL_AND_START_SCRIPT =
+  PRELUDE +
+  WRITE_HELPERS +
+  REVISION_HELPERS +
+  WRITE_REVISION_BODY +
+  `start=$6
+printf 'installed\\n'
+sc daemon-reload || exit 1
+printf 'reloaded\\n'
+case "$start" in
+  *.timer) sc restart -- "$start" || exit 1;;
+  *)
+    inv=$(sc show -p InvocationID --value -- "$start") || exit 1
+    printf 'invocation %s\\n' "$inv"
+    sc restart --no-block -- "$start" || exit 1;;
+esac
+printf 'started\\n'
 exit 0
 `;
 
@@ -264,6 +288,14 @@ export function readUnitsCommand(t: CommandTarget, prefixes: string[]): string[]
 export function writeUnitCommand(t: CommandTarget, unit: string, size?: number): string[] {
   checkUnits([unit]);
   return wrap(t, WRITE_SCRIPT, [unit, ...sizeArg(size)]);
+}
+
+/** INSTALL_AND_START_SCRIPT: write `unit` (stdin, `size` bytes), daemon-reload, start `start`. */
+export function installAndStartCommand(t: CommandTarget, unit: string, opts: { save: boolean; dropRevision?: string; size: number; start: string }): string[] {
+  checkUnits([unit, opts.start]);
+  const drop = opts.dropRevision;
+  if (drop !== undefined && !/^\d+$/.test(drop)) throw new Error(`refusing revision ${JSON.stringify(drop)}`);
+  return wrap(t, INSTALL_AND_START_SCRIPT, [unit, String(KEEP_REVISIONS), opts.save ? '1' : '0', drop ?? '', ...sizeArg(opts.size), opts.start]);
 }
 
 export function writeUnitWithRevisionCommand(t: CommandTarget, unit: string, opts: { save: boolean; dropRevision?: string; size?: number }): string[] {

@@ -7,7 +7,7 @@ import { GgnError, toGgnError } from '../../errors';
 import { opensshArgv } from '../../transport/openssh';
 import { mapLimit } from '../../parallel';
 import { Connection, ExecResult, HostSpec, Transport } from '../../transport/types';
-import { Driver, HostSnapshot, LiveUnit, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
+import { Driver, HostSnapshot, InstallAndStart, InstallAndStartError, LiveUnit, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
 import { waitUp } from './wait';
 import {
   auditAppendCommand,
@@ -16,6 +16,7 @@ import {
   restartNoBlockCommand,
   CommandTarget,
   dropRevisionCommand,
+  installAndStartCommand,
   journalCommand,
   parseRevisionOutput,
   readRevisionCommand,
@@ -217,6 +218,39 @@ export class SshSystemdDriver implements Driver {
     }
     const { invocationBefore } = await this.restartNoBlock(machine, unit);
     return { unit, before: invocationBefore };
+  }
+
+  /** install + reload + beginStart in one round trip (INSTALL_AND_START_SCRIPT). */
+  async installAndStart(machine: string, req: InstallAndStart): Promise<{ revision?: string; ticket: StartTicket }> {
+    const { unit, content, start } = req;
+    const argv = installAndStartCommand(this.opts.target, unit, {
+      save: req.keepRevision,
+      dropRevision: req.dropRevision,
+      size: Buffer.byteLength(content),
+      start,
+    });
+    let r: ExecResult;
+    try {
+      r = await (await this.conn(machine)).exec(argv, { stdin: content, what: `writing ${unit}` });
+    } catch (e) {
+      // Lost on the way: the file may be installed; the caller restores it.
+      throw new InstallAndStartError((e as Error).message, 'write', true, undefined, { host: machine });
+    }
+    const { warnings, rest } = splitWarnings(r.stderr);
+    for (const w of warnings) this.opts.onWarning?.(machine, w);
+    const done = new Set(r.stdout.split('\n'));
+    const revision = /^revision (\d+)$/m.exec(r.stdout)?.[1];
+    const invocation = /^invocation (.*)$/m.exec(r.stdout)?.[1]?.trim();
+    if (r.code !== 0 || !done.has('started')) {
+      const out = { ...r, stderr: rest };
+      if (!done.has('installed'))
+        throw new InstallAndStartError(remoteError(machine, `writing ${unit}`, out).message, 'write', false, undefined, { host: machine });
+      if (!done.has('reloaded'))
+        throw new InstallAndStartError(remoteError(machine, 'systemctl daemon-reload', out).message, 'reload', true, revision, { host: machine });
+      const what = isTimer(start) ? `systemctl restart ${start}` : `systemctl restart --no-block ${start}`;
+      throw new InstallAndStartError(remoteError(machine, what, out).message, 'restart', true, revision, { host: machine });
+    }
+    return { revision, ticket: isTimer(start) ? { unit: start } : { unit: start, before: invocation ?? '' } };
   }
 
   async waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<void> {
