@@ -189,6 +189,35 @@ describe('unit write scripts: interrupted writes', () => {
   });
 });
 
+describe('revision scripts: how the replaced file is kept', () => {
+  for (const shell of SHELLS) {
+    it(`${shell}: a regular unit file becomes the revision by a hard link; a symlinked one is copied`, () => {
+      const b = box(`rev-link-${shell}`);
+      const save = (content: string) => run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: content.length }), content, shell);
+      assert.equal(save('v1').code, 0);
+      const before = fs.statSync(path.join(b.unitDir, UNIT)).ino;
+      assert.equal(save('v2').stdout, 'revision 1\n');
+      assert.equal(fs.statSync(path.join(b.revDir, '1')).ino, before, 'the replaced inode itself, no copy');
+      assert.equal(fs.readFileSync(path.join(b.revDir, '1'), 'utf8'), 'v1');
+      // A unit file that is a symlink: the revision holds the bytes, not the link.
+      const target = path.join(b.home, 'elsewhere.service');
+      fs.writeFileSync(target, 'linked');
+      fs.rmSync(path.join(b.unitDir, UNIT));
+      fs.symlinkSync(target, path.join(b.unitDir, UNIT));
+      assert.equal(save('v3').stdout, 'revision 2\n');
+      fs.writeFileSync(target, 'changed later');
+      assert.ok(!fs.lstatSync(path.join(b.revDir, '2')).isSymbolicLink());
+      assert.equal(fs.readFileSync(path.join(b.revDir, '2'), 'utf8'), 'linked');
+      assert.equal((fs.statSync(path.join(b.revDir, '2')).mode & 0o777).toString(8), '644');
+      assert.deepEqual(tempFiles(b), []);
+      assert.deepEqual(
+        ls(b.revDir).filter((f) => f.startsWith('.tmp')),
+        [],
+      );
+    });
+  }
+});
+
 describe('revision scripts: junk in the state directory', () => {
   for (const shell of SHELLS) {
     it(`${shell}: file names are never evaluated; junk is ignored with a warning`, () => {

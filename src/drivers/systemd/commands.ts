@@ -79,11 +79,30 @@ cleanup() { [ -z "$tmp" ] || rm -f "$tmp"; [ -z "$rtmp" ] || rm -f "$rtmp"; }
 trap cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
 fail() { printf 'ggn: %s\\n' "$1" >&2; exit 1; }
+# stale DIR PATTERN: removes files matching PATTERN in DIR older than 10 minutes (find runs only
+# when one matches at all: every process a write starts costs a slot time on a busy host).
+stale() {
+  for f in "$1"/$2; do
+    [ -e "$f" ] || return 0
+    find "$1" -maxdepth 1 -type f -name "$2" -mmin +10 -exec rm -f {} + 2>/dev/null
+    return 0
+  done
+}
 receive() {
-  find "$dir" -maxdepth 1 -type f -name ".$name.ggn-tmp.*" -mmin +10 -exec rm -f {} + 2>/dev/null
-  tmp=$(mktemp "$dir/.$name.ggn-tmp.XXXXXX") || fail "cannot create a temporary file in $dir"
-  # mktemp makes it 0600: a unit file is 0644, as systemd's own tools write them
-  chmod 644 "$tmp" || fail "cannot chmod $tmp"
+  stale "$dir" ".$name.ggn-tmp.*"
+  # Created 0644 (a unit file's mode, as systemd's own tools write them) and exclusively
+  # (noclobber: O_EXCL), named after this shell's pid, without mktemp and chmod.
+  umask 022
+  i=0
+  set -C
+  while :; do
+    tmp="$dir/.$name.ggn-tmp.$$.$i"
+    # true, not the special builtin ":", whose failed redirection would end a POSIX shell
+    if true 2>/dev/null > "$tmp"; then break; fi
+    tmp=; i=$((i + 1))
+    [ $i -lt 100 ] || { set +C; fail "cannot create a temporary file in $dir"; }
+  done
+  set +C
   cat > "$tmp" || fail "cannot write $tmp"
   if [ -n "$size" ]; then
     got=$(wc -c < "$tmp") || fail "cannot read back $tmp"
@@ -97,7 +116,7 @@ export const WRITE_SCRIPT =
   PRELUDE +
   WRITE_HELPERS +
   `name=$1; size=\${2:-}
-mkdir -p "$dir" || fail "cannot create $dir"
+[ -d "$dir" ] || mkdir -p "$dir" || fail "cannot create $dir"
 receive
 mv -f "$tmp" "$dir/$name" || fail "cannot rename $tmp to $dir/$name"
 tmp=
@@ -111,12 +130,15 @@ export const KEEP_REVISIONS = 5;
 export const WARNING_PREFIX = 'ggn-warning: ';
 
 /**
- * Lists the revision numbers in `$rev`, one a line. Only names made of at most 9 digits without
- * a leading zero are revisions: a name is never evaluated (no `$(( name ))`, which a bash
- * `/bin/sh` would run as code for `x[$(cmd)]`). Anything else except ggn's own `.tmp.*` is
- * ignored, with a warning when called as `revs warn` (once per script run).
+ * `revs` sets `$revlist` to the revision numbers in `$rev`. Only names made of at most 9 digits
+ * without a leading zero are revisions: a name is never evaluated (no `$(( name ))`, which a
+ * bash `/bin/sh` would run as code for `x[$(cmd)]`). Anything else except ggn's own `.tmp.*` is
+ * ignored, with a warning when called as `revs warn` (once per script run). `newest` sets
+ * `$best` to the highest (empty when none); `prune` removes all but the newest `$keep`. No pipes
+ * and no subshells: each would be a process.
  */
 const REVISION_HELPERS = `revs() {
+  revlist=
   for f in "$rev"/* "$rev"/.[!.]* "$rev"/..?*; do
     n=\${f##*/}
     case "$n" in
@@ -125,41 +147,72 @@ const REVISION_HELPERS = `revs() {
     case "$n" in
       [1-9]|[1-9][0-9]|[1-9][0-9][0-9]|[1-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9][0-9]|\\
       [1-9][0-9][0-9][0-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9])
-        [ -f "$f" ] && printf '%s\\n' "$n" && continue;;
+        [ -f "$f" ] && revlist="$revlist $n" && continue;;
       .tmp.*) continue;;
     esac
     [ "\${1:-}" = warn ] || continue
     printf '${WARNING_PREFIX}ignoring %s in the ggn state directory (not a revision)\\n' "$(printf '%s' "$f" | tr -c '[:print:]' '?')" >&2
   done
 }
-newest() { revs warn | sort -n | tail -n 1; }
+newest() {
+  revs warn
+  best=
+  for r in $revlist; do
+    if [ -z "$best" ] || [ "$r" -gt "$best" ]; then best=$r; fi
+  done
+}
+prune() {
+  revs
+  count=0
+  for r in $revlist; do count=$((count + 1)); done
+  gone=
+  while [ $count -gt "$keep" ]; do
+    min=
+    for r in $revlist; do
+      case " $gone " in *" $r "*) continue;; esac
+      if [ -z "$min" ] || [ "$r" -lt "$min" ]; then min=$r; fi
+    done
+    gone="$gone $min"; count=$((count - 1))
+  done
+  for r in $gone; do rm -f "$rev/$r"; done
+}
 `;
 
-/** WRITE_REVISION_SCRIPT's work, shared with INSTALL_AND_START_SCRIPT. */
-const WRITE_REVISION_BODY = `name=$1; keep=$2; save=$3; drop=\${4:-}; size=\${5:-}
+/**
+ * WRITE_REVISION_SCRIPT's work, shared with INSTALL_AND_START_SCRIPT. The replaced file becomes
+ * the revision by a hard link (no copy) when it can (a regular file, same file system, allowed);
+ * otherwise by a copy, claimed the same way.
+ */
+const WRITE_REVISION_BODY = `name=$1; keep=$2; save=$3; drop=\${4:-}; size=\${5:-}; start=\${6:-}
 case "$keep" in ''|*[!0-9]*) fail "refusing keep count $keep";; esac
 case "$drop" in *[!0-9]*) fail "refusing revision $drop";; esac
 rev="$state/revisions/$name"
-mkdir -p "$dir" "$rev" || fail "cannot create $dir or $rev"
+[ -d "$dir" ] && [ -d "$rev" ] || mkdir -p "$dir" "$rev" || fail "cannot create $dir or $rev"
 receive
 lock="$state/revisions/.$name.lock"
 if command -v flock >/dev/null 2>&1; then
   exec 9>>"$lock" || fail "cannot open $lock"
   flock -w 60 9 || fail "another write of $name on this host held $lock for 60 s"
 fi
-find "$rev" -maxdepth 1 -type f -name '.tmp.*' -mmin +10 -exec rm -f {} + 2>/dev/null
+stale "$rev" '.tmp.*'
 seq=
 if [ "$save" = 1 ] && [ -f "$dir/$name" ] && ! cmp -s "$tmp" "$dir/$name"; then
-  rtmp=$(mktemp "$rev/.tmp.XXXXXX") || fail "cannot create a temporary file in $rev"
-  chmod 644 "$rtmp" || fail "cannot chmod $rtmp"
-  cp "$dir/$name" "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
-  last=$(newest); seq=\${last:-0}; tries=0
+  newest; seq=\${best:-0}; tries=0
+  src="$dir/$name"
+  [ -L "$src" ] && src=
   while :; do
     seq=$((seq + 1)); tries=$((tries + 1))
-    if ln "$rtmp" "$rev/$seq" 2>/dev/null; then break; fi
+    if [ -n "$src" ] && ln "$src" "$rev/$seq" 2>/dev/null; then break; fi
+    if [ -z "$rtmp" ] && [ ! -e "$rev/$seq" ]; then
+      rtmp=$(mktemp "$rev/.tmp.XXXXXX") || fail "cannot create a temporary file in $rev"
+      chmod 644 "$rtmp" || fail "cannot chmod $rtmp"
+      cp "$dir/$name" "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
+      src=$rtmp; seq=$((seq - 1)); tries=$((tries - 1))
+      continue
+    fi
     [ -e "$rev/$seq" ] && [ $tries -lt 100 ] || fail "cannot create revision $rev/$seq"
   done
-  rm -f "$rtmp"; rtmp=
+  [ -z "$rtmp" ] || { rm -f "$rtmp"; rtmp=; }
 fi
 if ! mv -f "$tmp" "$dir/$name"; then
   [ -z "$seq" ] || rm -f "$rev/$seq"
@@ -168,7 +221,7 @@ fi
 tmp=
 [ -z "$seq" ] || printf 'revision %s\\n' "$seq"
 [ -z "$drop" ] || rm -f "$rev/$drop"
-revs | sort -rn | tail -n +$((keep + 1)) | while read -r old; do rm -f "$rev/$old"; done
+prune
 `;
 
 /**
@@ -194,15 +247,14 @@ export const INSTALL_AND_START_SCRIPT =
   WRITE_HELPERS +
   REVISION_HELPERS +
   WRITE_REVISION_BODY +
-  `start=$6
-printf 'installed\\n'
+  `printf 'installed\\n'
 sc daemon-reload || exit 1
 printf 'reloaded\\n'
 case "$start" in
   *.timer) sc restart -- "$start" || exit 1;;
   *)
-    inv=$(sc show -p InvocationID --value -- "$start") || exit 1
-    printf 'invocation %s\\n' "$inv"
+    printf 'invocation '
+    sc show -p InvocationID --value -- "$start" || exit 1
     sc restart --no-block -- "$start" || exit 1;;
 esac
 printf 'started\\n'
@@ -216,7 +268,7 @@ export const READ_REVISION_SCRIPT =
   `name=$1
 rev="$state/revisions/$name"
 [ -d "$rev" ] || exit 0
-last=$(newest)
+newest; last=$best
 [ -n "$last" ] || exit 0
 printf 'R %s\\n' "$last"
 base64 < "$rev/$last" | tr -d '\\n'
@@ -232,7 +284,7 @@ rm -f "$state/revisions/$1/$2"
 /** Appends one line to the audit log; the fields arrive as arguments and are joined by tabs. */
 export const AUDIT_APPEND_SCRIPT =
   PRELUDE +
-  `mkdir -p "$state"
+  `[ -d "$state" ] || mkdir -p "$state"
 line=$1; shift
 for f in "$@"; do line="$line	$f"; done
 printf '%s\\n' "$line" >> "$state/audit.log"
