@@ -30,7 +30,7 @@ function bundle(): void {
   fs.rmSync(OUT, { recursive: true, force: true });
   buildSync({
     absWorkingDir: ROOT,
-    entryPoints: { ggn: 'commands/main.ts', 'write-worker': 'src/render/write-worker.ts', 'render-worker': 'src/render/render-worker.ts' },
+    entryPoints: { ggn: 'commands/main.ts', 'write-worker': 'src/render/write-worker.ts' },
     outdir: OUT,
     bundle: true,
     platform: 'node',
