@@ -290,8 +290,8 @@ async function updateItem(
   const oldHash = contentHash(item.files.find((f) => f.unit === item.main)?.previous ?? null);
   const newHash = contentHash(item.files.find((f) => f.unit === item.main)!.desired);
   const { who, env, action, runId } = deps.audit;
-  const audit = async (result: string) => {
-    const fields = auditFields({
+  const fieldsFor = (result: string) =>
+    auditFields({
       time: new Date(clock.now()).toISOString(),
       who,
       env,
@@ -303,12 +303,15 @@ async function updateItem(
       result,
       runId,
     });
+  const auditFailed = (result: string, why: string) => {
+    auditFailures.push(`${item.machine}: ${item.main}: ${why}`);
+    reporter.info(`warning: host ${item.machine}: unit ${item.main}: could not write the audit line (${result}): ${why}`);
+  };
+  const audit = async (result: string) => {
     try {
-      await driver.appendAudit(item.machine, fields);
+      await driver.appendAudit(item.machine, fieldsFor(result));
     } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      auditFailures.push(`${item.machine}: ${item.main}: ${why}`);
-      reporter.info(`warning: host ${item.machine}: unit ${item.main}: could not write the audit line (${result}): ${why}`);
+      auditFailed(result, e instanceof Error ? e.message : String(e));
     }
   };
   let audited = false;
@@ -316,11 +319,13 @@ async function updateItem(
   try {
     if (deps.hooks) await step('hooks-early', () => deps.hooks!.early(item));
     if (signal.aborted) throw new StepError('write', 'interrupted');
-    await audit(STARTED);
-    audited = true;
     const target = item.timer ?? item.main;
     const changed = item.files.filter((f) => f.changed);
     const combined = driver.installAndStart && changed.length > 0 ? changed[changed.length - 1] : undefined;
+    // One file to write in one round trip: the `started` line goes with it, still before the change.
+    const startedLine = combined && changed.length === 1 ? fieldsFor(STARTED) : undefined;
+    if (!startedLine) await audit(STARTED);
+    audited = true;
     let deadline = 0;
     let ticket: StartTicket | undefined;
     let later: LaterStepError | undefined;
@@ -331,7 +336,7 @@ async function updateItem(
         if (f === combined) {
           deadline = clock.now() + opts.timeoutMs;
           try {
-            ticket = await installAndStart(driver, item, f, keepRevision, target, written);
+            ticket = await installAndStart(driver, item, f, { keepRevision, target, auditFirst: startedLine }, written, (why) => auditFailed(STARTED, why));
           } catch (e) {
             if (!(e instanceof LaterStepError)) throw e;
             later = e;
@@ -399,16 +404,24 @@ async function installAndStart(
   driver: RolloutDriver,
   item: RolloutItem,
   f: RolloutItem['files'][number],
-  keepRevision: boolean,
-  target: string,
+  opts: { keepRevision: boolean; target: string; auditFirst?: string[] },
   written: { unit: string; previous: string | null; revision?: string }[],
+  auditFailed: (why: string) => void,
 ): Promise<StartTicket> {
   try {
-    const r = await driver.installAndStart!(item.machine, { unit: f.unit, content: f.desired, keepRevision, start: target });
+    const r = await driver.installAndStart!(item.machine, {
+      unit: f.unit,
+      content: f.desired,
+      keepRevision: opts.keepRevision,
+      start: opts.target,
+      auditFirst: opts.auditFirst,
+    });
+    if (r.auditError) auditFailed(r.auditError);
     written.push({ unit: f.unit, previous: f.previous, revision: r.revision });
     return r.ticket;
   } catch (e) {
     if (!(e instanceof InstallAndStartError)) throw e;
+    if (e.auditError) auditFailed(e.auditError);
     if (e.mayHaveChanged) written.push({ unit: f.unit, previous: f.previous, revision: e.revision });
     if (e.step === 'write') throw e;
     throw new LaterStepError(e.step, e.message);

@@ -73,6 +73,11 @@ export interface InstallAndStart {
   dropRevision?: string;
   /** The unit to (re)start: the service, or its timer. */
   start: string;
+  /**
+   * An audit line (its fields) appended before anything changes, in the same round trip. One
+   * that cannot be written does not stop the rest: `auditError` then says why.
+   */
+  auditFirst?: string[];
 }
 
 /**
@@ -87,6 +92,8 @@ export class InstallAndStartError extends GgnError {
     readonly mayHaveChanged: boolean,
     readonly revision: string | undefined,
     ctx: ConstructorParameters<typeof GgnError>[1] = {},
+    /** Why `auditFirst` could not be written, when it could not. */
+    readonly auditError?: string,
   ) {
     super(message, ctx);
   }
@@ -123,7 +130,7 @@ export interface Driver {
    * Stops at the first step that fails (a failed write reloads and restarts nothing) and throws
    * an InstallAndStartError naming it.
    */
-  installAndStart?(machine: string, req: InstallAndStart): Promise<{ revision?: string; ticket: StartTicket }>;
+  installAndStart?(machine: string, req: InstallAndStart): Promise<{ revision?: string; ticket: StartTicket; auditError?: string }>;
 
   /** The newest revision kept for a unit on its machine. */
   readRevision(machine: string, unit: string): Promise<{ revision: string; content: string } | undefined>;

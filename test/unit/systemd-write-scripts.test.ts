@@ -363,7 +363,7 @@ describe('installAndStart: write, daemon-reload and restart in one script', () =
       const { b, driver, calls } = fakeSystemd('ias-ok', shell);
       await driver.writeUnitRevision('m1', UNIT, 'v1', { save: true });
       const r = await driver.installAndStart('m1', req('v2'));
-      assert.deepEqual(r, { revision: '1', ticket: { unit: UNIT, before: 'inv-before' } });
+      assert.deepEqual(r, { revision: '1', ticket: { unit: UNIT, before: 'inv-before' }, auditError: undefined });
       assert.equal(fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8'), 'v2');
       assert.deepEqual(calls(), ['--user daemon-reload', `--user show -p InvocationID --value -- ${UNIT}`, `--user restart --no-block -- ${UNIT}`]);
     });
@@ -411,6 +411,21 @@ describe('installAndStart: write, daemon-reload and restart in one script', () =
         assert.match(e.message, /^systemctl restart --no-block p_web_a\.service failed: Failed to restart: boom$/);
         return true;
       });
+    });
+  }
+
+  for (const shell of SHELLS) {
+    it(`${shell}: the audit line goes first, in the same round trip; an unwritable log does not stop the update`, async () => {
+      const { b, driver } = fakeSystemd(`ias-audit-${shell}`, shell);
+      const log = path.join(b.home, '.local/state/ggn/audit.log');
+      const r = await driver.installAndStart('m1', { ...req('v1'), auditFirst: ['t', 'me', 'prod', 'web', UNIT, 'update', '-', 'h1', 'started', 'run\t1'] });
+      assert.equal(r.auditError, undefined);
+      assert.equal(fs.readFileSync(log, 'utf8'), `t\tme\tprod\tweb\t${UNIT}\tupdate\t-\th1\tstarted\trun 1\n`);
+      fs.rmSync(log);
+      fs.mkdirSync(log); // a directory: cannot be appended to
+      const again = await driver.installAndStart('m1', { ...req('v2'), auditFirst: ['t', 'me'] });
+      assert.match(again.auditError ?? '', /^writing the audit log failed: cannot append to .*audit\.log$/);
+      assert.equal(fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8'), 'v2');
     });
   }
 

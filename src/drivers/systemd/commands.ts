@@ -126,6 +126,9 @@ exit 0
 /** How many previous versions of each unit ggn keeps on the host. */
 export const KEEP_REVISIONS = 5;
 
+/** INSTALL_AND_START_SCRIPT says on stderr, on such a line, that its audit line was not written. */
+export const AUDIT_FAILED_PREFIX = 'ggn-audit-failed: ';
+
 /** Warnings go to stderr as `ggn-warning: ...` lines; the driver shows them with the host. */
 export const WARNING_PREFIX = 'ggn-warning: ';
 
@@ -246,6 +249,15 @@ export const INSTALL_AND_START_SCRIPT =
   PRELUDE +
   WRITE_HELPERS +
   REVISION_HELPERS +
+  `if [ $# -gt 6 ]; then
+  # The audit line (arguments 7...) before anything changes; one that cannot be written is said
+  # on stderr and the rest goes on, as when it has its own round trip.
+  line=$7; i=0
+  for f in "$@"; do i=$((i + 1)); [ $i -gt 7 ] && line="$line	$f"; done
+  { [ -d "$state" ] || mkdir -p "$state"; } 2>/dev/null
+  { printf '%s\\n' "$line" >> "$state/audit.log"; } 2>/dev/null || printf '${AUDIT_FAILED_PREFIX}cannot append to %s\\n' "$state/audit.log" >&2
+fi
+` +
   WRITE_REVISION_BODY +
   `printf 'installed\\n'
 sc daemon-reload || exit 1
@@ -257,7 +269,8 @@ case "$start" in
     sc show -p InvocationID --value -- "$start" || exit 1
     sc restart --no-block -- "$start" || exit 1;;
 esac
-printf 'started\\n'
+# (a line of its own even if systemctl printed the id without a newline)
+printf '\\nstarted\\n'
 exit 0
 `;
 
@@ -342,12 +355,17 @@ export function writeUnitCommand(t: CommandTarget, unit: string, size?: number):
   return wrap(t, WRITE_SCRIPT, [unit, ...sizeArg(size)]);
 }
 
-/** INSTALL_AND_START_SCRIPT: write `unit` (stdin, `size` bytes), daemon-reload, start `start`. */
-export function installAndStartCommand(t: CommandTarget, unit: string, opts: { save: boolean; dropRevision?: string; size: number; start: string }): string[] {
+/** INSTALL_AND_START_SCRIPT: (audit line,) write `unit` (stdin, `size` bytes), daemon-reload, start `start`. */
+export function installAndStartCommand(
+  t: CommandTarget,
+  unit: string,
+  opts: { save: boolean; dropRevision?: string; size: number; start: string; audit?: string[] },
+): string[] {
   checkUnits([unit, opts.start]);
   const drop = opts.dropRevision;
   if (drop !== undefined && !/^\d+$/.test(drop)) throw new Error(`refusing revision ${JSON.stringify(drop)}`);
-  return wrap(t, INSTALL_AND_START_SCRIPT, [unit, String(KEEP_REVISIONS), opts.save ? '1' : '0', drop ?? '', ...sizeArg(opts.size), opts.start]);
+  const audit = (opts.audit ?? []).map((f) => f.replace(/[\t\r\n]+/g, ' '));
+  return wrap(t, INSTALL_AND_START_SCRIPT, [unit, String(KEEP_REVISIONS), opts.save ? '1' : '0', drop ?? '', ...sizeArg(opts.size), opts.start, ...audit]);
 }
 
 export function writeUnitWithRevisionCommand(t: CommandTarget, unit: string, opts: { save: boolean; dropRevision?: string; size?: number }): string[] {
