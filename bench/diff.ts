@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { up, Cluster } from '../test/harness';
-import { clusterTree } from '../test/support/cluster-tree';
+import { clusterTree, envConfigFor } from '../test/support/cluster-tree';
 import { addRow, median } from './table';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -43,9 +43,11 @@ export async function benchDiff(): Promise<void> {
       'env/prod/services/web/service-manifest.yml': 'nodes:\n' + nodes.join(''),
       'env/prod/services/web/unit.tmpl':
         '[Unit]\nDescription=web {{.hostname}} v{{.version}}\n\n[Service]\nExecStart=/bin/sleep 600\n\n[X-Fleet]\nMachineID={{.machine_id}}\n',
-      // One unit on one host: the start-up of `diff` against `generate` of the same service.
-      'env/prod/services/one/service-manifest.yml': `nodes:\n  - hostname: one1\n    machine_id: ${cluster.hosts[0].name}\n`,
-      'env/prod/services/one/unit.tmpl':
+      // An env of one machine with one unit: the start-up of `diff` against `generate` of the same
+      // service (in an env of 30 machines all 30 are read: a unit may be orphaned anywhere).
+      'env/solo/config.yml': envConfigFor(Object.create(cluster, { hosts: { value: [cluster.hosts[0]] } }) as Cluster),
+      'env/solo/services/one/service-manifest.yml': `nodes:\n  - hostname: one1\n    machine_id: ${cluster.hosts[0].name}\n`,
+      'env/solo/services/one/unit.tmpl':
         '[Unit]\nDescription=one {{.hostname}}\n\n[Service]\nExecStart=/bin/sleep 600\n\n[X-Fleet]\nMachineID={{.machine_id}}\n',
     });
     const ggnArgs = [path.join(ROOT, 'bin', 'ggn.js'), '-H', tree.home, 'prod'];
@@ -84,13 +86,14 @@ export async function benchDiff(): Promise<void> {
     const one: { diff: number[]; gen: number[]; ssh: number[] } = { diff: [], gen: [], ssh: [] };
     const time = (args: string[]) => {
       const t0 = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, args, { stdio: 'ignore' });
-      if (r.status !== 0 && r.status !== 2) throw new Error(`${args.join(' ')} exited ${r.status}`);
+      const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+      if (r.status !== 0 && r.status !== 2) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
       return Number(process.hrtime.bigint() - t0) / 1e6;
     };
     for (let i = 0; i <= 2 * RUNS; i++) {
-      const d = time([...ggnArgs, 'one', 'diff']);
-      const gen = time([...ggnArgs, 'one', 'generate', '-q']);
+      const solo = [path.join(ROOT, 'bin', 'ggn.js'), '-H', tree.home, 'solo', 'one'];
+      const d = time([...solo, 'diff']);
+      const gen = time([...solo, 'generate', '-q']);
       const t0 = process.hrtime.bigint();
       spawnSync('ssh', ['-F', cluster.sshConfigPath, cluster.hosts[0].name, 'true'], { stdio: 'ignore' });
       const ssh = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -101,7 +104,7 @@ export async function benchDiff(): Promise<void> {
     }
     const [od, og, os] = [median(one.diff), median(one.gen), median(one.ssh)];
     addRow({
-      what: '`ggn prod one diff`: 1 unit on 1 host',
+      what: '`ggn solo one diff`: 1 unit on 1 host',
       measured: `${od.toFixed(0)} ms`,
       yardstick: `generate ${og.toFixed(0)} ms + \`ssh host true\` ${os.toFixed(0)} ms`,
       ratio: od / (og + os),

@@ -39,7 +39,9 @@ export async function benchUpdate(): Promise<void> {
       'env/prod/services/web/unit.tmpl':
         '[Unit]\nDescription=web {{.hostname}} v{{.version}}\n\n[Service]\nExecStart=/bin/sleep 600\n\n[X-Fleet]\nMachineID={{.machine_id}}\n',
     });
-    const ggn = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin', 'ggn.js'), '-H', tree.home, ...args], { encoding: 'utf8' });
+    // GGN_BENCH_GGN: another build's bin/ggn.js, to measure it the same way (before/after).
+    const bin = process.env.GGN_BENCH_GGN ?? path.join(ROOT, 'bin', 'ggn.js');
+    const ggn = (...args: string[]) => spawnSync(process.execPath, [bin, '-H', tree.home, ...args], { encoding: 'utf8' });
     const first = ggn('prod', 'web', 'update', '-y');
     if (first.status !== 0) throw new Error(`first update failed: ${first.stderr}`);
     const rounds: { wall: number; systemd: number; steps: Map<string, number[]>; slots: number[] }[] = [];
