@@ -1,13 +1,86 @@
 #!/usr/bin/env node
 'use strict';
-// `ggn version` answers before loading anything else, so it starts as fast as node itself.
+// Loads the CLI bundled by `npm run build` (dist/bundle/ggn.js, scripts/bundle.ts) with V8's code
+// cache, so a command starts about as fast as node itself. With -L debug or trace it loads the
+// bundle with source maps on instead, so stack traces point at the TypeScript sources.
 const argv = process.argv.slice(2);
+// `ggn version` answers before loading anything else.
 if (argv.length === 1 && (argv[0] === 'version' || argv[0] === '--version')) {
   process.stdout.write(`ggn version ${require('../package.json').version}\n`);
 } else {
-  require('../dist/commands/main.js')
+  load()
     .main(argv)
     .then((code) => {
       process.exitCode = code;
     });
+}
+
+/** -L/--log-level debug or trace, anywhere before `--` (as commands/globals.ts reads it). */
+function wantsStacks(args) {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') return false;
+    let v;
+    if (a === '-L' || a === '--log-level') v = args[++i];
+    else if (a.startsWith('--log-level=')) v = a.slice('--log-level='.length);
+    else continue;
+    v = String(v).toLowerCase();
+    if (v === 'debug' || v === 'trace') return true;
+  }
+  return false;
+}
+
+function load() {
+  const path = require('node:path');
+  const file = path.join(__dirname, '..', 'dist', 'bundle', 'ggn.js');
+  if (wantsStacks(argv)) {
+    process.setSourceMapsEnabled(true);
+    return requireOr(file);
+  }
+  const fs = require('node:fs');
+  let source;
+  let stat;
+  try {
+    // ASCII (scripts/bundle.ts): latin1 makes a one-byte string without decoding UTF-8.
+    source = fs.readFileSync(file, 'latin1');
+    stat = fs.statSync(file);
+  } catch {
+    return requireOr(file);
+  }
+  const Module = require('node:module');
+  const vm = require('node:vm');
+  // The cache starts with a line naming the bundle it was made from (size and mtime): V8 itself
+  // checks only the source's length and its own version and flags.
+  const cacheFile = `${file}.cache`;
+  const stamp = `${stat.size}:${stat.mtimeMs}\n`;
+  let cachedData;
+  try {
+    const buf = fs.readFileSync(cacheFile);
+    if (buf.subarray(0, stamp.length).toString('latin1') === stamp) cachedData = buf.subarray(stamp.length);
+  } catch {}
+  // The bundle is one function expression taking CommonJS's arguments (scripts/bundle.ts).
+  const script = new vm.Script(source, { filename: file, cachedData });
+  const mod = { exports: {} };
+  script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // Missing, stale or made by another node: write a new one when this run ends, with every
+    // function this run compiled. Atomic; a read-only install just goes without.
+    process.on('exit', () => {
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      try {
+        fs.writeFileSync(tmp, Buffer.concat([Buffer.from(stamp, 'latin1'), script.createCachedData()]));
+        fs.renameSync(tmp, cacheFile);
+      } catch {
+        try {
+          fs.rmSync(tmp, { force: true });
+        } catch {}
+      }
+    });
+  }
+  return mod.exports;
+}
+
+/** The bundle, or the unbundled tsc output when only `tsc` was run. */
+function requireOr(file) {
+  return require(require('node:fs').existsSync(file) ? file : '../dist/commands/main.js');
 }

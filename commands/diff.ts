@@ -1,4 +1,4 @@
-import * as Flags from '@oclif/core/flags';
+import * as Flags from './flags';
 import { rolloutItems } from '../src/apply/rollout';
 import { buildPlan } from '../src/plan/build';
 import { planFile, writePlanFile } from '../src/plan/file';

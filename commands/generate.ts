@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import * as Flags from '@oclif/core/flags';
+import * as Flags from './flags';
 import { generate } from '../src/render/generate';
 import { GgnCommand } from './base';
 import { reportError, reportWarning } from './errors';

@@ -1,5 +1,5 @@
 /** Shared by the commands that talk to hosts: flags, the driver's lifecycle, colours, errors. */
-import * as Flags from '@oclif/core/flags';
+import * as Flags from './flags';
 import { createDriver } from '../src/drivers';
 import { Driver } from '../src/drivers/types';
 import { printable } from '../src/report/printable';

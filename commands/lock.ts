@@ -1,6 +1,6 @@
 /** lock, unlock and history of a service. */
 import { problemJson } from '../src/report/json';
-import * as Flags from '@oclif/core/flags';
+import * as Flags from './flags';
 import { foldStarted, parseAudit, AuditEntry } from '../src/apply/audit';
 import { realClock } from '../src/apply/types';
 import { lockBackendFor } from '../src/apply/update';

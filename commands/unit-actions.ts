@@ -1,5 +1,5 @@
 /** start, stop, restart, load, unload, destroy: one unit (and its timer) on its machine(s). */
-import * as Flags from '@oclif/core/flags';
+import * as Flags from './flags';
 import { DEFAULT_LOCK_TTL, withServiceLock } from '../src/apply/lock';
 import { realClock } from '../src/apply/types';
 import { parseDuration } from '../src/durations';

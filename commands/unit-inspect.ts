@@ -1,6 +1,6 @@
 /** status, journal and ssh: look at one unit where it runs. */
 import { spawnSync } from 'node:child_process';
-import * as Flags from '@oclif/core/flags';
+import * as Flags from './flags';
 import { GgnError } from '../src/errors';
 import { buildPlan } from '../src/plan/build';
 import { locateUnit, Located } from '../src/plan/locate';

@@ -1,5 +1,5 @@
 /** update and rollback: host by host, with gates, locks, hooks, and restore on failure. */
-import * as Flags from '@oclif/core/flags';
+import * as Flags from './flags';
 import { DEFAULT_LOCK_TTL } from '../src/apply/lock/run';
 import { parseDuration } from '../src/durations';
 import { createReporter } from '../src/apply/reporters';

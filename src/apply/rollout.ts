@@ -14,13 +14,17 @@
  * A service is restarted without blocking (`--no-block`) and then waited for, so `timeoutMs`
  * bounds its whole start, ExecStartPre included.
  *
+ * When the driver can (`installAndStart`), the last file's write, the reload and the restart go
+ * in one round trip; the steps are still reported one by one (reload and restart with no time
+ * of their own), and a failure still names the step that failed.
+ *
  * Every dependency (driver calls, clock, hooks, health gate, prompt) is injected.
  */
 import * as os from 'node:os';
 import { isService, isTimer, unitBase } from '../render/names';
 import { GgnError } from '../errors';
 import { auditFields, contentHash, STARTED } from './audit';
-import { Driver, FailureDetail, StartTicket } from '../drivers/types';
+import { Driver, FailureDetail, InstallAndStartError, StartTicket } from '../drivers/types';
 import { UnitChange } from '../plan/diff';
 import { Clock, Reporter, RolloutStep } from './types';
 
@@ -50,7 +54,7 @@ export interface RolloutItem {
 /** What the rollout asks of a driver. */
 export type RolloutDriver = Pick<
   Driver,
-  'install' | 'uninstall' | 'reload' | 'stop' | 'resetFailed' | 'beginStart' | 'waitUp' | 'appendAudit' | 'dropRevision' | 'failureDetail'
+  'install' | 'uninstall' | 'reload' | 'stop' | 'resetFailed' | 'beginStart' | 'waitUp' | 'appendAudit' | 'dropRevision' | 'installAndStart' | 'failureDetail'
 >;
 
 /** Journal lines shown with a unit that did not come up. */
@@ -302,8 +306,8 @@ async function updateItem(
   const oldHash = contentHash(item.files.find((f) => f.unit === item.main)?.previous ?? null);
   const newHash = contentHash(item.files.find((f) => f.unit === item.main)!.desired);
   const { who, env, action, runId } = deps.audit;
-  const audit = async (result: string) => {
-    const fields = auditFields({
+  const fieldsFor = (result: string) =>
+    auditFields({
       time: new Date(clock.now()).toISOString(),
       who,
       env,
@@ -315,12 +319,15 @@ async function updateItem(
       result,
       runId,
     });
+  const auditFailed = (result: string, why: string) => {
+    auditFailures.push(`${item.machine}: ${item.main}: ${why}`);
+    reporter.info(`warning: host ${item.machine}: unit ${item.main}: could not write the audit line (${result}): ${why}`);
+  };
+  const audit = async (result: string) => {
     try {
-      await driver.appendAudit(item.machine, fields);
+      await driver.appendAudit(item.machine, fieldsFor(result));
     } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      auditFailures.push(`${item.machine}: ${item.main}: ${why}`);
-      reporter.info(`warning: host ${item.machine}: unit ${item.main}: could not write the audit line (${result}): ${why}`);
+      auditFailed(result, e instanceof Error ? e.message : String(e));
     }
   };
   let audited = false;
@@ -328,21 +335,56 @@ async function updateItem(
   try {
     if (deps.hooks) await step('hooks-early', () => deps.hooks!.early(item));
     if (signal.aborted) throw new StepError('write', 'interrupted');
-    await audit(STARTED);
+    const target = item.timer ?? item.main;
+    const changed = item.files.filter((f) => f.changed);
+    const combined = driver.installAndStart && changed.length > 0 ? changed[changed.length - 1] : undefined;
+    // One file to write in one round trip: the `started` line goes with it, still before the change.
+    const startedLine = combined && changed.length === 1 ? fieldsFor(STARTED) : undefined;
+    if (!startedLine) await audit(STARTED);
     audited = true;
+    let deadline = 0;
+    let ticket: StartTicket | undefined;
+    let later: LaterStepError | undefined;
     await step('write', async () => {
-      for (const f of item.files) {
-        if (!f.changed) continue;
+      for (const f of changed) {
         // A rollback does not keep the bytes it replaces; its revision is dropped once the unit is up.
-        const { revision } = await driver.install(item.machine, f.unit, f.desired, { keepRevision: f.fromRevision === undefined, secret: f.secret });
-        written.push({ unit: f.unit, previous: f.previous, revision, secret: f.secret });
+        const keepRevision = f.fromRevision === undefined;
+        if (f === combined) {
+          deadline = clock.now() + opts.timeoutMs;
+          try {
+            ticket = await installAndStart(driver, item, f, { keepRevision, target, auditFirst: startedLine }, written, (why) => auditFailed(STARTED, why));
+          } catch (e) {
+            if (!(e instanceof LaterStepError)) throw e;
+            later = e;
+          }
+        } else {
+          const { revision } = await driver.install(item.machine, f.unit, f.desired, { keepRevision, secret: f.secret });
+          written.push({ unit: f.unit, previous: f.previous, revision, secret: f.secret });
+        }
       }
     });
-    if (written.length) await step('reload', () => driver.reload(item.machine));
-    const target = item.timer ?? item.main;
-    const deadline = clock.now() + opts.timeoutMs;
-    const ticket = await step('restart', () => driver.beginStart(item.machine, target));
-    await step('wait-active', () => waitUp(driver, item, ticket, opts, deadline, signal, clock));
+    if (later) {
+      // The write went through; the reload or the restart in the same round trip did not.
+      if (later.step === 'restart') {
+        ev('reload', 'started');
+        ev('reload', 'ok', { durationMs: 0 });
+      }
+      ev(later.step, 'started');
+      ev(later.step, 'failed', { durationMs: 0, message: later.message });
+      throw new StepError(later.step, later.message);
+    }
+    if (ticket) {
+      // Reloaded and restarted in the write's round trip.
+      for (const name of ['reload', 'restart'] as const) {
+        ev(name, 'started');
+        ev(name, 'ok', { durationMs: 0 });
+      }
+    } else {
+      if (written.length) await step('reload', () => driver.reload(item.machine));
+      deadline = clock.now() + opts.timeoutMs;
+      ticket = await step('restart', () => driver.beginStart(item.machine, target));
+    }
+    await step('wait-active', () => waitUp(driver, item, ticket!, opts, deadline, signal, clock));
     if (deps.health) {
       await step('health', async () => {
         const r = await deps.health!(item, signal);
@@ -395,6 +437,49 @@ export function describeDetail(d: FailureDetail | undefined): string {
 function signalName(n: number): string {
   const name = Object.entries(os.constants.signals as Record<string, number>).find(([, v]) => v === n)?.[0];
   return name ? `${name} (${n})` : String(n);
+}
+
+/**
+ * The driver's installAndStart for the item's last changed file. A failure at reload or restart
+ * is reported as that step (the write before it succeeded), after the write's own events.
+ */
+async function installAndStart(
+  driver: RolloutDriver,
+  item: RolloutItem,
+  f: RolloutItem['files'][number],
+  opts: { keepRevision: boolean; target: string; auditFirst?: string[] },
+  written: { unit: string; previous: string | null; revision?: string; secret?: boolean }[],
+  auditFailed: (why: string) => void,
+): Promise<StartTicket> {
+  try {
+    const r = await driver.installAndStart!(item.machine, {
+      unit: f.unit,
+      content: f.desired,
+      keepRevision: opts.keepRevision,
+      start: opts.target,
+      auditFirst: opts.auditFirst,
+      secret: f.secret,
+    });
+    if (r.auditError) auditFailed(r.auditError);
+    written.push({ unit: f.unit, previous: f.previous, revision: r.revision, secret: f.secret });
+    return r.ticket;
+  } catch (e) {
+    if (!(e instanceof InstallAndStartError)) throw e;
+    if (e.auditError) auditFailed(e.auditError);
+    if (e.mayHaveChanged) written.push({ unit: f.unit, previous: f.previous, revision: e.revision, secret: f.secret });
+    if (e.step === 'write') throw e;
+    throw new LaterStepError(e.step, e.message);
+  }
+}
+
+/** installAndStart failed after its write succeeded: the write step ends ok, then this step fails. */
+class LaterStepError extends Error {
+  constructor(
+    readonly step: 'reload' | 'restart',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The driver's wait, bounded by the deadline taken before the start was asked for. */

@@ -83,6 +83,42 @@ export interface InstallOptions {
   secret?: boolean;
 }
 
+/** What `installAndStart` was asked to do. */
+export interface InstallAndStart {
+  unit: string;
+  content: string;
+  keepRevision: boolean;
+  dropRevision?: string;
+  /** The content holds a secret: the file is written 0600 (see InstallOptions). */
+  secret?: boolean;
+  /** The unit to (re)start: the service, or its timer. */
+  start: string;
+  /**
+   * An audit line (its fields) appended before anything changes, in the same round trip. One
+   * that cannot be written does not stop the rest: `auditError` then says why.
+   */
+  auditFirst?: string[];
+}
+
+/**
+ * installAndStart stopped at `step`. `mayHaveChanged`: the unit file may be installed (it was,
+ * or the driver cannot tell: a connection lost mid-way), so the caller restores it; `revision`
+ * is the revision kept, when known.
+ */
+export class InstallAndStartError extends GgnError {
+  constructor(
+    message: string,
+    readonly step: 'write' | 'reload' | 'restart',
+    readonly mayHaveChanged: boolean,
+    readonly revision: string | undefined,
+    ctx: ConstructorParameters<typeof GgnError>[1] = {},
+    /** Why `auditFirst` could not be written, when it could not. */
+    readonly auditError?: string,
+  ) {
+    super(message, ctx);
+  }
+}
+
 export interface Driver {
   readonly name: string;
   machines(): Machine[];
@@ -115,6 +151,13 @@ export interface Driver {
    * backend that placed the unit itself (fleet) says where in `note`.
    */
   waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<{ note?: string } | undefined>;
+
+  /**
+   * Optional: install, reload, beginStart in that order, in one round trip where the driver can.
+   * Stops at the first step that fails (a failed write reloads and restarts nothing) and throws
+   * an InstallAndStartError naming it.
+   */
+  installAndStart?(machine: string, req: InstallAndStart): Promise<{ revision?: string; ticket: StartTicket; auditError?: string }>;
 
   /** The newest revision kept for a unit on its machine. */
   readRevision(machine: string, unit: string): Promise<{ revision: string; content: string } | undefined>;

@@ -112,8 +112,9 @@ function readPositiveInt(v: GoValue | undefined, key: string, ctx: { file: strin
 }
 
 /** `ggnMinimalVersion:` (GGN's key): refuse a service that needs a newer ggn. */
-export function checkMinimalVersion(v: GoValue | undefined, ctx: { file: string }, current = ggnVersion()): void {
+export function checkMinimalVersion(v: GoValue | undefined, ctx: { file: string }, version?: string): void {
   if (v === undefined || v === null || v === '') return;
+  const current = version ?? ggnVersion();
   const semver = require('semver') as typeof import('semver');
   const wanted = semver.coerce(String(v));
   if (!wanted) throw new GgnError(`\`ggnMinimalVersion:\` ${JSON.stringify(String(v))} is not a version such as 1.2.0`, ctx);

@@ -351,3 +351,90 @@ describe('runRollout', () => {
     assert.deepEqual(s.notStarted, ['p_web_d.service@m1', 'p_web_e.service@m1']);
   });
 });
+
+describe('runRollout: write, reload and restart in one round trip (installAndStart)', () => {
+  const one = () => rolloutItems([change('p_web_a.service', 'm1', 'changed', 'a2', 'a1')], { all: false, force: false });
+  const steps = (r: Recorder) => r.events.filter((e) => e.unit === 'p_web_a.service').map((e) => `${e.step} ${e.result}`);
+
+  it('reports write, reload and restart one by one and leaves the same calls as the three steps', async () => {
+    const items = one();
+    const { hosts, reporter, deps, opts } = setup(items);
+    const s = await runRollout(items, deps, opts);
+    assert.equal(s.ok.length, 1);
+    assert.deepEqual(
+      hosts.calls.filter((c) => !c.startsWith('audit')),
+      ['install m1 p_web_a.service keep', 'reload m1', 'begin-start m1 p_web_a.service'],
+    );
+    assert.deepEqual(steps(reporter).slice(0, 6), ['write started', 'write ok', 'reload started', 'reload ok', 'restart started', 'restart ok']);
+  });
+
+  it('a failed write reloads and restarts nothing, and nothing is left to restore', async () => {
+    const items = one();
+    const { hosts, reporter, deps, opts } = setup(items);
+    hosts.failInstallAndStartAt = 'write';
+    const s = await runRollout(items, deps, opts);
+    assert.deepEqual(
+      s.failed.map((f) => [f.step, f.restored]),
+      [['write', true]],
+    );
+    assert.deepEqual(
+      hosts.calls.filter((c) => !c.startsWith('audit')),
+      [],
+    );
+    assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1');
+    assert.deepEqual(
+      hosts.calls.filter((c) => c.startsWith('audit')),
+      ['audit m1 p_web_a.service update started', 'audit m1 p_web_a.service update failed at write'],
+    );
+    assert.ok(!steps(reporter).some((e) => e.startsWith('reload') || e.startsWith('restart')));
+  });
+
+  for (const at of ['reload', 'restart'] as const) {
+    it(`a failed ${at} after the write restores the previous revision and restarts what ran`, async () => {
+      const items = one();
+      const { hosts, reporter, deps, opts } = setup(items);
+      hosts.failInstallAndStartAt = at;
+      const s = await runRollout(items, deps, opts);
+      assert.deepEqual(
+        s.failed.map((f) => [f.step, f.restored]),
+        [[at, true]],
+      );
+      assert.equal(hosts.files.get('m1/p_web_a.service'), 'a1', 'the previous bytes are back');
+      assert.equal(hosts.states.get('m1/p_web_a.service').activeState, 'active', 'it ran before: it runs again');
+      assert.deepEqual((hosts.hosts.get('m1')!.revisions.get('p_web_a.service') ?? []).length, 0, "the failed update's revision is dropped");
+      assert.ok(steps(reporter).includes('write ok'));
+      assert.ok(steps(reporter).includes(`${at} failed`));
+      assert.deepEqual(
+        hosts.calls.filter((c) => c.startsWith('audit')),
+        ['audit m1 p_web_a.service update started', `audit m1 p_web_a.service update failed at ${at}, restored`],
+      );
+    });
+  }
+
+  it('a driver without it gets the three steps as before, with the same outcome', async () => {
+    const items = one();
+    const { hosts, reporter, deps, opts } = setup(items);
+    const plain: RolloutDriver = new Proxy(hosts, { get: (t, k) => (k === 'installAndStart' ? undefined : Reflect.get(t, k, t)) });
+    const s = await runRollout(items, { ...deps, driver: plain }, opts);
+    assert.equal(s.ok.length, 1);
+    assert.deepEqual(
+      hosts.calls.filter((c) => !c.startsWith('audit')),
+      ['install m1 p_web_a.service keep', 'reload m1', 'begin-start m1 p_web_a.service'],
+    );
+    assert.deepEqual(steps(reporter).slice(0, 6), ['write started', 'write ok', 'reload started', 'reload ok', 'restart started', 'restart ok']);
+  });
+
+  it('a service with a changed timer: the service written first, the timer with the reload and its restart', async () => {
+    const items = rolloutItems([change('p_web_t.service', 'm1', 'changed', 'S2', 'S1'), change('p_web_t.timer', 'm1', 'changed', 'T2', 'T1')], {
+      all: false,
+      force: false,
+    });
+    const { hosts, deps, opts } = setup(items);
+    const s = await runRollout(items, deps, opts);
+    assert.equal(s.ok.length, 1);
+    assert.deepEqual(
+      hosts.calls.filter((c) => !c.startsWith('audit')),
+      ['install m1 p_web_t.service keep', 'install m1 p_web_t.timer keep', 'reload m1', 'begin-start m1 p_web_t.timer'],
+    );
+  });
+});

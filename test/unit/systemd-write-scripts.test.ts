@@ -212,6 +212,35 @@ describe('unit write scripts: interrupted writes', () => {
   });
 });
 
+describe('revision scripts: how the replaced file is kept', () => {
+  for (const shell of SHELLS) {
+    it(`${shell}: the replaced bytes are copied into a private revision (0600: they may hold a secret), also from a symlinked unit file`, () => {
+      const b = box(`rev-link-${shell}`);
+      const save = (content: string) => run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: content.length }), content, shell);
+      assert.equal(save('v1').code, 0);
+      assert.equal((fs.statSync(path.join(b.unitDir, UNIT)).mode & 0o777).toString(8), '644');
+      assert.equal(save('v2').stdout, 'revision 1\n');
+      assert.equal(fs.readFileSync(path.join(b.revDir, '1'), 'utf8'), 'v1');
+      assert.equal((fs.statSync(path.join(b.revDir, '1')).mode & 0o777).toString(8), '600');
+      // A unit file that is a symlink: the revision holds the bytes, not the link.
+      const target = path.join(b.home, 'elsewhere.service');
+      fs.writeFileSync(target, 'linked');
+      fs.rmSync(path.join(b.unitDir, UNIT));
+      fs.symlinkSync(target, path.join(b.unitDir, UNIT));
+      assert.equal(save('v3').stdout, 'revision 2\n');
+      fs.writeFileSync(target, 'changed later');
+      assert.ok(!fs.lstatSync(path.join(b.revDir, '2')).isSymbolicLink());
+      assert.equal(fs.readFileSync(path.join(b.revDir, '2'), 'utf8'), 'linked');
+      assert.equal((fs.statSync(path.join(b.revDir, '2')).mode & 0o777).toString(8), '600');
+      assert.deepEqual(tempFiles(b), []);
+      assert.deepEqual(
+        ls(b.revDir).filter((f) => f.startsWith('.tmp')),
+        [],
+      );
+    });
+  }
+});
+
 describe('revision scripts: junk in the state directory', () => {
   for (const shell of SHELLS) {
     it(`${shell}: file names are never evaluated; junk is ignored with a warning`, () => {
@@ -317,5 +346,124 @@ describe('revision scripts: concurrent writers', () => {
       [],
       'no temp file left',
     );
+  });
+});
+
+describe('installAndStart: write, daemon-reload and restart in one script', () => {
+  const host: HostSpec = {
+    name: 'm1',
+    address: '127.0.0.1',
+    port: 22,
+    user: 'u',
+    identityFiles: [],
+    knownHostsFile: '/dev/null',
+    strictHostKeyChecking: true,
+    connectTimeoutMs: 1000,
+  };
+  /** A box whose `systemctl` logs its arguments and fails the verb named in FAIL_VERB. */
+  function fakeSystemd(name: string, shell: string, failVerb = '') {
+    const b = box(name);
+    const bin = path.join(b.home, 'bin');
+    fs.mkdirSync(bin);
+    const log = path.join(b.home, 'systemctl.log');
+    fs.writeFileSync(
+      path.join(bin, 'systemctl'),
+      `#!/bin/sh\necho "$*" >> ${log}\nfor a in "$@"; do [ "$a" = "${failVerb || 'none'}" ] && { echo "Failed to $a: boom" >&2; exit 1; }; done\n` +
+        `case "$*" in *InvocationID*) echo inv-before;; esac\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    b.env = { ...b.env, PATH: `${bin}:${b.env.PATH}` };
+    const conn: Connection = { host, exec: async (argv, o) => run(b, argv, String(o?.stdin ?? ''), shell), close: async () => {} };
+    const transport: Transport = { connect: async () => conn, closeAll: async () => {} };
+    const driver = new SshSystemdDriver({ target: user, machines: [], hosts: [host], transport, parallel: 1 });
+    const calls = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : []);
+    return { b, driver, calls };
+  }
+  const req = (content: string, start = UNIT) => ({ unit: UNIT, content, keepRevision: true, start });
+
+  for (const shell of SHELLS) {
+    it(`${shell}: writes (keeping the revision), reloads, reads the invocation and queues the restart, in that order`, async () => {
+      const { b, driver, calls } = fakeSystemd('ias-ok', shell);
+      await driver.writeUnitRevision('m1', UNIT, 'v1', { save: true });
+      const r = await driver.installAndStart('m1', req('v2'));
+      assert.deepEqual(r, { revision: '1', ticket: { unit: UNIT, before: 'inv-before' }, auditError: undefined });
+      assert.equal(fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8'), 'v2');
+      assert.deepEqual(calls(), ['--user daemon-reload', `--user show -p InvocationID --value -- ${UNIT}`, `--user restart --no-block -- ${UNIT}`]);
+    });
+
+    it(`${shell}: a timer is restarted (blocking), no invocation`, async () => {
+      const { driver, calls } = fakeSystemd('ias-timer', shell);
+      const r = await driver.installAndStart('m1', { ...req('v1'), unit: 'p_web_a.timer', start: 'p_web_a.timer' });
+      assert.deepEqual(r.ticket, { unit: 'p_web_a.timer' });
+      assert.deepEqual(calls(), ['--user daemon-reload', '--user restart -- p_web_a.timer']);
+    });
+
+    it(`${shell}: a write that fails (short input) touches neither systemd nor the unit`, async () => {
+      const { b, driver, calls } = fakeSystemd('ias-short', shell);
+      await driver.writeUnitRevision('m1', UNIT, 'v1', { save: true });
+      const conn = await (driver as any).opts.transport.connect(host);
+      const exec = conn.exec;
+      conn.exec = (argv: string[], o: any) => exec(argv, { ...o, stdin: 'v' }); // 1 of 2 bytes arrive
+      await assert.rejects(driver.installAndStart('m1', req('v2')), (e: any) => {
+        assert.equal(e.step, 'write');
+        assert.equal(e.mayHaveChanged, false);
+        assert.match(e.message, /^writing p_web_a\.service failed: ggn: received 1 of 2 bytes/);
+        return true;
+      });
+      assert.equal(fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8'), 'v1');
+      assert.deepEqual(calls(), []);
+      assert.deepEqual(ls(b.revDir), []);
+    });
+
+    it(`${shell}: a failed daemon-reload restarts nothing and says so, with the revision to restore`, async () => {
+      const { b, driver, calls } = fakeSystemd('ias-reload', shell, 'daemon-reload');
+      await driver.writeUnitRevision('m1', UNIT, 'v1', { save: true });
+      await assert.rejects(driver.installAndStart('m1', req('v2')), (e: any) => {
+        assert.deepEqual([e.step, e.mayHaveChanged, e.revision], ['reload', true, '1']);
+        assert.match(e.message, /^systemctl daemon-reload failed: Failed to daemon-reload: boom$/);
+        return true;
+      });
+      assert.equal(fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8'), 'v2');
+      assert.deepEqual(calls(), ['--user daemon-reload']);
+    });
+
+    it(`${shell}: a failed restart is the restart step`, async () => {
+      const { driver } = fakeSystemd('ias-restart', shell, 'restart');
+      await assert.rejects(driver.installAndStart('m1', req('v1')), (e: any) => {
+        assert.deepEqual([e.step, e.mayHaveChanged], ['restart', true]);
+        assert.match(e.message, /^systemctl restart --no-block p_web_a\.service failed: Failed to restart: boom$/);
+        return true;
+      });
+    });
+  }
+
+  for (const shell of SHELLS) {
+    it(`${shell}: the audit line goes first, in the same round trip; an unwritable log does not stop the update`, async () => {
+      const { b, driver } = fakeSystemd(`ias-audit-${shell}`, shell);
+      const log = path.join(b.home, '.local/state/ggn/audit.log');
+      const r = await driver.installAndStart('m1', { ...req('v1'), auditFirst: ['t', 'me', 'prod', 'web', UNIT, 'update', '-', 'h1', 'started', 'run\t1'] });
+      assert.equal(r.auditError, undefined);
+      assert.equal(fs.readFileSync(log, 'utf8'), `t\tme\tprod\tweb\t${UNIT}\tupdate\t-\th1\tstarted\trun 1\n`);
+      fs.rmSync(log);
+      fs.mkdirSync(log); // a directory: cannot be appended to
+      const again = await driver.installAndStart('m1', { ...req('v2'), auditFirst: ['t', 'me'] });
+      assert.match(again.auditError ?? '', /^writing the audit log failed: cannot append to .*audit\.log$/);
+      assert.equal(fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8'), 'v2');
+    });
+  }
+
+  it('a connection lost on the way: the write step, and the unit may have changed', async () => {
+    const transport: Transport = {
+      connect: async () => ({
+        host,
+        exec: async () => {
+          throw new Error('connection lost');
+        },
+        close: async () => {},
+      }),
+      closeAll: async () => {},
+    };
+    const driver = new SshSystemdDriver({ target: user, machines: [], hosts: [host], transport, parallel: 1 });
+    await assert.rejects(driver.installAndStart('m1', req('v1')), (e: any) => e.step === 'write' && e.mayHaveChanged === true);
   });
 });

@@ -11,7 +11,18 @@
 import { isTimer } from '../../render/names';
 import { Clock } from '../../clock';
 import { GgnError } from '../../errors';
-import { Driver, FailureDetail, HostSnapshot, InstallOptions, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
+import {
+  Driver,
+  FailureDetail,
+  HostSnapshot,
+  InstallAndStart,
+  InstallAndStartError,
+  InstallOptions,
+  Machine,
+  StartTicket,
+  UnitState,
+  WaitUpOptions,
+} from '../types';
 import { waitUp } from '../systemd/wait';
 
 export interface MemoryMachine {
@@ -210,6 +221,48 @@ export class MemoryDriver implements Driver {
       return { unit, before };
     } finally {
       this.inFlight--;
+    }
+  }
+
+  /** Set to make the next installAndStart fail at that step (the steps before it still happen). */
+  failInstallAndStartAt?: 'write' | 'reload' | 'restart';
+
+  /** install, reload, beginStart: the same calls, in order, stopping at the first that fails. */
+  async installAndStart(machine: string, req: InstallAndStart): Promise<{ revision?: string; ticket: StartTicket; auditError?: string }> {
+    const failAt = this.failInstallAndStartAt;
+    this.failInstallAndStartAt = undefined;
+    let auditError: string | undefined;
+    if (req.auditFirst) {
+      try {
+        await this.appendAudit(machine, req.auditFirst);
+      } catch (e) {
+        auditError = (e as Error).message;
+      }
+    }
+    const fail = (step: 'write' | 'reload' | 'restart', changed: boolean, revision?: string) =>
+      new InstallAndStartError(`${step} failed on ${machine}`, step, changed, revision, { host: machine }, auditError);
+    let revision: string | undefined;
+    try {
+      if (failAt === 'write') throw fail('write', false);
+      ({ revision } = await this.install(machine, req.unit, req.content, {
+        keepRevision: req.keepRevision,
+        dropRevision: req.dropRevision,
+        secret: req.secret,
+      }));
+    } catch (e) {
+      throw e instanceof InstallAndStartError ? e : new InstallAndStartError((e as Error).message, 'write', false, undefined, { host: machine }, auditError);
+    }
+    try {
+      if (failAt === 'reload') throw fail('reload', true, revision);
+      await this.reload(machine);
+    } catch (e) {
+      throw e instanceof InstallAndStartError ? e : new InstallAndStartError((e as Error).message, 'reload', true, revision, { host: machine }, auditError);
+    }
+    try {
+      if (failAt === 'restart') throw fail('restart', true, revision);
+      return { revision, ticket: await this.beginStart(machine, req.start), auditError };
+    } catch (e) {
+      throw e instanceof InstallAndStartError ? e : new InstallAndStartError((e as Error).message, 'restart', true, revision, { host: machine }, auditError);
     }
   }
 

@@ -85,13 +85,31 @@ cleanup() { [ -z "$tmp" ] || rm -f "$tmp"; [ -z "$rtmp" ] || rm -f "$rtmp"; }
 trap cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
 fail() { printf 'ggn: %s\\n' "$1" >&2; exit 1; }
+# stale DIR PATTERN: removes files matching PATTERN in DIR older than 10 minutes (find runs only
+# when one matches at all: every process a write starts costs a slot time on a busy host).
+stale() {
+  for f in "$1"/$2; do
+    [ -e "$f" ] || return 0
+    find "$1" -maxdepth 1 -type f -name "$2" -mmin +10 -exec rm -f {} + 2>/dev/null
+    return 0
+  done
+}
 receive() {
-  find "$dir" -maxdepth 1 -type f -name ".$name.ggn-tmp.*" -mmin +10 -exec rm -f {} + 2>/dev/null
-  tmp=$(mktemp "$dir/.$name.ggn-tmp.XXXXXX") || fail "cannot create a temporary file in $dir"
-  # mktemp makes it 0600: a unit file is 0644, as systemd's own tools write them, unless it
-  # holds a secret (mode 600: its owner only, root in scope system)
-  case "$mode" in 600|644) ;; *) fail "refusing mode $mode";; esac
-  chmod "$mode" "$tmp" || fail "cannot chmod $tmp"
+  stale "$dir" ".$name.ggn-tmp.*"
+  # A unit file is 0644, as systemd's own tools write them, unless it holds a secret (600: its
+  # owner only, root in scope system). Created under that umask and exclusively (noclobber:
+  # O_EXCL), named after this shell's pid: no mktemp, no chmod.
+  case "$mode" in 600) umask 077;; 644) umask 022;; *) fail "refusing mode $mode";; esac
+  i=0
+  set -C
+  while :; do
+    tmp="$dir/.$name.ggn-tmp.$$.$i"
+    # true, not the special builtin ":", whose failed redirection would end a POSIX shell
+    if true 2>/dev/null > "$tmp"; then break; fi
+    tmp=; i=$((i + 1))
+    [ $i -lt 100 ] || { set +C; fail "cannot create a temporary file in $dir"; }
+  done
+  set +C
   cat > "$tmp" || fail "cannot write $tmp"
   if [ -n "$size" ]; then
     got=$(wc -c < "$tmp") || fail "cannot read back $tmp"
@@ -105,7 +123,7 @@ export const WRITE_SCRIPT =
   PRELUDE +
   WRITE_HELPERS +
   `name=$1; size=\${2:-}; mode=\${3:-644}
-mkdir -p "$dir" || fail "cannot create $dir"
+[ -d "$dir" ] || mkdir -p "$dir" || fail "cannot create $dir"
 receive
 mv -f "$tmp" "$dir/$name" || fail "cannot rename $tmp to $dir/$name"
 tmp=
@@ -115,16 +133,22 @@ exit 0
 /** How many previous versions of each unit ggn keeps on the host. */
 export const KEEP_REVISIONS = 5;
 
+/** INSTALL_AND_START_SCRIPT says on stderr, on such a line, that its audit line was not written. */
+export const AUDIT_FAILED_PREFIX = 'ggn-audit-failed: ';
+
 /** Warnings go to stderr as `ggn-warning: ...` lines; the driver shows them with the host. */
 export const WARNING_PREFIX = 'ggn-warning: ';
 
 /**
- * Lists the revision numbers in `$rev`, one a line. Only names made of at most 9 digits without
- * a leading zero are revisions: a name is never evaluated (no `$(( name ))`, which a bash
- * `/bin/sh` would run as code for `x[$(cmd)]`). Anything else except ggn's own `.tmp.*` is
- * ignored, with a warning when called as `revs warn` (once per script run).
+ * `revs` sets `$revlist` to the revision numbers in `$rev`. Only names made of at most 9 digits
+ * without a leading zero are revisions: a name is never evaluated (no `$(( name ))`, which a
+ * bash `/bin/sh` would run as code for `x[$(cmd)]`). Anything else except ggn's own `.tmp.*` is
+ * ignored, with a warning when called as `revs warn` (once per script run). `newest` sets
+ * `$best` to the highest (empty when none); `prune` removes all but the newest `$keep`. No pipes
+ * and no subshells: each would be a process.
  */
 const REVISION_HELPERS = `revs() {
+  revlist=
   for f in "$rev"/* "$rev"/.[!.]* "$rev"/..?*; do
     n=\${f##*/}
     case "$n" in
@@ -133,49 +157,60 @@ const REVISION_HELPERS = `revs() {
     case "$n" in
       [1-9]|[1-9][0-9]|[1-9][0-9][0-9]|[1-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9][0-9]|\\
       [1-9][0-9][0-9][0-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9])
-        [ -f "$f" ] && printf '%s\\n' "$n" && continue;;
+        [ -f "$f" ] && revlist="$revlist $n" && continue;;
       .tmp.*) continue;;
     esac
     [ "\${1:-}" = warn ] || continue
     printf '${WARNING_PREFIX}ignoring %s in the ggn state directory (not a revision)\\n' "$(printf '%s' "$f" | tr -c '[:print:]' '?')" >&2
   done
 }
-newest() { revs warn | sort -n | tail -n 1; }
+newest() {
+  revs warn
+  best=
+  for r in $revlist; do
+    if [ -z "$best" ] || [ "$r" -gt "$best" ]; then best=$r; fi
+  done
+}
+prune() {
+  revs
+  count=0
+  for r in $revlist; do count=$((count + 1)); done
+  gone=
+  while [ $count -gt "$keep" ]; do
+    min=
+    for r in $revlist; do
+      case " $gone " in *" $r "*) continue;; esac
+      if [ -z "$min" ] || [ "$r" -lt "$min" ]; then min=$r; fi
+    done
+    gone="$gone $min"; count=$((count - 1))
+  done
+  for r in $gone; do rm -f "$rev/$r"; done
+}
 `;
 
 /**
- * Writes stdin as the unit atomically. With save=1 it first keeps the bytes it replaces as a
- * revision (`$state/revisions/<unit>/<seq>`, the newest KEEP_REVISIONS kept) and prints
- * `revision <seq>`. `drop`: a revision to delete in the same step (a restore after a failed
- * update drops the revision that update made; a rollback drops the revision it put back).
- * Two writers of one unit take turns (flock on `revisions/.<unit>.lock`, when flock exists; kept
- * out of `$rev` so that it holds only revisions), so each keeps
- * what the other installed; without flock the number is still claimed atomically with `ln`,
- * which fails when the name exists, so no revision is ever overwritten.
+ * WRITE_REVISION_SCRIPT's work, shared with INSTALL_AND_START_SCRIPT. The replaced bytes are
+ * copied into a private file (mktemp: 0600, and so they stay: they may hold a secret), then
+ * claimed as the next revision number with `ln`, which fails when the name exists.
  */
-export const WRITE_REVISION_SCRIPT =
-  PRELUDE +
-  WRITE_HELPERS +
-  REVISION_HELPERS +
-  `name=$1; keep=$2; save=$3; drop=\${4:-}; size=\${5:-}; mode=\${6:-644}
+const WRITE_REVISION_BODY = `name=$1; keep=$2; save=$3; drop=\${4:-}; size=\${5:-}; start=\${6:-}; mode=\${7:-644}
 case "$keep" in ''|*[!0-9]*) fail "refusing keep count $keep";; esac
 case "$drop" in *[!0-9]*) fail "refusing revision $drop";; esac
 rev="$state/revisions/$name"
-mkstate || fail "cannot create $state"
-mkdir -p "$dir" "$rev" || fail "cannot create $dir or $rev"
+[ -d "$state" ] || mkstate || fail "cannot create $state"
+[ -d "$dir" ] && [ -d "$rev" ] || mkdir -p "$dir" "$rev" || fail "cannot create $dir or $rev"
 receive
 lock="$state/revisions/.$name.lock"
 if command -v flock >/dev/null 2>&1; then
   exec 9>>"$lock" || fail "cannot open $lock"
   flock -w 60 9 || fail "another write of $name on this host held $lock for 60 s"
 fi
-find "$rev" -maxdepth 1 -type f -name '.tmp.*' -mmin +10 -exec rm -f {} + 2>/dev/null
+stale "$rev" '.tmp.*'
 seq=
 if [ "$save" = 1 ] && [ -f "$dir/$name" ] && ! cmp -s "$tmp" "$dir/$name"; then
-  # mktemp makes it 0600, and so it stays: the replaced bytes may hold a secret
   rtmp=$(mktemp "$rev/.tmp.XXXXXX") || fail "cannot create a temporary file in $rev"
   cp "$dir/$name" "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
-  last=$(newest); seq=\${last:-0}; tries=0
+  newest; seq=\${best:-0}; tries=0
   while :; do
     seq=$((seq + 1)); tries=$((tries + 1))
     if ln "$rtmp" "$rev/$seq" 2>/dev/null; then break; fi
@@ -190,7 +225,53 @@ fi
 tmp=
 [ -z "$seq" ] || printf 'revision %s\\n' "$seq"
 [ -z "$drop" ] || rm -f "$rev/$drop"
-revs | sort -rn | tail -n +$((keep + 1)) | while read -r old; do rm -f "$rev/$old"; done
+prune
+`;
+
+/**
+ * Writes stdin as the unit atomically. With save=1 it first keeps the bytes it replaces as a
+ * revision (`$state/revisions/<unit>/<seq>`, the newest KEEP_REVISIONS kept) and prints
+ * `revision <seq>`. `drop`: a revision to delete in the same step (a restore after a failed
+ * update drops the revision that update made; a rollback drops the revision it put back).
+ * Two writers of one unit take turns (flock on `revisions/.<unit>.lock`, when flock exists; kept
+ * out of `$rev` so that it holds only revisions), so each keeps
+ * what the other installed; without flock the number is still claimed atomically with `ln`,
+ * which fails when the name exists, so no revision is ever overwritten.
+ */
+export const WRITE_REVISION_SCRIPT = PRELUDE + WRITE_HELPERS + REVISION_HELPERS + WRITE_REVISION_BODY + 'exit 0\n';
+
+/**
+ * One round trip of a rollout: WRITE_REVISION_SCRIPT's write, then `daemon-reload`, then the
+ * start of `$6` (a service: its InvocationID, then `restart --no-block`; a timer: `restart`).
+ * Each step runs only when the one before succeeded (a failed write reloads and restarts
+ * nothing), and stdout says how far it got: `installed`, `reloaded`, `invocation <id>`, `started`.
+ */
+export const INSTALL_AND_START_SCRIPT =
+  PRELUDE +
+  WRITE_HELPERS +
+  REVISION_HELPERS +
+  `if [ $# -gt 7 ]; then
+  # The audit line (arguments 8...) before anything changes; one that cannot be written is said
+  # on stderr and the rest goes on, as when it has its own round trip.
+  line=$8; i=0
+  for f in "$@"; do i=$((i + 1)); [ $i -gt 8 ] && line="$line	$f"; done
+  { [ -d "$state" ] || mkstate; } 2>/dev/null
+  { printf '%s\\n' "$line" >> "$state/audit.log"; } 2>/dev/null || printf '${AUDIT_FAILED_PREFIX}cannot append to %s\\n' "$state/audit.log" >&2
+fi
+` +
+  WRITE_REVISION_BODY +
+  `printf 'installed\\n'
+sc daemon-reload || exit 1
+printf 'reloaded\\n'
+case "$start" in
+  *.timer) sc restart -- "$start" || exit 1;;
+  *)
+    printf 'invocation '
+    sc show -p InvocationID --value -- "$start" || exit 1
+    sc restart --no-block -- "$start" || exit 1;;
+esac
+# (a line of its own even if systemctl printed the id without a newline)
+printf '\\nstarted\\n'
 exit 0
 `;
 
@@ -201,7 +282,7 @@ export const READ_REVISION_SCRIPT =
   `name=$1
 rev="$state/revisions/$name"
 [ -d "$rev" ] || exit 0
-last=$(newest)
+newest; last=$best
 [ -n "$last" ] || exit 0
 printf 'R %s\\n' "$last"
 base64 < "$rev/$last" | tr -d '\\n'
@@ -283,7 +364,7 @@ for name in "$@"; do
   fi
   rtmp=$(mktemp "$rev/.tmp.XXXXXX") || fail "cannot create a temporary file in $rev"
   cp "$dir/$name" "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
-  last=$(newest); seq=\${last:-0}; tries=0
+  newest; seq=\${best:-0}; tries=0
   while :; do
     seq=$((seq + 1)); tries=$((tries + 1))
     if ln "$rtmp" "$rev/$seq" 2>/dev/null; then break; fi
@@ -291,8 +372,8 @@ for name in "$@"; do
   done
   rm -f "$rtmp"; rtmp=
   rm -f "$dir/$name" || fail "cannot remove $dir/$name"
-  printf 'revision %s %s\n' "$name" "$seq"
-  revs | sort -rn | tail -n +$((keep + 1)) | while read -r old; do rm -f "$rev/$old"; done
+  printf 'revision %s %s\\n' "$name" "$seq"
+  prune
   exec 9>&-
 done
 exit 0
@@ -338,13 +419,32 @@ export function writeUnitWithRevisionCommand(
   checkUnits([unit]);
   const drop = opts.dropRevision;
   if (drop !== undefined && !/^\d+$/.test(drop)) throw new Error(`refusing revision ${JSON.stringify(drop)}`);
-  return wrap(t, WRITE_REVISION_SCRIPT, [
+  const args = [unit, String(KEEP_REVISIONS), opts.save ? '1' : '0', drop ?? ''];
+  // Positional: size, then start (INSTALL_AND_START_SCRIPT's; empty here), then the mode.
+  if (opts.size !== undefined || opts.secret) args.push(opts.size === undefined ? '' : sizeArg(opts.size)[0]);
+  if (opts.secret) args.push('', '600');
+  return wrap(t, WRITE_REVISION_SCRIPT, args);
+}
+
+/** INSTALL_AND_START_SCRIPT: (audit line,) write `unit` (stdin, `size` bytes; 0600 when it holds a secret), daemon-reload, start `start`. */
+export function installAndStartCommand(
+  t: CommandTarget,
+  unit: string,
+  opts: { save: boolean; dropRevision?: string; size: number; start: string; audit?: string[]; secret?: boolean },
+): string[] {
+  checkUnits([unit, opts.start]);
+  const drop = opts.dropRevision;
+  if (drop !== undefined && !/^\d+$/.test(drop)) throw new Error(`refusing revision ${JSON.stringify(drop)}`);
+  const audit = (opts.audit ?? []).map((f) => f.replace(/[\t\r\n]+/g, ' '));
+  return wrap(t, INSTALL_AND_START_SCRIPT, [
     unit,
     String(KEEP_REVISIONS),
     opts.save ? '1' : '0',
     drop ?? '',
     ...sizeArg(opts.size),
-    ...modeArg(opts.secret, opts.size === undefined ? 1 : 0),
+    opts.start,
+    opts.secret ? '600' : '644',
+    ...audit,
   ]);
 }
 

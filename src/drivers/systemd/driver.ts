@@ -7,7 +7,19 @@ import { GgnError, toGgnError } from '../../errors';
 import { opensshArgv } from '../../transport/openssh';
 import { mapLimit } from '../../parallel';
 import { Connection, ExecResult, HostSpec, Transport } from '../../transport/types';
-import { Driver, FailureDetail, HostSnapshot, InstallOptions, LiveUnit, Machine, StartTicket, UnitState, WaitUpOptions } from '../types';
+import {
+  Driver,
+  FailureDetail,
+  HostSnapshot,
+  InstallAndStart,
+  InstallAndStartError,
+  InstallOptions,
+  LiveUnit,
+  Machine,
+  StartTicket,
+  UnitState,
+  WaitUpOptions,
+} from '../types';
 import { waitUp } from './wait';
 import {
   auditAppendCommand,
@@ -18,6 +30,7 @@ import {
   parseFailureOutput,
   CommandTarget,
   dropRevisionCommand,
+  installAndStartCommand,
   journalCommand,
   parseRevisionOutput,
   readRevisionCommand,
@@ -26,6 +39,7 @@ import {
   readUnitsCommand,
   removeUnitsCommand,
   splitWarnings,
+  AUDIT_FAILED_PREFIX,
   systemctlCommand,
   SystemctlVerb,
   writeUnitCommand,
@@ -225,6 +239,48 @@ export class SshSystemdDriver implements Driver {
     }
     const { invocationBefore } = await this.restartNoBlock(machine, unit);
     return { unit, before: invocationBefore };
+  }
+
+  /** install + reload + beginStart in one round trip (INSTALL_AND_START_SCRIPT). */
+  async installAndStart(machine: string, req: InstallAndStart): Promise<{ revision?: string; ticket: StartTicket; auditError?: string }> {
+    const { unit, content, start } = req;
+    const argv = installAndStartCommand(this.opts.target, unit, {
+      save: req.keepRevision,
+      dropRevision: req.dropRevision,
+      size: Buffer.byteLength(content),
+      start,
+      audit: req.auditFirst,
+      secret: req.secret,
+    });
+    let r: ExecResult;
+    try {
+      r = await (await this.conn(machine)).exec(argv, { stdin: content, what: `writing ${unit}` });
+    } catch (e) {
+      // Lost on the way: the file may be installed; the caller restores it.
+      throw new InstallAndStartError((e as Error).message, 'write', true, undefined, { host: machine });
+    }
+    const { warnings, rest: afterWarnings } = splitWarnings(r.stderr);
+    for (const w of warnings) this.opts.onWarning?.(machine, w);
+    const auditLines = afterWarnings.split('\n').filter((l) => l.startsWith(AUDIT_FAILED_PREFIX));
+    const auditError = auditLines.length ? `writing the audit log failed: ${auditLines[0].slice(AUDIT_FAILED_PREFIX.length)}` : undefined;
+    const rest = afterWarnings
+      .split('\n')
+      .filter((l) => !l.startsWith(AUDIT_FAILED_PREFIX))
+      .join('\n');
+    const done = new Set(r.stdout.split('\n'));
+    const revision = /^revision (\d+)$/m.exec(r.stdout)?.[1];
+    const invocation = /^invocation (.*)$/m.exec(r.stdout)?.[1]?.trim();
+    if (r.code !== 0 || !done.has('started')) {
+      const out = { ...r, stderr: rest };
+      const host = { host: machine };
+      if (!done.has('installed'))
+        throw new InstallAndStartError(remoteError(machine, `writing ${unit}`, out).message, 'write', false, undefined, host, auditError);
+      if (!done.has('reloaded'))
+        throw new InstallAndStartError(remoteError(machine, 'systemctl daemon-reload', out).message, 'reload', true, revision, host, auditError);
+      const what = isTimer(start) ? `systemctl restart ${start}` : `systemctl restart --no-block ${start}`;
+      throw new InstallAndStartError(remoteError(machine, what, out).message, 'restart', true, revision, host, auditError);
+    }
+    return { revision, ticket: isTimer(start) ? { unit: start } : { unit: start, before: invocation ?? '' }, auditError };
   }
 
   async waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<undefined> {

@@ -22,6 +22,10 @@ export async function waitUp(states: (units: string[]) => Promise<Map<string, Un
     }
   };
   let baseline: UnitState | undefined;
+  // The first looks come soon (a unit that starts in milliseconds is seen at once), then every
+  // pollMs: 10, 20, 40, 80 ms, then pollMs.
+  let polls = 0;
+  const nextPoll = () => Math.min(opts.pollMs, 10 * 2 ** polls++);
   for (;;) {
     if (signal.aborted) throw interrupted();
     const s = (await states([target])).get(target);
@@ -30,7 +34,7 @@ export async function waitUp(states: (units: string[]) => Promise<Map<string, Un
       // The restart job has not run yet.
       if (clock.now() >= deadline)
         throw new Error(`${target} not started after ${formatElapsed(opts.timeoutMs)} (${s.activeState}/${s.subState}, restart still queued)`);
-      await sleep(opts.pollMs);
+      await sleep(nextPoll());
       continue;
     }
     baseline ??= s;
@@ -53,6 +57,6 @@ export async function waitUp(states: (units: string[]) => Promise<Map<string, Un
       }
     }
     if (clock.now() >= deadline) throw new Error(`${target} not active after ${formatElapsed(opts.timeoutMs)} (${s.activeState}/${s.subState})`);
-    await sleep(opts.pollMs);
+    await sleep(nextPoll());
   }
 }
