@@ -9,7 +9,7 @@ import { Mode, ServiceResult, update } from '../src/apply/update';
 import { describePrune, PruneItem } from '../src/apply/prune';
 import { readPlanFile } from '../src/plan/file';
 import { LivePlan } from '../src/plan/build';
-import { unifiedDiff } from '../src/report/diff';
+import { PLAIN as PLAIN_COLORS, unifiedDiff } from '../src/report/diff';
 import { whoAmI } from '../src/tree/home';
 import { GgnCommand } from './base';
 import { reportError } from './errors';
@@ -124,6 +124,7 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
               clock: realClock,
               reporter,
               prompt: flags.yes || dryRun ? undefined : (item, plan) => askUnit(this, item, plan),
+              confirmPlan: flags.yes || dryRun || mode === 'prune' ? undefined : (service, items, plan) => askPlan(this, mode, service, items, plan),
               who: whoAmI(ctx.ws.home),
               logLevel: ctx.globals.logLevel,
             },
@@ -275,6 +276,45 @@ function jsonSummary(results: ServiceResult[], exitCode: number): object {
       })),
     },
   };
+}
+
+/** The whole plan of a service, by host, with a diffstat; then one question. */
+async function askPlan(cmd: GgnCommand, mode: Mode, service: string, items: RolloutItem[], plan: LivePlan): Promise<'all' | 'each' | 'quit'> {
+  const out = cmd.ctx.out;
+  const colors = colorsFor(out);
+  const byHost = new Map<string, RolloutItem[]>();
+  for (const i of items) byHost.set(i.machine, [...(byHost.get(i.machine) ?? []), i]);
+  let plus = 0;
+  let minus = 0;
+  out.write(colors.bold(`${cmd.ctx.target.env}/${service}: ${items.length} unit(s) to ${mode === 'rollback' ? 'roll back' : 'update'}`) + '\n');
+  for (const [host, list] of [...byHost].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    out.write(`  ${host}\n`);
+    for (const i of list) {
+      let p = 0;
+      let m = 0;
+      for (const f of i.files.filter((x) => x.changed)) {
+        const c = plan.changes.find((x) => x.unit === f.unit && x.machine === i.machine);
+        const diff = unifiedDiff(
+          { kind: 'changed', unit: f.unit, service: i.service, machine: i.machine, live: f.previous ?? undefined, desired: f.desired, secrets: c?.secrets },
+          PLAIN_COLORS,
+        );
+        for (const l of diff.split('\n')) {
+          if (l.startsWith('+') && !l.startsWith('+++')) p++;
+          else if (l.startsWith('-') && !l.startsWith('---')) m++;
+        }
+      }
+      plus += p;
+      minus += m;
+      out.write(`    ${i.timer ? `${i.main} + ${i.timer}` : i.main} (${i.reason})${p || m ? ` ${colors.green(`+${p}`)} ${colors.red(`-${m}`)}` : ''}\n`);
+    }
+  }
+  out.write(`  ${items.length} unit(s) on ${byHost.size} host(s), ${plus} line(s) added, ${minus} removed\n`);
+  for (;;) {
+    const a = (await ask(`Apply: [a]ll ${items.length} / [u]nit by unit / [q]uit? `)).trim().toLowerCase();
+    if (a === 'a' || a === 'all') return 'all';
+    if (a === 'u' || a === 'unit' || a === 'unit by unit') return 'each';
+    if (a === 'q' || a === 'quit') return 'quit';
+  }
 }
 
 /** GGN's per-unit question: yes / skip / diff / quit. */

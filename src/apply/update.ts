@@ -72,6 +72,11 @@ export interface UpdateDeps {
   reporter: Reporter;
   /** Per unit, when the user is asked (a TTY without -y). */
   prompt?: (item: RolloutItem, plan: LivePlan) => Promise<PromptAnswer>;
+  /**
+   * Asked once per service before anything runs, with the whole plan (a TTY without -y): `all`
+   * goes on without asking per unit, `each` asks per unit (`prompt`), `quit` changes nothing.
+   */
+  confirmPlan?: (service: string, items: RolloutItem[], plan: LivePlan) => Promise<'all' | 'each' | 'quit'>;
   who: string;
   logLevel: string;
   /** This run's id (locks, audit); default: a new one. */
@@ -295,6 +300,15 @@ async function rollOutService(
     deps.reporter.info(`${service}: nothing to ${opts.mode === 'rollback' ? 'roll back' : 'update'}`);
     return { nothingToDo: true };
   }
+  let prompt = deps.prompt;
+  if (deps.confirmPlan) {
+    const answer = await deps.confirmPlan(service, items, plan);
+    if (answer === 'quit') {
+      const none: RolloutSummary = { ok: [], skipped: [], failed: [], notStarted: items.map((i) => i.id), stopped: 'quit', auditFailures: [] };
+      return { summary: none };
+    }
+    if (answer === 'all') prompt = undefined;
+  }
   const hookBase: Omit<HookInfo, 'unit' | 'action'> = {
     env,
     service,
@@ -329,7 +343,7 @@ async function rollOutService(
         },
       },
       health,
-      prompt: deps.prompt ? (item) => deps.prompt!(item, plan) : undefined,
+      prompt: prompt ? (item) => prompt!(item, plan) : undefined,
       audit: { who: deps.who, env: env.name, action: opts.mode, runId: deps.runId },
     },
     { concurrency, batches: opts.batches, timeoutMs: opts.timeoutMs, settleMs: opts.settleMs, pollMs: opts.pollMs, maxFail: opts.maxFail, signal: opts.signal },

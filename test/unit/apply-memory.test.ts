@@ -308,6 +308,59 @@ describe('plan files', () => {
   });
 });
 
+describe('the whole plan, asked once', () => {
+  it('quit changes nothing and says what was not done; all goes on without asking per unit; each asks per unit', async () => {
+    const t = setup();
+    await t.run();
+    t.setVersion('2');
+    const seen: string[] = [];
+    const runWith = (answer: 'all' | 'each' | 'quit') =>
+      update(
+        t.ws(),
+        t.driver,
+        {
+          clock: t.clock,
+          reporter: t.reporter,
+          who: 'me@box',
+          logLevel: 'info',
+          locks: new ServiceLocks(t.store, t.clock),
+          confirmPlan: async (service, items) => {
+            seen.push(`${service}: ${items.map((i) => i.id).join(' ')}`);
+            return answer;
+          },
+          prompt: async (item) => {
+            seen.push(`unit ${item.id}`);
+            return 'yes';
+          },
+        },
+        {
+          mode: 'update',
+          scope: { env: 'prod', service: 'web' },
+          all: false,
+          force: false,
+          timeoutMs: 10_000,
+          settleMs: 100,
+          pollMs: 100,
+          maxFail: 0,
+          lockTtlMs: 45_000,
+          lockWaitMs: 0,
+        },
+      );
+    const [q] = await runWith('quit');
+    assert.equal(q.summary!.stopped, 'quit');
+    assert.deepEqual(q.summary!.notStarted, ['prod_web_w1.service@m0', 'prod_web_w2.service@m1']);
+    assert.match(t.file('m0', 'prod_web_w1.service')!, /app 1/, 'nothing changed');
+    assert.equal(t.store.locks.size, 0, 'the lock is released');
+    const [a] = await runWith('all');
+    assert.equal(a.summary!.ok.length, 2);
+    assert.deepEqual(seen, ['web: prod_web_w1.service@m0 prod_web_w2.service@m1', 'web: prod_web_w1.service@m0 prod_web_w2.service@m1']);
+    t.setVersion('3');
+    seen.length = 0;
+    await runWith('each');
+    assert.deepEqual(seen.slice(1), ['unit prod_web_w1.service@m0', 'unit prod_web_w2.service@m1']);
+  });
+});
+
 describe('health checks per node', () => {
   it("a node's healthCheck, templated with its attributes, gates that node's unit; the manifest's gates the others", async () => {
     const t = setup();
