@@ -1,4 +1,6 @@
 import { buildPlan } from '../src/plan/build';
+import { contentHash } from '../src/apply/audit';
+import { deployedBy, readHistory } from '../src/apply/history';
 import { table } from '../src/report/table';
 import { problemJson, unitJson } from '../src/report/json';
 import { GgnCommand } from './base';
@@ -11,18 +13,36 @@ export default class ListUnits extends GgnCommand {
   async run(): Promise<number> {
     const flags = await this.flags(ListUnits.flags);
     const { ctx } = this;
-    const plan = await withDriver(ctx, flags.parallel, (d) => buildPlan(ctx.ws, d, ctx.target));
-    const rows = plan.changes.map(unitJson);
-    if (flags.json) this.print(JSON.stringify({ units: rows, errors: plan.errors.map(problemJson) }, null, 2));
+    const { plan, history } = await withDriver(ctx, flags.parallel, async (d) => {
+      const plan = await buildPlan(ctx.ws, d, ctx.target);
+      return { plan, history: await readHistory(d, plan.envName, ctx.target.service) };
+    });
+    // What runs where: the live content's hash, and the change that put it there (from the audit logs).
+    const rows = plan.changes.map((c) => {
+      const revision = c.live === undefined ? null : contentHash(c.live);
+      const by = revision ? deployedBy(history.entries, c.unit, c.machine, revision) : undefined;
+      return { ...unitJson(c), revision, deployed: by ? { by: by.who, at: by.time, action: by.action } : null };
+    });
+    const errors = [...plan.errors, ...history.errors];
+    if (flags.json) this.print(JSON.stringify({ units: rows, errors: errors.map(problemJson) }, null, 2));
     else {
       ctx.out.write(
         table(
-          ['UNIT', 'MACHINE', 'TREE', 'LOAD', 'ACTIVE', 'SUB'],
-          rows.map((r) => [r.unit, r.host, r.kind, r.state?.load ?? '-', r.state?.active ?? '-', r.state?.sub ?? '-']),
+          ['UNIT', 'MACHINE', 'TREE', 'LOAD', 'ACTIVE', 'SUB', 'REVISION', 'DEPLOYED'],
+          rows.map((r) => [
+            r.unit,
+            r.host,
+            r.kind,
+            r.state?.load ?? '-',
+            r.state?.active ?? '-',
+            r.state?.sub ?? '-',
+            r.revision ?? '-',
+            r.deployed ? `${r.deployed.at} by ${r.deployed.by} (${r.deployed.action})` : '-',
+          ]),
         ),
       );
-      reportAll(ctx, plan.errors);
+      reportAll(ctx, errors);
     }
-    return plan.errors.length ? 1 : 0;
+    return errors.length ? 1 : 0;
   }
 }

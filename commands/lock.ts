@@ -1,13 +1,11 @@
 /** lock, unlock and history of a service. */
 import { problemJson } from '../src/report/json';
 import * as Flags from './flags';
-import { foldStarted, parseAudit, AuditEntry } from '../src/apply/audit';
+import { readHistory } from '../src/apply/history';
 import { realClock } from '../src/apply/types';
 import { lockBackendFor } from '../src/apply/update';
 import { formatDuration, parseDuration } from '../src/durations';
 import { printable } from '../src/report/printable';
-import { GgnError, toGgnError } from '../src/errors';
-import { mapLimit } from '../src/parallel';
 import { table } from '../src/report/table';
 import { whoAmI } from '../src/tree/home';
 import { GgnCommand } from './base';
@@ -83,7 +81,7 @@ export class Unlock extends GgnCommand {
 }
 
 export class History extends GgnCommand {
-  static override examples = ['ggn prod cassandra history', 'ggn prod cassandra history -n 50 --json'];
+  static override examples = ['ggn prod cassandra history', 'ggn prod history -n 50', 'ggn prod cassandra history -n 50 --json'];
   static override flags = {
     lines: Flags.integer({ char: 'n', description: 'the last N entries', default: 20, min: 1, helpValue: 'N' }),
     json: jsonFlag,
@@ -94,31 +92,20 @@ export class History extends GgnCommand {
     const { ctx } = this;
     const env = ctx.ws.env(ctx.target.env);
     return withDriver(ctx, 20, async (d) => {
-      const machines = d.machines().map((m) => m.name);
-      const reads = await mapLimit(machines, 20, async (m) =>
-        parseAudit(await d.readAudit(m), m, (e) => e.env === env.name && e.service === ctx.target.service),
-      );
-      let entries: AuditEntry[] = [];
-      const readErrors: GgnError[] = [];
-      reads.forEach((r, i) => {
-        if (r.ok) for (const e of r.value) entries.push(e);
-        else {
-          readErrors.push(toGgnError(r.error, { host: machines[i] }));
-          reportError(ctx, readErrors.at(-1));
-        }
-      });
+      const { entries, errors: readErrors } = await readHistory(d, env.name, ctx.target.service);
+      for (const e of readErrors) reportError(ctx, e);
       const failed = readErrors.length;
-      entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-      entries = foldStarted(entries);
       const last = entries.slice(-flags.lines);
       if (flags.json)
         this.print(JSON.stringify({ entries: last.map(({ machine, ...e }) => ({ ...e, host: machine })), errors: readErrors.map(problemJson) }, null, 2));
-      else if (last.length === 0) this.print(`no history for ${ctx.target.service}`);
+      else if (last.length === 0) this.print(`no history for ${ctx.target.service ?? `env ${ctx.target.env}`}`);
       else
         ctx.out.write(
           table(
-            ['TIME', 'WHO', 'UNIT', 'HOST', 'ACTION', 'OLD', 'NEW', 'RESULT'],
-            last.map((e) => [e.time, e.who, e.unit, e.machine, e.action, e.oldHash, e.newHash, e.result].map(printable)),
+            ['TIME', 'WHO', ...(ctx.target.service ? [] : ['SERVICE']), 'UNIT', 'HOST', 'ACTION', 'OLD', 'NEW', 'RESULT'],
+            last.map((e) =>
+              [e.time, e.who, ...(ctx.target.service ? [] : [e.service]), e.unit, e.machine, e.action, e.oldHash, e.newHash, e.result].map(printable),
+            ),
           ),
         );
       return failed ? 1 : 0;

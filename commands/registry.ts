@@ -59,8 +59,8 @@ const VERBS: Record<string, Verb> = {
     load: () => require('./lock').Unlock,
   },
   history: {
-    levels: ['service'],
-    summary: "the service's audit log, from every host: who did what, when, and how it ended",
+    levels: ['env', 'service'],
+    summary: 'the audit log of the env or service, from every host: who did what, when, and how it ended',
     load: () => require('./lock').History,
   },
   status: { levels: ['unit'], summary: "systemd's status of the unit on its machine(s)", load: () => require('./unit-inspect').Status },

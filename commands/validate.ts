@@ -1,4 +1,3 @@
-import * as Flags from '@oclif/core/flags';
 import { validate } from '../src/render/validate';
 import { GgnCommand } from './base';
 import { reportError, reportWarning } from './errors';

@@ -110,6 +110,7 @@ describe('ggn CLI', () => {
       'check',
       'diff',
       'generate',
+      'history',
       'list-machines',
       'list-units',
       'logrotate',

@@ -341,6 +341,13 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     const units = JSON.parse(l.stdout);
     assertOutput('listUnits', units);
     assert.deepEqual(units.units[0].state, { load: 'loaded', active: 'active', sub: 'running' });
+    // what runs where: the live content's hash, and who put it there
+    assert.match(units.units[0].revision, /^[0-9a-f]{12}$/);
+    assert.equal(units.units[0].deployed.action, 'update');
+    assert.match(units.units[0].deployed.by, /^tester@/);
+    const envHistory = JSON.parse(run('prod', 'history', '--json', '-n', '500').stdout);
+    assertOutput('history', envHistory);
+    assert.ok(envHistory.entries.some((e: { service: string }) => e.service === 'web'));
     const rb = run('prod', 'web', 'rollback', '-y', '--json');
     assert.equal(rb.code, 0, rb.stderr);
     assertRolloutLines(rb.stdout);
