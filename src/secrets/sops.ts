@@ -19,7 +19,10 @@
  * through a worker, see decrypt-sync.ts). This module is the format only.
  */
 import * as crypto from 'node:crypto';
-import { Document, isMap, isPair, isScalar, isSeq, parseDocument, Scalar, YAMLMap } from 'yaml';
+import type { Document, Scalar } from 'yaml';
+
+// The full YAML package is loaded only when a SOPS file is read or written: most runs have none (it costs ~40 ms at start-up).
+const Y = () => require('yaml') as typeof import('yaml');
 
 export class SopsError extends Error {}
 
@@ -71,16 +74,16 @@ export function looksLikeSops(text: string): boolean {
 }
 
 function parse(text: string): Document.Parsed {
-  const doc = parseDocument(text, { version: '1.2', schema: 'core', intAsBigInt: true, uniqueKeys: false });
+  const doc = Y().parseDocument(text, { version: '1.2', schema: 'core', intAsBigInt: true, uniqueKeys: false });
   if (doc.errors.length) throw new SopsError(`invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
-  if (!isMap(doc.contents)) throw new SopsError('not a SOPS file: the document is not a map');
+  if (!Y().isMap(doc.contents)) throw new SopsError('not a SOPS file: the document is not a map');
   return doc;
 }
 
 /** The `sops:` metadata of a parsed file; a file without it, or with what ggn cannot use, is an error. */
 export function readMetadata(doc: Document.Parsed): SopsMetadata {
   const raw = doc.get('sops');
-  if (!isMap(raw)) throw new SopsError('not a SOPS file: no `sops:` map');
+  if (!Y().isMap(raw)) throw new SopsError('not a SOPS file: no `sops:` map');
   const m = raw.toJSON() as Record<string, unknown>;
   const str = (k: string) => (typeof m[k] === 'string' ? (m[k] as string) : undefined);
   if (m.shamir_threshold !== undefined && m.shamir_threshold !== null && Number(m.shamir_threshold) > 1) {
@@ -250,18 +253,18 @@ interface Visit {
 function leaves(doc: Document.Parsed): Visit[] {
   const out: Visit[] = [];
   const walk = (node: unknown, location: (string | number)[], path: string[]) => {
-    if (isMap(node)) {
+    if (Y().isMap(node)) {
       for (const item of node.items) {
-        if (!isPair(item)) continue;
-        const k = isScalar(item.key) ? item.key.value : item.key;
+        if (!Y().isPair(item)) continue;
+        const k = Y().isScalar(item.key) ? item.key.value : item.key;
         const key = typeof k === 'bigint' || typeof k === 'number' || typeof k === 'boolean' ? String(k) : k;
         if (typeof key !== 'string') throw new SopsError('a map key is not a string');
         if (location.length === 0 && key === 'sops') continue;
         walk(item.value, [...location, key], [...path, key]);
       }
-    } else if (isSeq(node)) {
+    } else if (Y().isSeq(node)) {
       for (let i = 0; i < node.items.length; i++) walk(node.items[i], [...location, i], path);
-    } else if (isScalar(node)) {
+    } else if (Y().isScalar(node)) {
       if (node.value !== null && node.value !== undefined) out.push({ node, location, sopsPath: path });
     } else if (node !== null && node !== undefined) {
       throw new SopsError('unsupported YAML node (alias?)');
@@ -357,9 +360,9 @@ export interface EncryptOptions {
  */
 export async function encryptSops(plainYaml: string, opts: EncryptOptions): Promise<string> {
   if (opts.recipients.length === 0) throw new SopsError('at least one age recipient is needed');
-  const doc = parseDocument(plainYaml, { version: '1.2', schema: 'core', intAsBigInt: true, uniqueKeys: true });
+  const doc = Y().parseDocument(plainYaml, { version: '1.2', schema: 'core', intAsBigInt: true, uniqueKeys: true });
   if (doc.errors.length) throw new SopsError(`invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
-  if (!isMap(doc.contents)) throw new SopsError('the file must be a map');
+  if (!Y().isMap(doc.contents)) throw new SopsError('the file must be a map');
   if (doc.has('sops')) throw new SopsError('the file is already encrypted (it has a `sops:` key)');
   stripComments(doc);
   const suffix = opts.unencryptedSuffix ?? DEFAULT_UNENCRYPTED_SUFFIX;
@@ -385,22 +388,22 @@ export async function encryptSops(plainYaml: string, opts: EncryptOptions): Prom
     const { text, type } = plainBytes(raw);
     hash.update(enc.encode(text));
     if (!shouldBeEncrypted(v.sopsPath, { unencryptedSuffix: suffix })) continue;
-    const s = new Scalar(aesEncrypt(n, text, type, key, v.sopsPath.join(':') + ':'));
+    const s = new (Y().Scalar)(aesEncrypt(n, text, type, key, v.sopsPath.join(':') + ':'));
     doc.setIn(v.location, s);
   }
   const mac = Buffer.from(hash.digest()).toString('hex').toUpperCase();
   const lastmodified = (opts.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
   const ageList = stanzas.map((s) => {
-    const m = new YAMLMap();
+    const m = new (Y().YAMLMap)();
     m.set('recipient', s.recipient);
-    const e = new Scalar(s.enc);
-    e.type = Scalar.BLOCK_LITERAL;
+    const e = new (Y().Scalar)(s.enc);
+    e.type = Y().Scalar.BLOCK_LITERAL;
     m.set('enc', e);
     return m;
   });
-  const sops = new YAMLMap();
+  const sops = new (Y().YAMLMap)();
   sops.set('age', doc.createNode(ageList));
-  sops.set('lastmodified', Object.assign(new Scalar(lastmodified), { type: Scalar.QUOTE_DOUBLE }));
+  sops.set('lastmodified', Object.assign(new (Y().Scalar)(lastmodified), { type: Y().Scalar.QUOTE_DOUBLE }));
   sops.set('mac', aesEncrypt(n, mac, 'str', key, lastmodified));
   sops.set('unencrypted_suffix', suffix);
   sops.set('version', SOPS_VERSION);
@@ -417,9 +420,9 @@ function stripComments(doc: Document): void {
       const n = node as { commentBefore?: unknown; comment?: unknown; items?: unknown[]; key?: unknown; value?: unknown };
       if ('commentBefore' in n) n.commentBefore = null;
       if ('comment' in n) n.comment = null;
-      if (isMap(node) || isSeq(node)) node.flow = false;
+      if (Y().isMap(node) || Y().isSeq(node)) node.flow = false;
       if (Array.isArray(n.items)) n.items.forEach(visit);
-      if (isPair(node)) {
+      if (Y().isPair(node)) {
         visit(n.key);
         visit(n.value);
       }
