@@ -101,6 +101,16 @@ describe('secrets on a live cluster', { skip, timeout: 240_000 }, () => {
     assert.equal(j.code, 0, j.stderr);
     assert.match(JSON.parse(j.stdout).changes[0].diff, /‹secret db\.password›/);
     assert.equal(run('-L', 'debug', 'prod', 'db', 'diff').code, 0);
+    // a plan file keeps only the hashes of a unit that holds a secret; show prints it masked
+    const planPath = path.join(tree.base, 'plan.json');
+    assert.equal(run('prod', 'db', 'diff', '--out', planPath).code, 0);
+    const plan = fs.readFileSync(planPath, 'utf8');
+    printed.push(plan);
+    assert.equal(mode(planPath), 0o600);
+    assert.equal(JSON.parse(plan).units[0].desired.content, undefined);
+    const show = ggn(['show', planPath], { env });
+    printed.push(show.stdout, show.stderr);
+    assert.match(show.stdout, /holds a secret: only hashes are kept/);
   });
 
   it('update delivers the real secret, writes the unit 0600 and keeps the state private', async () => {
