@@ -339,7 +339,8 @@ async function askUnit(cmd: GgnCommand, item: RolloutItem, plan: LivePlan): Prom
           live: f.previous ?? undefined,
           desired: f.desired,
         };
-        cmd.ctx.out.write(unifiedDiff({ ...change, desired: f.desired, live: f.previous ?? undefined }, colorsFor(cmd.ctx.out)));
+        const label = f.fromRevision ? `revision ${f.fromRevision} kept on ${item.machine}` : undefined;
+        cmd.ctx.out.write(unifiedDiff({ ...change, desired: f.desired, live: f.previous ?? undefined }, colorsFor(cmd.ctx.out), label));
       }
     }
   }

@@ -24,7 +24,8 @@ export const PLAIN: Colors = { red: (s) => s, green: (s) => s, cyan: (s) => s, b
  * (`‹secret db.password›`) and a secret whose value differs is told by name, never shown:
  * `~ db.password changed`.
  */
-export function unifiedDiff(c: UnitChange, colors: Colors): string {
+/** `desiredLabel`: where the new side comes from (default: the tree; a rollback: the revision). */
+export function unifiedDiff(c: UnitChange, colors: Colors, desiredLabel = 'from the tree'): string {
   let live = c.live ?? '';
   let desired = c.kind === 'orphan' ? '' : (c.desired ?? '');
   const notes: string[] = [];
@@ -37,7 +38,7 @@ export function unifiedDiff(c: UnitChange, colors: Colors): string {
     desired = d.text;
     for (const n of changed) notes.push(colors.cyan(`~ ${n} changed`));
   }
-  const patch = createTwoFilesPatch(`${c.unit} (on ${c.machine})`, `${c.unit} (from the tree)`, live, desired, undefined, undefined, { context: 3 });
+  const patch = createTwoFilesPatch(`${c.unit} (on ${c.machine})`, `${c.unit} (${desiredLabel})`, live, desired, undefined, undefined, { context: 3 });
   const lines = patch.split('\n');
   // Drop the "=====" banner createTwoFilesPatch starts with.
   const body = lines[0].startsWith('====') ? lines.slice(1) : lines;

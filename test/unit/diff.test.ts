@@ -4,6 +4,7 @@ import { planChanges, summarize, unitOwner } from '../../src/plan/diff';
 import { HostSnapshot } from '../../src/drivers/types';
 import { GgnError } from '../../src/errors';
 import { stoppedState } from '../../src/drivers/memory/driver';
+import { PLAIN, unifiedDiff } from '../../src/report/diff';
 
 const state = (active: string) => stoppedState({ activeState: active, subState: active === 'active' ? 'running' : 'dead' });
 
@@ -51,5 +52,14 @@ describe('plan', () => {
     assert.equal(owner('prod_cassandra_ext_x.service'), 'cassandra_ext');
     assert.equal(owner('prod_cassandra_c1.timer'), 'cassandra');
     assert.equal(owner('prod_cassandra_c1.conf'), undefined);
+  });
+});
+
+describe('unified diff labels', () => {
+  it('the new side says where it comes from: the tree, or the revision a rollback puts back', () => {
+    const c = { kind: 'changed' as const, unit: 'prod_web_w1.service', service: 'web', machine: 'm0', live: 'a\n', desired: 'b\n' };
+    assert.match(unifiedDiff(c, PLAIN), /^\+\+\+ prod_web_w1\.service \(from the tree\)/m);
+    assert.match(unifiedDiff(c, PLAIN, 'revision 3 kept on m0'), /^\+\+\+ prod_web_w1\.service \(revision 3 kept on m0\)/m);
+    assert.match(unifiedDiff(c, PLAIN), /^--- prod_web_w1\.service \(on m0\)/m);
   });
 });
