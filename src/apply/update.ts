@@ -5,7 +5,10 @@
  * hooks, roll the units out (unit hooks and health gate around each), run the late hooks,
  * release the lock. A failed service stops an env-level update; so does a stop (signal) or a
  * lost lock, after the units in flight are finished or restored.
- * The lock backend is checked before anything changes; so are the plans.
+ * The lock backend is checked before anything changes; so are the plans: at env level a preflight
+ * renders, places and reads every service's units first. `prune` (and `update --prune`) removes a
+ * service's orphans under the same lock; `--plan` refuses a service whose units moved since the
+ * saved plan; `--dry-run` only lists the steps (no lock).
  */
 import { shortUnitName, unitPrefix } from '../render/names';
 import { GgnError, toGgnError } from '../errors';
