@@ -102,9 +102,11 @@ export class History extends GgnCommand {
       else
         ctx.out.write(
           table(
-            ['TIME', 'WHO', ...(ctx.target.service ? [] : ['SERVICE']), 'UNIT', 'HOST', 'ACTION', 'OLD', 'NEW', 'RESULT'],
+            ['TIME', 'WHO', ...(ctx.target.service ? [] : ['SERVICE']), 'UNIT', 'HOST', 'ACTION', 'OLD', 'NEW', 'RESULT', 'TREE'],
             last.map((e) =>
-              [e.time, e.who, ...(ctx.target.service ? [] : [e.service]), e.unit, e.machine, e.action, e.oldHash, e.newHash, e.result].map(printable),
+              [e.time, e.who, ...(ctx.target.service ? [] : [e.service]), e.unit, e.machine, e.action, e.oldHash, e.newHash, e.result, e.tree || '-'].map(
+                printable,
+              ),
             ),
           ),
         );

@@ -1,6 +1,7 @@
 /**
  * The audit log, one owner for its format: one line per event on each host, tab-separated:
- *   time who env service unit action old-hash new-hash result run-id
+ *   time who env service unit action old-hash new-hash result run-id tree
+ * (`tree`: the work tree's git commit and subject at the time, '' outside git).
  * A change writes a `started` line before it touches the host and a line with its result
  * after, so a change that was cut short (ggn killed, host lost) shows as such in `history`.
  * Lines of ggn 0.1 have no run id.
@@ -18,6 +19,8 @@ export interface AuditEntry {
   newHash: string;
   result: string;
   runId: string;
+  /** The tree's commit and subject (`3f2a9c1e0b7d fix the heap size`); '' when unknown. */
+  tree: string;
   machine: string;
 }
 
@@ -27,8 +30,8 @@ export const STARTED = 'started';
 export const contentHash = (s: string | null) => (s === null ? '-' : crypto.createHash('sha256').update(s).digest('hex').slice(0, 12));
 
 /** The fields of a line, in order; tabs and newlines become spaces so a line stays a line. */
-export function auditFields(e: Omit<AuditEntry, 'machine'>): string[] {
-  return [e.time, e.who, e.env, e.service, e.unit, e.action, e.oldHash, e.newHash, e.result, e.runId].map((f) => f.replace(/[\t\r\n]+/g, ' '));
+export function auditFields(e: Omit<AuditEntry, 'machine' | 'tree'> & { tree?: string }): string[] {
+  return [e.time, e.who, e.env, e.service, e.unit, e.action, e.oldHash, e.newHash, e.result, e.runId, e.tree ?? ''].map((f) => f.replace(/[\t\r\n]+/g, ' '));
 }
 
 /**
@@ -55,6 +58,7 @@ export function parseAudit(text: string, machine: string, keep: (e: AuditEntry) 
       newHash: f[7],
       result: f[8],
       runId: f[9] ?? '',
+      tree: f[10] ?? '',
       machine,
     };
     if (keep(e)) out.push(e);

@@ -34,7 +34,7 @@ export interface PruneDeps {
   driver: Pick<Driver, 'stop' | 'uninstall' | 'reload' | 'resetFailed' | 'appendAudit'>;
   clock: Clock;
   reporter: Reporter;
-  audit: { who: string; env: string; runId: string };
+  audit: { who: string; env: string; runId: string; tree?: string };
   prompt?: (item: PruneItem) => Promise<'yes' | 'skip' | 'quit'>;
   signal?: AbortSignal;
 }
@@ -110,6 +110,7 @@ async function pruneOne(item: PruneItem, deps: PruneDeps): Promise<PruneSummary[
       newHash: contentHash(null),
       result,
       runId: deps.audit.runId,
+      tree: deps.audit.tree,
     });
     try {
       await driver.appendAudit(item.machine, fields);

@@ -72,7 +72,7 @@ export interface RolloutDeps {
   health?: (item: RolloutItem, signal: AbortSignal) => Promise<{ ok: boolean; message?: string }>;
   /** Asked before each unit when set (a TTY without -y). */
   prompt?: (item: RolloutItem) => Promise<PromptAnswer>;
-  audit: { who: string; env: string; action: string; runId: string };
+  audit: { who: string; env: string; action: string; runId: string; tree?: string };
 }
 
 export interface RolloutOptions {
@@ -305,7 +305,7 @@ async function updateItem(
   const units = item.files.map((f) => f.unit);
   const oldHash = contentHash(item.files.find((f) => f.unit === item.main)?.previous ?? null);
   const newHash = contentHash(item.files.find((f) => f.unit === item.main)!.desired);
-  const { who, env, action, runId } = deps.audit;
+  const { who, env, action, runId, tree } = deps.audit;
   const fieldsFor = (result: string) =>
     auditFields({
       time: new Date(clock.now()).toISOString(),
@@ -318,6 +318,7 @@ async function updateItem(
       newHash,
       result,
       runId,
+      tree,
     });
   const auditFailed = (result: string, why: string) => {
     auditFailures.push(`${item.machine}: ${item.main}: ${why}`);

@@ -31,6 +31,7 @@ import { mapLimit } from '../parallel';
 import { PlanFile, planMoves } from '../plan/file';
 import { PruneItem, pruneItems, PruneSummary, runPrune } from './prune';
 import { formatDuration } from '../durations';
+import { describeTree, treeCommit } from '../tree/git';
 import { BatchSize, groupUnits, interleaveMachines, itemFor, PromptAnswer, RolloutItem, rolloutItems, runRollout, RolloutSummary } from './rollout';
 import { Clock, Reporter } from './types';
 
@@ -82,6 +83,8 @@ export interface UpdateDeps {
   confirmPlan?: (service: string, items: RolloutItem[], plan: LivePlan) => Promise<'all' | 'each' | 'quit'>;
   who: string;
   logLevel: string;
+  /** The tree's commit and subject for the audit lines (describeTree); default: asked from git. */
+  tree?: string;
   /** This run's id (locks, audit); default: a new one. */
   runId?: string;
   /** The service locks; default: the env config's backend. */
@@ -144,9 +147,10 @@ export async function update(ws: Workspace, driver: Driver, deps: UpdateDeps, op
       if (failed.length) return failed;
     }
     const runId = deps.runId ?? randomUUID();
+    const tree = deps.tree ?? describeTree(treeCommit(ws.home.workPath));
     for (const service of services) {
       if (opts.signal?.aborted) break;
-      const r = await updateService(ws, driver, lock, env, service, { ...deps, runId }, opts);
+      const r = await updateService(ws, driver, lock, env, service, { ...deps, runId, tree }, opts);
       results.push(r);
       if (
         r.error ||
@@ -347,7 +351,7 @@ async function rollOutService(
       },
       health,
       prompt: prompt ? (item) => prompt!(item, plan) : undefined,
-      audit: { who: deps.who, env: env.name, action: opts.mode, runId: deps.runId },
+      audit: { who: deps.who, env: env.name, action: opts.mode, runId: deps.runId, tree: deps.tree },
     },
     { concurrency, batches: opts.batches, timeoutMs: opts.timeoutMs, settleMs: opts.settleMs, pollMs: opts.pollMs, maxFail: opts.maxFail, signal: opts.signal },
   );
@@ -384,7 +388,7 @@ async function pruneService(
     driver,
     clock: deps.clock,
     reporter: deps.reporter,
-    audit: { who: deps.who, env: env.name, runId: deps.runId },
+    audit: { who: deps.who, env: env.name, runId: deps.runId, tree: deps.tree },
     prompt: opts.prunePrompt,
     signal: opts.signal,
   });

@@ -6,12 +6,12 @@
  * content moved is named and the service refused (Nomad's check-index, for systemd units).
  * A unit that holds a secret keeps only its hashes: it is re-rendered at apply time.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { contentHash } from '../apply/audit';
 import { GgnError } from '../errors';
 import { ggnVersion } from '../version';
+import { treeCommit } from '../tree/git';
 import { LivePlan } from './build';
 import { UnitChange } from './diff';
 
@@ -49,7 +49,7 @@ export function planFile(plan: LivePlan, scope: { env: string; service?: string;
     env: scope.env,
     service: scope.service ?? null,
     unit: scope.unit ?? null,
-    tree: gitState(workPath),
+    tree: ((t) => ({ commit: t?.commit ?? null, dirty: t?.dirty ?? null }))(treeCommit(workPath)),
     units: plan.changes.map((c) => {
       const secret = c.secrets?.holdsSecrets === true;
       return {
@@ -62,18 +62,6 @@ export function planFile(plan: LivePlan, scope: { env: string; service?: string;
       };
     }),
   };
-}
-
-/** The tree's commit when the work path is in a git repository (and whether files differ from it). */
-function gitState(workPath: string): PlanFile['tree'] {
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', workPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
-  try {
-    const commit = git('rev-parse', 'HEAD');
-    return { commit, dirty: git('status', '--porcelain', '--', '.') !== '' };
-  } catch {
-    return { commit: null, dirty: null };
-  }
 }
 
 /** Written whole or not at all (a temporary file beside it, then a rename); private: it holds unit contents. */

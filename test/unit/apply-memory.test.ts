@@ -7,6 +7,9 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { readHistory } from '../../src/apply/history';
+import { describeTree, treeCommit } from '../../src/tree/git';
 import * as path from 'node:path';
 import { ServiceLocks } from '../../src/apply/lock';
 import { MemoryLockStore } from '../../src/apply/lock/memory';
@@ -358,6 +361,57 @@ describe('the whole plan, asked once', () => {
     seen.length = 0;
     await runWith('each');
     assert.deepEqual(seen.slice(1), ['unit prod_web_w1.service@m0', 'unit prod_web_w2.service@m1']);
+  });
+});
+
+describe('the tree version in the audit log', () => {
+  it('a tree in git: every audit line names its commit and subject (+ when it has uncommitted changes); history reads it back', async () => {
+    const t = setup();
+    const git = (...a: string[]) =>
+      execFileSync('git', ['-C', t.work, ...a], {
+        stdio: 'pipe',
+        env: { ...process.env, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' },
+      });
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-q', '-m', 'web: version 1');
+    const head = execFileSync('git', ['-C', t.work, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    await t.run();
+    const history = await readHistory(t.driver, 'prod', 'web');
+    assert.deepEqual(
+      history.entries.map((e) => [e.unit, e.result, e.tree]),
+      [
+        ['prod_web_w1.service', 'ok', `${head.slice(0, 12)} web: version 1`],
+        ['prod_web_w2.service', 'ok', `${head.slice(0, 12)} web: version 1`],
+      ],
+    );
+    // uncommitted changes are marked
+    t.setVersion('2');
+    await update(
+      t.ws(),
+      t.driver,
+      {
+        clock: t.clock,
+        reporter: t.reporter,
+        who: 'me@box',
+        logLevel: 'info',
+        locks: new ServiceLocks(t.store, t.clock),
+        tree: describeTree(treeCommit(t.work + '/.')),
+      },
+      {
+        mode: 'update',
+        scope: { env: 'prod', service: 'web' },
+        all: false,
+        force: false,
+        timeoutMs: 10_000,
+        settleMs: 100,
+        pollMs: 100,
+        maxFail: 0,
+        lockTtlMs: 45_000,
+        lockWaitMs: 0,
+      },
+    );
+    assert.equal((await readHistory(t.driver, 'prod', 'web')).entries.at(-1)!.tree, `${head.slice(0, 12)}+ web: version 1`);
   });
 });
 
