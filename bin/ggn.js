@@ -7,12 +7,29 @@ const argv = process.argv.slice(2);
 // `ggn version` answers before loading anything else.
 if (argv.length === 1 && (argv[0] === 'version' || argv[0] === '--version')) {
   process.stdout.write(`ggn version ${require('../package.json').version}\n`);
+} else if (firstWord(argv) === 'secrets') {
+  // `ggn secrets` needs the age code, kept out of the bundle (scripts/bundle.ts): run it from dist/.
+  require('../dist/commands/main.js')
+    .main(argv)
+    .then((code) => {
+      process.exitCode = code;
+    });
 } else {
   load()
     .main(argv)
     .then((code) => {
       process.exitCode = code;
     });
+}
+
+/** The first word that is neither a global flag nor its value (commands/globals.ts). */
+function firstWord(args) {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (['-H', '--home-path', '-L', '--log-level', '-M', '--generate-manifest', '-A', '--manifest-attributes'].includes(a)) i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
 }
 
 /** -L/--log-level debug or trace, anywhere before `--` (as commands/globals.ts reads it). */

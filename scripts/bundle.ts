@@ -26,17 +26,29 @@ const OUT = path.join(ROOT, 'dist', 'bundle');
 
 export const EXTERNAL = ['ssh2', 'etcd3', 'cockatiel', 'typescript', 'yaml', 'listr2', 'diff', '@oclif/core', 'semver'];
 
+/**
+ * The age and AES code (ESM packages, about 250 KB) is left out of the CLI's bundle: only
+ * `ggn secrets`, which bin/ggn.js runs from dist/ instead (a dynamic import() cannot run inside
+ * the bundle's vm.Script), and the decryption thread (its own bundle, with them) need it.
+ */
+const CRYPTO = ['age-encryption', '@noble/ciphers', '@noble/hashes'];
+
 function bundle(): void {
   fs.rmSync(OUT, { recursive: true, force: true });
+  build({ ggn: 'commands/main.ts', 'write-worker': 'src/render/write-worker.ts' }, [...EXTERNAL, ...CRYPTO]);
+  build({ 'decrypt-worker': 'src/secrets/decrypt-worker.ts' }, EXTERNAL);
+}
+
+function build(entryPoints: Record<string, string>, external: string[]): void {
   buildSync({
     absWorkingDir: ROOT,
-    entryPoints: { ggn: 'commands/main.ts', 'write-worker': 'src/render/write-worker.ts', 'decrypt-worker': 'src/secrets/decrypt-worker.ts' },
+    entryPoints,
     outdir: OUT,
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    external: EXTERNAL,
+    external,
     // Whitespace and syntax only: names stay, so stack traces read well under -L debug.
     minifyWhitespace: true,
     minifySyntax: true,
