@@ -186,6 +186,26 @@ prune() {
   done
   for r in $gone; do rm -f "$rev/$r"; done
 }
+# lockrev: two writers of one unit take turns (flock on revisions/.<unit>.lock, when flock exists).
+lockrev() {
+  command -v flock >/dev/null 2>&1 || return 0
+  lock="$state/revisions/.$name.lock"
+  exec 9>>"$lock" || fail "cannot open $lock"
+  flock -w 60 9 || fail "another write of $name on this host held $lock for 60 s"
+}
+# keeprev: copies $dir/$name into a private file (mktemp: 0600, it may hold a secret) and claims
+# it as the next revision number with ln, which fails when the name exists; sets $seq.
+keeprev() {
+  rtmp=$(mktemp "$rev/.tmp.XXXXXX") || fail "cannot create a temporary file in $rev"
+  cp "$dir/$name" "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
+  newest; seq=\${best:-0}; tries=0
+  while :; do
+    seq=$((seq + 1)); tries=$((tries + 1))
+    if ln "$rtmp" "$rev/$seq" 2>/dev/null; then break; fi
+    [ -e "$rev/$seq" ] && [ $tries -lt 100 ] || fail "cannot create revision $rev/$seq"
+  done
+  rm -f "$rtmp"; rtmp=
+}
 `;
 
 /**
@@ -200,23 +220,11 @@ rev="$state/revisions/$name"
 [ -d "$state" ] || mkstate || fail "cannot create $state"
 [ -d "$dir" ] && [ -d "$rev" ] || mkdir -p "$dir" "$rev" || fail "cannot create $dir or $rev"
 receive
-lock="$state/revisions/.$name.lock"
-if command -v flock >/dev/null 2>&1; then
-  exec 9>>"$lock" || fail "cannot open $lock"
-  flock -w 60 9 || fail "another write of $name on this host held $lock for 60 s"
-fi
+lockrev
 stale "$rev" '.tmp.*'
 seq=
 if [ "$save" = 1 ] && [ -f "$dir/$name" ] && ! cmp -s "$tmp" "$dir/$name"; then
-  rtmp=$(mktemp "$rev/.tmp.XXXXXX") || fail "cannot create a temporary file in $rev"
-  cp "$dir/$name" "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
-  newest; seq=\${best:-0}; tries=0
-  while :; do
-    seq=$((seq + 1)); tries=$((tries + 1))
-    if ln "$rtmp" "$rev/$seq" 2>/dev/null; then break; fi
-    [ -e "$rev/$seq" ] && [ $tries -lt 100 ] || fail "cannot create revision $rev/$seq"
-  done
-  rm -f "$rtmp"; rtmp=
+  keeprev
 fi
 if ! mv -f "$tmp" "$dir/$name"; then
   [ -z "$seq" ] || rm -f "$rev/$seq"
@@ -358,19 +366,8 @@ for name in "$@"; do
   rev="$state/revisions/$name"
   mkstate || fail "cannot create $state"
   mkdir -p "$rev" || fail "cannot create $rev"
-  if command -v flock >/dev/null 2>&1; then
-    exec 9>>"$state/revisions/.$name.lock" || fail "cannot open the lock of $name"
-    flock -w 60 9 || fail "another write of $name on this host held its lock for 60 s"
-  fi
-  rtmp=$(mktemp "$rev/.tmp.XXXXXX") || fail "cannot create a temporary file in $rev"
-  cp "$dir/$name" "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
-  newest; seq=\${best:-0}; tries=0
-  while :; do
-    seq=$((seq + 1)); tries=$((tries + 1))
-    if ln "$rtmp" "$rev/$seq" 2>/dev/null; then break; fi
-    [ -e "$rev/$seq" ] && [ $tries -lt 100 ] || fail "cannot create revision $rev/$seq"
-  done
-  rm -f "$rtmp"; rtmp=
+  lockrev
+  keeprev
   rm -f "$dir/$name" || fail "cannot remove $dir/$name"
   printf 'revision %s %s\\n' "$name" "$seq"
   prune
