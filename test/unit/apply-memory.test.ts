@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { ServiceLocks } from '../../src/apply/lock';
 import { MemoryLockStore } from '../../src/apply/lock/memory';
 import { unitAction } from '../../src/apply/unit-actions';
-import { update, UpdateOptions } from '../../src/apply/update';
+import { update, UpdateDeps, UpdateOptions } from '../../src/apply/update';
 import { MemoryDriver } from '../../src/drivers/memory/driver';
 import { buildPlan } from '../../src/plan/build';
 import { planFile, readPlanFile, writePlanFile } from '../../src/plan/file';
@@ -64,7 +64,8 @@ function setup() {
     lockWaitMs: 0,
     ...o,
   });
-  const run = (o: Partial<UpdateOptions> = {}) => update(ws(), driver, { clock, reporter, who: 'me@box', logLevel: 'info', locks }, opts(o));
+  const run = (o: Partial<UpdateOptions> = {}, deps: Partial<UpdateDeps> = {}) =>
+    update(ws(), driver, { clock, reporter, who: 'me@box', logLevel: 'info', locks, ...deps }, opts(o));
   const file = (m: string, u: string) => driver.hosts.get(m)!.files.get(u);
   return { work, home, clock, driver, store, reporter, ws, setVersion, run, file };
 }
@@ -318,15 +319,9 @@ describe('the whole plan, asked once', () => {
     t.setVersion('2');
     const seen: string[] = [];
     const runWith = (answer: 'all' | 'each' | 'quit') =>
-      update(
-        t.ws(),
-        t.driver,
+      t.run(
+        {},
         {
-          clock: t.clock,
-          reporter: t.reporter,
-          who: 'me@box',
-          logLevel: 'info',
-          locks: new ServiceLocks(t.store, t.clock),
           confirmPlan: async (service, items) => {
             seen.push(`${service}: ${items.map((i) => i.id).join(' ')}`);
             return answer;
@@ -335,18 +330,6 @@ describe('the whole plan, asked once', () => {
             seen.push(`unit ${item.id}`);
             return 'yes';
           },
-        },
-        {
-          mode: 'update',
-          scope: { env: 'prod', service: 'web' },
-          all: false,
-          force: false,
-          timeoutMs: 10_000,
-          settleMs: 100,
-          pollMs: 100,
-          maxFail: 0,
-          lockTtlMs: 45_000,
-          lockWaitMs: 0,
         },
       );
     const [q] = await runWith('quit');
@@ -387,30 +370,7 @@ describe('the tree version in the audit log', () => {
     );
     // uncommitted changes are marked
     t.setVersion('2');
-    await update(
-      t.ws(),
-      t.driver,
-      {
-        clock: t.clock,
-        reporter: t.reporter,
-        who: 'me@box',
-        logLevel: 'info',
-        locks: new ServiceLocks(t.store, t.clock),
-        tree: describeTree(treeCommit(t.work + '/.')),
-      },
-      {
-        mode: 'update',
-        scope: { env: 'prod', service: 'web' },
-        all: false,
-        force: false,
-        timeoutMs: 10_000,
-        settleMs: 100,
-        pollMs: 100,
-        maxFail: 0,
-        lockTtlMs: 45_000,
-        lockWaitMs: 0,
-      },
-    );
+    await t.run({}, { tree: describeTree(treeCommit(t.work + '/.')) });
     assert.equal((await readHistory(t.driver, 'prod', 'web')).entries.at(-1)!.tree, `${head.slice(0, 12)}+ web: version 1`);
   });
 });
