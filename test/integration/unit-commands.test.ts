@@ -107,5 +107,34 @@ function suite(scope: Scope): void {
       assert.equal(r.code, 1);
       assert.match(r.stderr, new RegExp(`host ${h[1].name}: systemctl start prod_web_web2\\.service failed: .*`));
     });
+
+    it('a unit with an [Install] section is enabled by update and start, runs again after a reboot, and destroy disables it', async () => {
+      const target = scope === 'user' ? 'default.target' : 'multi-user.target';
+      const unit = 'prod_boot_b1.service';
+      const wants = path.join(cluster.unitDir(h[1]), `${target}.wants`);
+      tree.write('env/prod/services/boot/service-manifest.yml', `nodes:\n  - hostname: b1\n    machine_id: ${h[1].name}\n`);
+      tree.write(
+        'env/prod/services/boot/unit.tmpl',
+        `[Service]\nExecStart=/bin/sleep 600\n\n[Install]\nWantedBy=${target}\n\n[X-Fleet]\nMachineID={{.machine_id}}\n`,
+      );
+      const u = run('prod', 'boot', 'update', '-y');
+      assert.equal(u.code, 0, u.stdout + u.stderr);
+      assert.equal(await sc(h[1], 'is-enabled', unit), 'enabled');
+      assert.ok((await cluster.list(h[1], wants)).includes(unit));
+      await cluster.restart(h[1]);
+      let state = '';
+      for (let i = 0; i < 100 && state !== 'active'; i++) {
+        state = await sc(h[1], 'is-active', unit);
+        if (state !== 'active') await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(state, 'active', 'started at boot');
+      assert.equal(run('prod', 'boot', 'check').code, 0);
+      const d = run('prod', 'boot', 'b1', 'destroy', '-y');
+      assert.equal(d.code, 0, d.stdout + d.stderr);
+      assert.ok(!(await cluster.list(h[1], wants)).includes(unit), 'destroy disables it');
+      const s = run('prod', 'boot', 'b1', 'start');
+      assert.equal(s.code, 0, s.stdout + s.stderr);
+      assert.equal(await sc(h[1], 'is-enabled', unit), 'enabled', 'the start command enables it too');
+    });
   });
 }

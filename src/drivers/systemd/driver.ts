@@ -42,6 +42,7 @@ import {
   readUnitsCommand,
   removeUnitsCommand,
   splitWarnings,
+  startCommand,
   AUDIT_FAILED_PREFIX,
   systemctlCommand,
   SystemctlVerb,
@@ -160,7 +161,7 @@ export class SshSystemdDriver implements Driver {
 
   /** Queues a restart and returns at once, with the invocation id the unit had before. */
   async restartNoBlock(machine: string, unit: string): Promise<{ invocationBefore: string }> {
-    const r = await this.run(machine, restartNoBlockCommand(this.opts.target, unit), `systemctl restart --no-block ${unit}`);
+    const r = await this.runScript(machine, restartNoBlockCommand(this.opts.target, unit), `systemctl restart --no-block ${unit}`);
     return { invocationBefore: r.stdout.split('\n')[0].trim() };
   }
 
@@ -217,8 +218,9 @@ export class SshSystemdDriver implements Driver {
     await this.systemctl(machine, 'daemon-reload');
   }
 
+  /** Starts units, enabling those with an [Install] section (as `systemctl enable --now`). */
   async start(machine: string, units: string[]): Promise<void> {
-    await this.systemctl(machine, 'start', units);
+    await this.runScript(machine, startCommand(this.opts.target, 'start', units), `systemctl start ${units.join(' ')}`);
   }
 
   async stop(machine: string, units: string[], opts: { quiet?: boolean } = {}): Promise<void> {
@@ -227,7 +229,7 @@ export class SshSystemdDriver implements Driver {
   }
 
   async restart(machine: string, units: string[]): Promise<void> {
-    await this.systemctl(machine, 'restart', units);
+    await this.runScript(machine, startCommand(this.opts.target, 'restart', units), `systemctl restart ${units.join(' ')}`);
   }
 
   async resetFailed(machine: string, units: string[]): Promise<void> {
@@ -237,7 +239,7 @@ export class SshSystemdDriver implements Driver {
   /** A service is restarted without blocking (`--no-block`: its start is bounded by waitUp); a timer at once. */
   async beginStart(machine: string, unit: string): Promise<StartTicket> {
     if (isTimer(unit)) {
-      await this.systemctl(machine, 'restart', [unit]);
+      await this.restart(machine, [unit]);
       return { unit };
     }
     const { invocationBefore } = await this.restartNoBlock(machine, unit);
