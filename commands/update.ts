@@ -7,6 +7,7 @@ import { parseBatches, PromptAnswer, RolloutItem } from '../src/apply/rollout';
 import { realClock } from '../src/apply/types';
 import { Mode, ServiceResult, update } from '../src/apply/update';
 import { describePrune, PruneItem } from '../src/apply/prune';
+import { rollbackRefProblem } from '../src/apply/rollback-target';
 import { readPlanFile } from '../src/plan/file';
 import { LivePlan } from '../src/plan/build';
 import { PLAIN as PLAIN_COLORS, unifiedDiff } from '../src/report/diff';
@@ -44,6 +45,11 @@ const FLAGS = {
     description: 'apply exactly this plan (made by `diff --out`); refused, naming what moved, if hosts or tree changed since',
     helpValue: 'FILE',
   }),
+  to: Flags.string({
+    description:
+      'rollback: back to the revision with this content hash (list-units, history), or to what ran after the change made from this git commit (history)',
+    helpValue: 'HASH|COMMIT',
+  }),
   'dry-run': Flags.boolean({ description: 'print each step it would take, per unit and host, and change nothing (no lock, no hook)' }),
 };
 
@@ -70,7 +76,10 @@ Ctrl-C, SIGTERM and SIGHUP start no new unit, interrupt the waits of the units i
 restore them, release the lock and exit 130, 143 and 129.`
         : mode === 'rollback'
           ? `For every unit of the service, the newest revision kept on its host (ggn keeps the last 5) is
-written back and the unit restarted, with the same gates, hooks, lock and restore as update.`
+written back and the unit restarted, with the same gates, hooks, lock and restore as update.
+--to HASH: back to the kept revision with that content hash (as list-units and history show it).
+--to COMMIT: every unit back to what it ran after the change made from that tree commit (history
+shows the commits). A unit that cannot go back refuses the whole rollback before any change.`
           : `Removes the units that are live on a host but no longer in the tree (orphans, as diff shows them),
 per service under its lock: stop (the timer first), remove the files (each kept as a revision on the
 host), daemon-reload, reset-failed, with an audit line. Asks per unit on a terminal (yes / skip / quit),
@@ -84,7 +93,12 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
             'ggn prod cassandra cass1 update --force',
           ]
         : mode === 'rollback'
-          ? ['ggn prod cassandra rollback', 'ggn prod cassandra cass1 rollback -y']
+          ? [
+              'ggn prod cassandra rollback',
+              'ggn prod cassandra cass1 rollback -y',
+              'ggn prod cassandra cass1 rollback --to 3f2a9c1e0b7d',
+              'ggn prod rollback --to 9e1c0a7 -y',
+            ]
           : ['ggn prod prune --dry-run', 'ggn prod cassandra prune -y', 'ggn prod update -y --prune'];
     static override flags = FLAGS;
 
@@ -102,6 +116,8 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
         if (bad.length) throw new UsageError(`prune does not take --${bad[0]}: it removes orphans one at a time`);
       }
       if (mode === 'rollback' && flags.prune) throw new UsageError('--prune goes with update (or run prune)');
+      if (mode !== 'rollback' && flags.to !== undefined) throw new UsageError(`--to goes with rollback: ${mode} applies the tree`);
+      if (flags.to !== undefined && rollbackRefProblem(flags.to)) throw new UsageError(rollbackRefProblem(flags.to));
       if (mode === 'rollback' && flags.plan)
         throw new UsageError('--plan applies a plan made by diff, with update or prune; rollback takes the revisions kept on the hosts');
       const saved = flags.plan ? { plan: readPlanFile(flags.plan), file: flags.plan } : undefined;
@@ -134,6 +150,7 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
                 ? { env: saved.plan.env, service: saved.plan.service ?? undefined, unit: saved.plan.unit ?? undefined }
                 : { env: ctx.target.env, service: ctx.target.service, unit: ctx.target.unit },
               planFile: saved,
+              rollbackTo: flags.to,
               all: flags.all,
               force: flags.force || (mode === 'update' && !!ctx.target.unit && flags.all),
               parallel: flags.parallel ?? (flags.yes ? undefined : 1),

@@ -3,6 +3,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { up, Cluster, TestHost } from '../harness';
@@ -130,6 +131,28 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
       !fs.readdirSync(path.join(h[0].home, '.config/systemd/user')).some((f) => !f.endsWith('.service') && !f.endsWith('.timer') && !f.endsWith('.wants')),
       'the unit directory holds only unit files',
     );
+  });
+
+  it('rollback --to a content hash puts back that revision of one unit; at service level a unit without it refuses, changing nothing', async () => {
+    const rs = path.join(h[0].home, '.local/state/ggn/revisions/prod_web_w1.service');
+    const v1 = fs
+      .readdirSync(rs)
+      .filter((f) => /^\d+$/.test(f))
+      .map((f) => fs.readFileSync(path.join(rs, f), 'utf8'))
+      .find((c) => /v1/.test(c));
+    assert.ok(v1, 'v1 is kept on the host');
+    const hash = crypto.createHash('sha256').update(v1).digest('hex').slice(0, 12);
+    const refused = run('prod', 'web', 'rollback', '-y', '--to', hash);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /no revision with that content hash is kept of prod_web_w2\.service on \S+, prod_web_w3\.service on \S+; nothing was changed/);
+    for (let i = 0; i < 3; i++) assert.match(onHost(i)!, /v2/);
+    const r = run('prod', 'web', 'w1', 'rollback', '-y', '--to', hash);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(onHost(0), v1);
+    assert.equal(await active(0), 'active');
+    assert.match(onHost(1)!, /v2/);
+    assert.match(run('prod', 'web', 'list-units').stdout, new RegExp(`prod_web_w1\\.service .*${hash}`));
+    assert.equal(run('prod', 'web', 'w1', 'rollback', '-y', '--to', 'xyz').code, 2, 'a ref that is no hash is a usage error');
   });
 
   it('two concurrent updates of one service: exactly one proceeds', async () => {
