@@ -2,7 +2,7 @@
 import * as Flags from './flags';
 import { DEFAULT_LOCK_TTL } from '../src/apply/lock/run';
 import { parseDuration } from '../src/durations';
-import { createReporter } from '../src/apply/reporters';
+import { createReporter, TerminalReporter } from '../src/apply/reporters';
 import { parseBatches, PromptAnswer, RolloutItem } from '../src/apply/rollout';
 import { realClock } from '../src/apply/types';
 import { Mode, ServiceResult, update } from '../src/apply/update';
@@ -19,6 +19,7 @@ import { colorsFor, withDriver } from './live';
 import { ask, isInteractive } from './prompt';
 import { stopOnSignals } from './signals';
 import { UsageError } from './globals';
+import { toGgnError } from '../src/errors';
 
 const FLAGS = {
   yes: Flags.boolean({ char: 'y', description: 'do not ask: update every unit (needed without a terminal, and for more than one unit at a time)' }),
@@ -128,8 +129,16 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
       if (flags.parallel !== undefined && flags.parallel > 1 && !flags.yes)
         throw new UsageError('--parallel needs -y: without it, units are asked for one at a time');
       const stop = stopOnSignals(ctx, 'no new units; units in flight are restored, then the lock is released');
-      // Prompts and a live task list would fight over the terminal: ask in plain mode.
-      const reporter = createReporter({ json: flags.json, tty: !!(ctx.out as NodeJS.WriteStream).isTTY && flags.yes && !dryRun, out: ctx.out });
+      const tty = !!(ctx.out as NodeJS.WriteStream).isTTY && !dryRun && !flags.json;
+      // Asked at a terminal: plain lines while asking, the live task list once the user said "all".
+      const terminal = tty && !flags.yes ? new TerminalReporter(ctx.out) : undefined;
+      const reporter = terminal ?? createReporter({ json: flags.json, tty: tty && flags.yes, out: ctx.out });
+      const asking =
+        <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+        async (...a: A): Promise<R> => {
+          await terminal?.pause();
+          return fn(...a);
+        };
       let results: ServiceResult[] = [];
       try {
         results = await withDriver(ctx, 20, (driver) =>
@@ -140,7 +149,14 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
               clock: realClock,
               reporter,
               prompt: flags.yes || dryRun ? undefined : (item, plan) => askUnit(this, item, plan),
-              confirmPlan: flags.yes || dryRun || mode === 'prune' ? undefined : (service, items, plan) => askPlan(this, mode, service, items, plan),
+              confirmPlan:
+                flags.yes || dryRun || mode === 'prune'
+                  ? undefined
+                  : asking(async (service: string, items: RolloutItem[], plan: LivePlan) => {
+                      const answer = await askPlan(this, mode, service, items, plan);
+                      if (answer === 'all') terminal?.live();
+                      return answer;
+                    }),
               who: whoAmI(ctx.ws.home),
               logLevel: ctx.globals.logLevel,
             },
@@ -164,10 +180,14 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
               signal: stop.signal,
               dryRun,
               prune: flags.prune,
-              prunePrompt: flags.yes || dryRun ? undefined : (item) => askPrune(item),
+              prunePrompt: flags.yes || dryRun ? undefined : asking(askPrune),
             },
           ),
         );
+      } catch (e) {
+        // With --json a failure before any service ran (the lock backend, the driver) is JSON too.
+        if (!flags.json || e instanceof UsageError) throw e;
+        results = [{ service: ctx.target.service ?? '', error: toGgnError(e, { env: ctx.target.env }) }];
       } finally {
         await reporter.close();
         stop.dispose();

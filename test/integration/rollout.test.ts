@@ -7,7 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { up, Cluster, TestHost } from '../harness';
-import { background as ggnBackground, ggn } from '../support/cli';
+import { background as ggnBackground, ggn, ggnOnTerminal } from '../support/cli';
 import { clusterTree, ClusterTree, envConfigFor } from '../support/cluster-tree';
 import { assertOutput, assertRolloutLines } from '../support/output-schema';
 
@@ -153,6 +153,25 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     assert.match(onHost(1)!, /v2/);
     assert.match(run('prod', 'web', 'list-units').stdout, new RegExp(`prod_web_w1\\.service .*${hash}`));
     assert.equal(run('prod', 'web', 'w1', 'rollback', '-y', '--to', 'xyz').code, 2, 'a ref that is no hash is a usage error');
+  });
+
+  it('at a terminal: the whole plan, then one question; quit changes nothing and exits 1; all shows the live task list', async () => {
+    setVersion('5');
+    const before = [0, 1, 2].map(onHost);
+    const quit = ggnOnTerminal(['-H', tree.home, 'prod', 'web', 'update'], [{ expect: '[q]uit? ', send: 'q\r' }]);
+    assert.equal(quit.code, 1, quit.output);
+    assert.match(quit.output, /prod\/web: 3 unit\(s\) to update/);
+    assert.match(quit.output, /3 unit\(s\) on 3 host\(s\), 6 line\(s\) added, 6 removed/);
+    assert.match(quit.output, /prod\/web: 0 updated, 3 not started \(quit\)/);
+    assert.deepEqual([0, 1, 2].map(onHost), before, 'nothing changed');
+    const all = ggnOnTerminal(['-H', tree.home, 'prod', 'web', 'update'], [{ expect: '[q]uit? ', send: 'a\r' }]);
+    assert.equal(all.code, 0, all.output);
+    for (let i = 0; i < 3; i++) {
+      assert.match(all.output, new RegExp(`prod_web_w${i + 1}\\.service@${h[i].name}  done in`), 'the task list shows each unit done');
+      assert.match(onHost(i)!, /v5/);
+    }
+    assert.doesNotMatch(all.output, /\d\dZ prod_web_w\d\.service@\S+ write ok/, 'no plain event lines: the task list shows them');
+    assert.match(all.output, /prod\/web: 3 updated/);
   });
 
   it('two concurrent updates of one service: exactly one proceeds', async () => {
@@ -347,7 +366,7 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     setVersion('11');
   });
 
-  it('--json of diff, check, list-units, update, rollback, prune, history and validate follows schemas/output.schema.json', () => {
+  it('--json of diff, check, list-units, update, rollback, prune, history, validate and the unit actions follows schemas/output.schema.json', () => {
     setVersion('13');
     const d = run('prod', 'web', 'diff', '--json');
     assert.equal(d.code, 0, d.stderr);
@@ -379,6 +398,15 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     assertOutput('history', hist);
     assert.ok(hist.entries.some((e: { action: string; host: string }) => e.action === 'rollback' && e.host === h[0].name));
     assertOutput('validate', JSON.parse(run('prod', 'validate', '--json').stdout));
+    const restart = run('prod', 'web', 'w1', 'restart', '--json');
+    assert.equal(restart.code, 0, restart.stderr);
+    const action = JSON.parse(restart.stdout);
+    assertOutput('unitAction', action);
+    assert.deepEqual(
+      action.hosts.map((x: { host: string; error: unknown }) => [x.host, x.error]),
+      [[h[0].name, null]],
+    );
+    assert.ok(action.hosts[0].done.length > 0);
     // a failure is JSON too
     setVersion('broken');
     const f = run('prod', 'web', 'update', '-y', '--json');
