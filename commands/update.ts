@@ -275,6 +275,8 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
         const why =
           s.stopped === 'failure' ? ' (stopped after a failure)' : s.stopped === 'quit' ? ' (quit)' : s.stopped === 'interrupted' ? ' (interrupted)' : '';
         human.write(`${ctx.target.env}/${r.service}: ${parts.join(', ')}${why}\n`);
+        // What was not done, by name: the next run (or a person) takes it from here.
+        if (s.notStarted.length && s.stopped) human.write(`  not started: ${s.notStarted.join(', ')}\n`);
       }
       return failed;
     }

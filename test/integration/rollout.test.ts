@@ -163,6 +163,10 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     assert.match(quit.output, /prod\/web: 3 unit\(s\) to update/);
     assert.match(quit.output, /3 unit\(s\) on 3 host\(s\), 6 line\(s\) added, 6 removed/);
     assert.match(quit.output, /prod\/web: 0 updated, 3 not started \(quit\)/);
+    assert.match(
+      quit.output,
+      new RegExp(`not started: prod_web_w1\\.service@${h[0].name}, prod_web_w2\\.service@${h[1].name}, prod_web_w3\\.service@${h[2].name}`),
+    );
     assert.deepEqual([0, 1, 2].map(onHost), before, 'nothing changed');
     const all = ggnOnTerminal(['-H', tree.home, 'prod', 'web', 'update'], [{ expect: '[q]uit? ', send: 'a\r' }]);
     assert.equal(all.code, 0, all.output);
