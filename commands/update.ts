@@ -22,7 +22,7 @@ import { UsageError } from './globals';
 import { toGgnError } from '../src/errors';
 
 const FLAGS = {
-  yes: Flags.boolean({ char: 'y', description: 'do not ask: update every unit (needed without a terminal, and for more than one unit at a time)' }),
+  yes: Flags.boolean({ char: 'y', description: 'do not ask: go through every unit (needed without a terminal, and for more than one unit at a time)' }),
   all: Flags.boolean({ description: 'touch every unit, even those that are up to date and running' }),
   force: Flags.boolean({ description: 'update the unit even when it is up to date (unit level)' }),
   parallel: Flags.integer({ description: "units at once (overrides the manifest's concurrentUpdater)", min: 1, helpValue: 'N' }),
@@ -40,15 +40,14 @@ const FLAGS = {
     default: '100ms',
     helpValue: 'DURATION',
   }),
-  json: Flags.boolean({ description: 'one JSON event per line (unit, host, step, result, duration)' }),
+  json: Flags.boolean({ description: 'stdout: one JSON event per line (unit, host, step, result, duration), then a summary line' }),
   prune: Flags.boolean({ description: "update: then remove the service's units that are live but no longer in the tree (as `prune`)" }),
   plan: Flags.string({
     description: 'apply exactly this plan (made by `diff --out`); refused, naming what moved, if hosts or tree changed since',
     helpValue: 'FILE',
   }),
   to: Flags.string({
-    description:
-      'rollback: back to the revision with this content hash (list-units, history), or to what ran after the change made from this git commit (history)',
+    description: 'back to the revision with this content hash (list-units, history), or to what ran after the change made from this git commit (history)',
     helpValue: 'HASH|COMMIT',
   }),
   'dry-run': Flags.boolean({ description: 'print each step it would take, per unit and host, and change nothing (no lock, no hook)' }),
@@ -60,6 +59,16 @@ function durationFlag(v: string, name: string): number {
   } catch (e) {
     throw new Error(`--${name}: ${(e as Error).message}`);
   }
+}
+
+/** The flags that mean something for `mode`. */
+function flagsFor(mode: Mode): Partial<typeof FLAGS> {
+  const not: Record<Mode, (keyof typeof FLAGS)[]> = {
+    update: ['to'],
+    rollback: ['prune', 'plan', 'all', 'force'],
+    prune: ['to', 'all', 'force', 'parallel', 'batch', 'max-fail', 'prune', 'timeout', 'settle'],
+  };
+  return Object.fromEntries(Object.entries(FLAGS).filter(([k]) => !not[mode].includes(k as keyof typeof FLAGS)));
 }
 
 function rolloutCommand(mode: Mode) {
@@ -101,7 +110,8 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
               'ggn prod rollback --to 9e1c0a7 -y',
             ]
           : ['ggn prod prune --dry-run', 'ggn prod cassandra prune -y', 'ggn prod update -y --prune'];
-    static override flags = FLAGS;
+    // Help shows the flags that go with this verb; the others are refused with a reason when given.
+    static override flags = flagsFor(mode);
 
     async run(): Promise<number> {
       const flags = await this.flags(FLAGS);
@@ -117,6 +127,8 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
         if (bad.length) throw new UsageError(`prune does not take --${bad[0]}: it removes orphans one at a time`);
       }
       if (mode === 'rollback' && flags.prune) throw new UsageError('--prune goes with update (or run prune)');
+      if (mode === 'rollback' && (flags.all || flags.force))
+        throw new UsageError(`rollback does not take --${flags.all ? 'all' : 'force'}: it puts back every unit that has a revision to go back to`);
       if (mode !== 'rollback' && flags.to !== undefined) throw new UsageError(`--to goes with rollback: ${mode} applies the tree`);
       if (flags.to !== undefined && rollbackRefProblem(flags.to)) throw new UsageError(rollbackRefProblem(flags.to));
       if (mode === 'rollback' && flags.plan)
