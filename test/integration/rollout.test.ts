@@ -33,6 +33,16 @@ const unitPath = (host: TestHost, n: number) => path.join(host.home, '.config/sy
 const onHost = (i: number) => (fs.existsSync(unitPath(h[i], i + 1)) ? fs.readFileSync(unitPath(h[i], i + 1), 'utf8') : null);
 const active = async (i: number) => (await cluster.exec(h[i], ['systemctl', '--user', 'is-active', `prod_web_w${i + 1}.service`])).stdout.trim();
 
+/** Each host's unit file, its state and its audit log: what a run that changes nothing leaves as it was. */
+async function snapshot(): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const audit = path.join(h[i].home, '.local/state/ggn/audit.log');
+    out.push(onHost(i) ?? '', await active(i), fs.existsSync(audit) ? fs.readFileSync(audit, 'utf8') : '');
+  }
+  return out;
+}
+
 function background(args: string[], home = tree.home) {
   return ggnBackground(['-H', home, ...args]);
 }
@@ -317,20 +327,28 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
 
   it('--dry-run lists the steps and changes nothing: unit files, states and audit logs are the same after', async () => {
     setVersion('10');
-    const snapshot = async () => {
-      const out: string[] = [];
-      for (let i = 0; i < 3; i++) {
-        const audit = path.join(h[i].home, '.local/state/ggn/audit.log');
-        out.push(onHost(i) ?? '', await active(i), fs.existsSync(audit) ? fs.readFileSync(audit, 'utf8') : '');
-      }
-      return out;
-    };
     const before = await snapshot();
     const r = run('prod', 'web', 'update', '--dry-run');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /would update prod_web_w1\.service on \S+ \(changed\): early hooks, write prod_web_w1\.service \(revision kept\), reload, restart/);
     assert.match(r.stdout, /prod\/web: dry run: 3 unit\(s\) would be updated, nothing changed/);
     assert.deepEqual(await snapshot(), before);
+  });
+
+  it('preflight: an env-level update with a template error in a later service touches no host', async () => {
+    // web (changed: v10) comes before worker in the update order; worker cannot render.
+    tree.write('env/prod/services/worker/service-manifest.yml', `nodes:\n  - hostname: k1\n    machine_id: ${h[1].name}\n`);
+    tree.write('env/prod/services/worker/unit.tmpl', '[Service]\nExecStart=/bin/sleep {{nosuchfunction .version}}\n');
+    try {
+      const before = await snapshot();
+      const r = run('prod', 'update', '-y', '--parallel', '3');
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /worker.*nosuchfunction.*\(preflight: nothing was changed\)/);
+      assert.deepEqual(await snapshot(), before, 'unit files, states and audit logs unchanged');
+      assert.doesNotMatch(r.stdout, /locked/, 'no lock was taken');
+    } finally {
+      fs.rmSync(path.join(tree.work, 'env/prod/services/worker'), { recursive: true, force: true });
+    }
   });
 
   it('diff --out writes a plan; show prints it; update --plan applies exactly it, and refuses a stale one naming what moved', async () => {
