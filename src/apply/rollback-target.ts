@@ -46,11 +46,16 @@ export function resolveRollbackTargets(ref: string, units: UnitRevisions[], hist
   const matches = (content: string) => ref.length <= 12 && contentHash(content).startsWith(ref);
   const byContent = units.some((u) => matches(u.live) || u.revisions.some((r) => matches(r.content)));
   if (byContent) return { how: 'content', targets: byContentHash(units, matches, ref) };
-  const fromTree = history.filter((e) => e.tree.split(' ')[0].startsWith(ref));
+  const fromTree = history.filter((e) => sameCommit(e.tree.split(' ')[0].replace(/\+$/, ''), ref));
   if (fromTree.length) return { how: 'tree', targets: byTreeCommit(units, history, fromTree, ref) };
   throw new GgnError(
     `--to ${ref}: no revision kept of these units has that content hash, and no change in the audit logs was made from a tree commit starting so (${kept(units)})`,
   );
+}
+
+/** The audit log keeps 12 digits of a commit (`+`: with uncommitted changes); `ref` may be shorter or the whole sha. */
+function sameCommit(recorded: string, ref: string): boolean {
+  return recorded.length >= 4 && (recorded.startsWith(ref) || ref.startsWith(recorded));
 }
 
 function byContentHash(units: UnitRevisions[], matches: (content: string) => boolean, ref: string): Map<string, Revision> {

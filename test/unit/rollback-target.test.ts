@@ -59,6 +59,14 @@ describe('rollback --to', () => {
       entry('2026-01-03T00:00:01Z', 'a.service', h('a3'), 'cccc third', 'failed at wait-active, restored'),
     ];
     const units = [unit('a.service', 'a2', ['a1']), unit('b.service', 'b3', ['b1'])];
+    for (const ref of ['bbbb', 'bbbb0000111122223333444455556666777788889999'.slice(0, 40)]) {
+      const byRef = resolveRollbackTargets(
+        ref,
+        units,
+        history.map((e) => ({ ...e, tree: e.tree.replace(/^(\w+)/, (c) => `${c}00001111`.slice(0, 12)) })),
+      );
+      assert.deepEqual([...byRef.targets.keys()], ['b.service@m1'], `${ref}: the 12 digits recorded match a longer or shorter ref`);
+    }
     const r = resolveRollbackTargets('bbbb', units, history);
     assert.equal(r.how, 'tree');
     assert.deepEqual([...r.targets], [['b.service@m1', { revision: '1', content: 'b1' }]], 'a already runs a2 (the failed a3 never stayed)');
