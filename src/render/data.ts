@@ -27,6 +27,10 @@ export interface ServiceDataContext {
   keys: string[];
   /** `"key":<json>` of each shared top-level value, computed on first use. */
   fragments: Map<string, string>;
+  /** The same fragments escaped for a unit (escapeForUnit), computed on first use. */
+  escapedFragments: Map<string, string>;
+  /** jsonKeys by the node's own keys (nodes of a service mostly have the same ones). */
+  keysByOwn: Map<string, string[]>;
   /** Top-level keys every unit has, in Go's JSON order (computed on first use). */
   sortedShared?: string[];
 }
@@ -40,6 +44,8 @@ export function serviceDataContext(serviceAttributes: GoMap, aciList: string[], 
     jsonCache: new WeakMap(),
     keys: Object.keys(serviceAttributes),
     fragments: new Map(),
+    escapedFragments: new Map(),
+    keysByOwn: new Map(),
   };
 }
 
@@ -102,20 +108,25 @@ class DerivedValues {
 
   /**
    * The same JSON, built from the service's cached `"key":value` fragments for every top-level
-   * value the unit shares, and fresh ones only for the node's own keys.
+   * value the unit shares, and fresh ones only for the node's own keys. `escaped`: each fragment
+   * through escapeForUnit, which gives escapeForUnit of the whole JSON (no `\"` or `'` can span two
+   * fragments: a value never ends with a backslash, and `,` or `}` joins them), without escaping
+   * the shared part again for every unit.
    */
-  private jsonFromFragments(): string {
+  private jsonFromFragments(escaped = false): string {
     const m = this.data;
     const svc = this.svc;
     const cache = svc.jsonCache;
+    const fragments = escaped ? svc.escapedFragments : svc.fragments;
     let out = '{';
     let first = true;
     for (const k of this.jsonKeys()) {
-      let frag: string | undefined;
-      if (!this.own.includes(k)) frag = svc.fragments.get(k);
+      const own = this.own.includes(k);
+      let frag = own ? undefined : fragments.get(k);
       if (frag === undefined) {
         frag = goJsonQuote(k) + ':' + goJsonMarshalCached(m[k], cache);
-        if (!this.own.includes(k)) svc.fragments.set(k, frag);
+        if (escaped) frag = escapeForUnit(frag);
+        if (!own) fragments.set(k, frag);
       }
       out += first ? frag : ',' + frag;
       first = false;
@@ -130,23 +141,23 @@ class DerivedValues {
       const shared = [...svc.keys, 'aciList', 'acis', ...(svc.serviceNodes ? ['service_nodes'] : [])];
       svc.sortedShared = [...new Set(shared)].filter((k) => !IS_DERIVED.has(k)).sort(goStringCompare);
     }
-    const own = this.own.filter((k) => !IS_DERIVED.has(k) && !svc.keys.includes(k)).sort(goStringCompare);
-    if (own.length === 0) return svc.sortedShared;
-    const out: string[] = [];
-    let i = 0;
-    let j = 0;
-    const a = svc.sortedShared;
-    while (i < a.length || j < own.length) {
-      if (j >= own.length || (i < a.length && goStringCompare(a[i], own[j]) < 0)) out.push(a[i++]);
-      else out.push(own[j++]);
-    }
+    const id = JSON.stringify(this.own);
+    let out = svc.keysByOwn.get(id);
+    if (out === undefined)
+      svc.keysByOwn.set(
+        id,
+        (out = mergeKeys(
+          svc.sortedShared,
+          this.own.filter((k) => !IS_DERIVED.has(k) && !svc.keys.includes(k)),
+        )),
+      );
     return out;
   }
 
   get(key: Derived): string {
     switch (key) {
       case 'attributes':
-        return (this.escaped ??= escapeForUnit(this.rawJson()));
+        return (this.escaped ??= this.shadowed === undefined ? this.jsonFromFragments(true) : escapeForUnit(this.rawJson()));
       case 'attributesBase64':
         return (this.b64 ??= 'base64,' + Buffer.from(this.rawJson(), 'utf8').toString('base64'));
       case 'environmentAttributes':
@@ -162,6 +173,20 @@ class DerivedValues {
 }
 
 const IS_DERIVED = new Set<string>(DERIVED);
+
+/** The service's sorted keys with the node's own (not sorted yet) merged in, in Go's order. */
+function mergeKeys(shared: string[], ownKeys: string[]): string[] {
+  const own = ownKeys.sort(goStringCompare);
+  if (own.length === 0) return shared;
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < shared.length || j < own.length) {
+    if (j >= own.length || (i < shared.length && goStringCompare(shared[i], own[j]) < 0)) out.push(shared[i++]);
+    else out.push(own[j++]);
+  }
+  return out;
+}
 
 export function buildUnitData(svc: ServiceDataContext, node: GoMap): GoMap {
   const data = overlay(svc.serviceAttributes, node, svc.keys);

@@ -72,8 +72,15 @@ export function atomicWrite(file: string, content: string, mode = 0o644): void {
   const slash = file.lastIndexOf(path.sep);
   const tmp = `${file.slice(0, slash + 1)}.${file.slice(slash + 1)}.${process.pid}.tmp`;
   try {
-    fs.rmSync(tmp, { force: true });
-    fs.writeFileSync(tmp, content, { mode });
+    // Created, never opened if it exists ('wx': a leftover of a crashed run with this pid, or a
+    // symlink, is removed first). Checking for one before every write cost a stat per unit.
+    try {
+      fs.writeFileSync(tmp, content, { mode, flag: 'wx' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      fs.rmSync(tmp, { force: true });
+      fs.writeFileSync(tmp, content, { mode, flag: 'wx' });
+    }
     if (mode === 0o600) fs.chmodSync(tmp, mode);
     fs.renameSync(tmp, file);
   } catch (e) {
