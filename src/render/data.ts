@@ -9,7 +9,7 @@
 import { isMapValue } from '../tree/yaml';
 import { goJsonMarshalCached, goJsonQuote } from '../template/funcs/gojson';
 import { goStringCompare, sortedKeys } from '../template/funcs/goutil';
-import { GoMap, GoStringSlice } from '../template/values';
+import { GoMap, GoStringSlice, GoValue } from '../template/values';
 import { environmentLines } from './chunks';
 
 /**
@@ -25,6 +25,8 @@ export interface ServiceDataContext {
   jsonCache: WeakMap<object, string>;
   /** Keys of serviceAttributes, for fast copies. */
   keys: string[];
+  /** A new unit map holding serviceAttributes' keys and values (see sharedCopier). */
+  newUnitMap: () => GoMap;
   /** `"key":<json>` of each shared top-level value, computed on first use. */
   fragments: Map<string, string>;
   /** The same fragments escaped for a unit (escapeForUnit), computed on first use. */
@@ -43,6 +45,7 @@ export function serviceDataContext(serviceAttributes: GoMap, aciList: string[], 
     serviceNodes,
     jsonCache: new WeakMap(),
     keys: Object.keys(serviceAttributes),
+    newUnitMap: sharedCopier(serviceAttributes),
     fragments: new Map(),
     escapedFragments: new Map(),
     keysByOwn: new Map(),
@@ -179,8 +182,31 @@ const IS_DERIVED = new Set<string>(DERIVED);
  * filled in the same key order share a shape and are compact. Its prototype is a null-prototype
  * object, so it still has no inherited keys (`'toString' in data` is false), like newMap().
  */
+const NO_INHERITED_KEYS = Object.create(null) as object;
 const UnitMap = function UnitMap() {} as unknown as new () => GoMap;
-UnitMap.prototype = Object.create(null);
+UnitMap.prototype = NO_INHERITED_KEYS;
+
+/**
+ * A constructor made for the service (once, for all its units) that stores each of its
+ * attributes' keys by name, in order: V8 then gives every unit's map the same compact shape, and a
+ * copy is a run of plain stores instead of a loop of keyed ones (which turns a map of more than a
+ * few dozen keys into a hash table). Services with very many keys use the loop.
+ */
+function sharedCopier(base: GoMap): () => GoMap {
+  const keys = Object.keys(base);
+  const values = keys.map((k) => base[k]);
+  if (keys.length > 500) {
+    return () => {
+      const out = new UnitMap();
+      for (let i = 0; i < keys.length; i++) out[keys[i]] = values[i];
+      return out;
+    };
+  }
+  const body = keys.map((k, i) => `this[${JSON.stringify(k)}] = v[${i}];`).join('\n');
+  const Ctor = new Function('v', body) as unknown as new (v: GoValue[]) => GoMap;
+  Ctor.prototype = NO_INHERITED_KEYS;
+  return () => new Ctor(values);
+}
 
 /** The service's sorted keys with the node's own (not sorted yet) merged in, in Go's order. */
 function mergeKeys(shared: string[], ownKeys: string[]): string[] {
@@ -197,7 +223,7 @@ function mergeKeys(shared: string[], ownKeys: string[]): string[] {
 }
 
 export function buildUnitData(svc: ServiceDataContext, node: GoMap): GoMap {
-  const data = overlay(svc.serviceAttributes, node, svc.keys, new UnitMap());
+  const data = overlay(svc.serviceAttributes, node, [], svc.newUnitMap());
   data.aciList = svc.aciList;
   data.acis = svc.acis;
   if (svc.serviceNodes) data.service_nodes = svc.serviceNodes;
