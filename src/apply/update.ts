@@ -28,6 +28,8 @@ import { createLockBackend, ServiceLocks, withServiceLock } from './lock';
 import { envSettings } from '../config/env-config';
 import { didYouMean } from '../report/suggest';
 import { mapLimit } from '../parallel';
+import { resolveRollbackTargets, Revision, unitKey } from './rollback-target';
+import { readHistory } from './history';
 import { PlanFile, planMoves } from '../plan/file';
 import { PruneItem, pruneItems, PruneSummary, runPrune } from './prune';
 import { formatDuration } from '../durations';
@@ -52,6 +54,8 @@ export interface UpdateOptions {
   lockTtlMs: number;
   lockWaitMs: number;
   signal?: AbortSignal;
+  /** `rollback --to`: a revision's content hash or a tree commit (see rollback-target.ts); default: the newest revision. */
+  rollbackTo?: string;
   /** `--dry-run`: plan and list the steps; no lock, no hook, no change. */
   dryRun?: boolean;
   /** `update --prune`: after a service's rollout succeeded, remove its orphans (as `prune`). */
@@ -173,7 +177,7 @@ async function dryRun(ws: Workspace, driver: Driver, env: Env, services: string[
       if (plan.errors.length) throw plan.errors[0];
       const items =
         opts.mode === 'rollback'
-          ? await rollbackItems(driver, plan)
+          ? await rollbackItems(driver, plan, env.name, opts.rollbackTo)
           : opts.mode === 'prune'
             ? []
             : rolloutItems(plan.changes, { all: opts.all, force: opts.force });
@@ -293,7 +297,8 @@ async function rollOutService(
   if (opts.mode === 'prune') return pruneService(driver, env, service, plan, deps, opts);
   const rel = (p: string) => (path.relative(ws.home.workPath, p).startsWith('..') ? p : path.relative(ws.home.workPath, p));
   for (const w of plan.warnings) deps.reporter.info(`warning: ${w.oneLine(rel)}`);
-  const items = opts.mode === 'rollback' ? await rollbackItems(driver, plan) : rolloutItems(plan.changes, { all: opts.all, force: opts.force });
+  const items =
+    opts.mode === 'rollback' ? await rollbackItems(driver, plan, env.name, opts.rollbackTo) : rolloutItems(plan.changes, { all: opts.all, force: opts.force });
   if (items.length === 0) {
     deps.reporter.info(`${service}: nothing to ${opts.mode === 'rollback' ? 'roll back' : 'update'}`);
     return { nothingToDo: true };
@@ -432,13 +437,36 @@ function healthChecksByUnit(svc: PreparedService, plan: LivePlan): Map<string, H
   return out;
 }
 
-/** Rollback: for each unit of the service on its machine, the newest revision kept there. */
-async function rollbackItems(driver: Driver, plan: LivePlan): Promise<RolloutItem[]> {
+/**
+ * Rollback: for each unit of the service on its machine, the newest revision kept there, or with
+ * `to` the revision it names (resolved for every unit before anything changes).
+ */
+async function rollbackItems(driver: Driver, plan: LivePlan, envName: string, to?: string): Promise<RolloutItem[]> {
+  const groups = groupUnits(plan.changes.filter((c) => c.kind !== 'new' && c.live !== undefined));
+  const kept = new Map<string, Revision[]>();
+  const reads = await mapLimit(groups.flat(), 20, async (c) => kept.set(unitKey(c.unit, c.machine), await driver.readRevisions(c.machine, c.unit)));
+  for (const r of reads) if (!r.ok) throw r.error;
+  const newest = new Map([...kept].flatMap(([k, revs]) => (revs.length ? [[k, revs[revs.length - 1]] as const] : [])));
+  const targets = to
+    ? resolveRollbackTargets(
+        to,
+        groups.flatMap((cs) =>
+          cs.map((c) => ({
+            unit: c.unit,
+            machine: c.machine,
+            group: cs[0].machine + cs[0].unit,
+            live: c.live!,
+            revisions: kept.get(unitKey(c.unit, c.machine))!,
+          })),
+        ),
+        (await readHistory(driver, envName)).entries,
+      ).targets
+    : newest;
   const items: RolloutItem[] = [];
-  for (const cs of groupUnits(plan.changes.filter((c) => c.kind !== 'new' && c.live !== undefined))) {
+  for (const cs of groups) {
     const files: RolloutItem['files'] = [];
     for (const c of cs) {
-      const rev = await driver.readRevision(c.machine, c.unit);
+      const rev = targets.get(unitKey(c.unit, c.machine));
       // A revision may hold a secret: it is put back private when the tree has secrets for the unit or the host file is private.
       if (rev && rev.content !== c.live)
         files.push({ unit: c.unit, desired: rev.content, previous: c.live!, changed: true, fromRevision: rev.revision, secret: c.secrets !== undefined });

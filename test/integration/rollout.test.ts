@@ -4,10 +4,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { upHosts, scopes, HostCluster, LiveHost, Scope } from '../harness';
-import { background as ggnBackground, ggn } from '../support/cli';
+import { background as ggnBackground, ggn, ggnOnTerminal } from '../support/cli';
 import { liveTree, ClusterTree, liveEnvConfig } from '../support/cluster-tree';
 import { assertOutput, assertRolloutLines } from '../support/output-schema';
 
@@ -35,6 +36,16 @@ function suite(scope: Scope): void {
   const unitPath = (host: LiveHost, n: number) => path.join(cluster.unitDir(host), `prod_web_w${n}.service`);
   const onHost = (i: number) => cluster.read(h[i], unitPath(h[i], i + 1));
   const active = (i: number) => cluster.systemctl(h[i], 'is-active', `prod_web_w${i + 1}.service`);
+
+  /** Each host's unit file, its state and its audit log: what a run that changes nothing leaves as it was. */
+  async function snapshot(): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const audit = path.join(cluster.stateDir(h[i]), 'audit.log');
+      out.push((await onHost(i)) ?? '', await active(i), (await cluster.read(h[i], audit)) ?? '');
+    }
+    return out;
+  }
 
   function background(args: string[], home = tree.home) {
     return ggnBackground(['-H', home, ...args]);
@@ -134,6 +145,54 @@ function suite(scope: Scope): void {
       // (scope system: /etc/systemd/system also holds the distribution's own entries)
       const mine = (await cluster.list(h[0], cluster.unitDir(h[0]))).filter((f) => f.startsWith('prod_') || f.includes('ggn'));
       assert.ok(!mine.some((f) => !f.endsWith('.service') && !f.endsWith('.timer')), `ggn leaves only unit files in the unit directory: ${mine.join(' ')}`);
+    });
+
+    it('rollback --to a content hash puts back that revision of one unit; at service level a unit without it refuses, changing nothing', async () => {
+      const rs = path.join(cluster.stateDir(h[0]), 'revisions/prod_web_w1.service');
+      let v1: string | undefined;
+      for (const f of await cluster.list(h[0], rs)) {
+        const c = /^\d+$/.test(f) ? await cluster.read(h[0], path.join(rs, f)) : null;
+        if (c && /v1/.test(c)) v1 = c;
+      }
+      assert.ok(v1, 'v1 is kept on the host');
+      const hash = crypto.createHash('sha256').update(v1).digest('hex').slice(0, 12);
+      const refused = run('prod', 'web', 'rollback', '-y', '--to', hash);
+      assert.equal(refused.code, 1);
+      assert.match(
+        refused.stderr,
+        /no revision with that content hash is kept of prod_web_w2\.service on \S+, prod_web_w3\.service on \S+; nothing was changed/,
+      );
+      for (let i = 0; i < 3; i++) assert.match((await onHost(i))!, /v2/);
+      const r = run('prod', 'web', 'w1', 'rollback', '-y', '--to', hash);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(await onHost(0), v1);
+      assert.equal(await active(0), 'active');
+      assert.match((await onHost(1))!, /v2/);
+      assert.match(run('prod', 'web', 'list-units').stdout, new RegExp(`prod_web_w1\\.service .*${hash}`));
+      assert.equal(run('prod', 'web', 'w1', 'rollback', '-y', '--to', 'xyz').code, 2, 'a ref that is no hash is a usage error');
+    });
+
+    it('at a terminal: the whole plan, then one question; quit changes nothing and exits 1; all shows the live task list', async () => {
+      setVersion('5');
+      const before = await Promise.all([0, 1, 2].map(onHost));
+      const quit = ggnOnTerminal(['-H', tree.home, 'prod', 'web', 'update'], [{ expect: '[q]uit? ', send: 'q\r' }]);
+      assert.equal(quit.code, 1, quit.output);
+      assert.match(quit.output, /prod\/web: 3 unit\(s\) to update/);
+      assert.match(quit.output, /3 unit\(s\) on 3 host\(s\), 6 line\(s\) added, 6 removed/);
+      assert.match(quit.output, /prod\/web: 0 updated, 3 not started \(quit\)/);
+      assert.match(
+        quit.output,
+        new RegExp(`not started: prod_web_w1\\.service@${h[0].name}, prod_web_w2\\.service@${h[1].name}, prod_web_w3\\.service@${h[2].name}`),
+      );
+      assert.deepEqual(await Promise.all([0, 1, 2].map(onHost)), before, 'nothing changed');
+      const all = ggnOnTerminal(['-H', tree.home, 'prod', 'web', 'update'], [{ expect: '[q]uit? ', send: 'a\r' }]);
+      assert.equal(all.code, 0, all.output);
+      for (let i = 0; i < 3; i++) {
+        assert.match(all.output, new RegExp(`prod_web_w${i + 1}\\.service@${h[i].name}  done in`), 'the task list shows each unit done');
+        assert.match((await onHost(i))!, /v5/);
+      }
+      assert.doesNotMatch(all.output, /\d\dZ prod_web_w\d\.service@\S+ write ok/, 'no plain event lines: the task list shows them');
+      assert.match(all.output, /prod\/web: 3 updated/);
     });
 
     it('two concurrent updates of one service: exactly one proceeds', async () => {
@@ -274,14 +333,6 @@ function suite(scope: Scope): void {
 
     it('--dry-run lists the steps and changes nothing: unit files, states and audit logs are the same after', async () => {
       setVersion('10');
-      const snapshot = async () => {
-        const out: string[] = [];
-        for (let i = 0; i < 3; i++) {
-          const audit = path.join(cluster.stateDir(h[i]), 'audit.log');
-          out.push((await onHost(i)) ?? '', await active(i), (await cluster.read(h[i], audit)) ?? '');
-        }
-        return out;
-      };
       const before = await snapshot();
       const r = run('prod', 'web', 'update', '--dry-run');
       assert.equal(r.code, 0, r.stderr);
@@ -291,6 +342,22 @@ function suite(scope: Scope): void {
       );
       assert.match(r.stdout, /prod\/web: dry run: 3 unit\(s\) would be updated, nothing changed/);
       assert.deepEqual(await snapshot(), before);
+    });
+
+    it('preflight: an env-level update with a template error in a later service touches no host', async () => {
+      // web (changed: v10) comes before worker in the update order; worker cannot render.
+      tree.write('env/prod/services/worker/service-manifest.yml', `nodes:\n  - hostname: k1\n    machine_id: ${h[1].name}\n`);
+      tree.write('env/prod/services/worker/unit.tmpl', '[Service]\nExecStart=/bin/sleep {{nosuchfunction .version}}\n');
+      try {
+        const before = await snapshot();
+        const r = run('prod', 'update', '-y', '--parallel', '3');
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, /worker.*nosuchfunction.*\(preflight: nothing was changed\)/);
+        assert.deepEqual(await snapshot(), before, 'unit files, states and audit logs unchanged');
+        assert.doesNotMatch(r.stdout, /locked/, 'no lock was taken');
+      } finally {
+        fs.rmSync(path.join(tree.work, 'env/prod/services/worker'), { recursive: true, force: true });
+      }
     });
 
     it('diff --out writes a plan; show prints it; update --plan applies exactly it, and refuses a stale one naming what moved', async () => {
@@ -330,7 +397,7 @@ function suite(scope: Scope): void {
       setVersion('11');
     });
 
-    it('--json of diff, check, list-units, update, rollback, prune, history and validate follows schemas/output.schema.json', async () => {
+    it('--json of diff, check, list-units, update, rollback, prune, history, validate and the unit actions follows schemas/output.schema.json', async () => {
       setVersion('13');
       const d = run('prod', 'web', 'diff', '--json');
       assert.equal(d.code, 0, d.stderr);
@@ -362,6 +429,15 @@ function suite(scope: Scope): void {
       assertOutput('history', hist);
       assert.ok(hist.entries.some((e: { action: string; host: string }) => e.action === 'rollback' && e.host === h[0].name));
       assertOutput('validate', JSON.parse(run('prod', 'validate', '--json').stdout));
+      const restart = run('prod', 'web', 'w1', 'restart', '--json');
+      assert.equal(restart.code, 0, restart.stderr);
+      const action = JSON.parse(restart.stdout);
+      assertOutput('unitAction', action);
+      assert.deepEqual(
+        action.hosts.map((x: { host: string; error: unknown }) => [x.host, x.error]),
+        [[h[0].name, null]],
+      );
+      assert.ok(action.hosts[0].done.length > 0);
       // a failure is JSON too
       setVersion('broken');
       const f = run('prod', 'web', 'update', '-y', '--json');
