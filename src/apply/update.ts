@@ -123,17 +123,8 @@ export function serviceOrder(env: Env, services: string[]): string[] {
 export function lockBackendFor(ws: Workspace, driver: Driver, envDir: string, clock: Clock): ServiceLocks {
   const env = ws.env(envDir);
   const cfg = envSettings(env).lock;
-  const target = driver.lockTarget?.();
-  const exec = driver.exec?.bind(driver);
-  if (cfg.backend === 'ssh' && (!target || !exec)) throw missingCapability(driver, 'keep the ssh lock (use `lock: {backend: etcd, ...}`)');
-  return createLockBackend(cfg, {
-    exec: exec ?? (async () => Promise.reject(missingCapability(driver, 'run commands'))),
-    firstMachine: driver.machines()[0].name,
-    scope: target?.scope ?? 'user',
-    sudo: target?.sudo ?? false,
-    envName: env.name,
-    clock,
-  });
+  if (cfg.backend === 'ssh' && !driver.lockStore) throw missingCapability(driver, 'keep the ssh lock (use `lock: {backend: etcd, ...}`)');
+  return createLockBackend(cfg, { hostStore: driver.lockStore ? () => driver.lockStore!(env.name) : undefined, clock });
 }
 
 export async function update(ws: Workspace, driver: Driver, deps: UpdateDeps, opts: UpdateOptions): Promise<ServiceResult[]> {

@@ -8,6 +8,7 @@
 import { GgnError } from '../errors';
 import { Clock } from '../clock';
 import { ExecResult } from '../transport/types';
+import type { LockStore } from './lock-store';
 
 export interface Machine {
   name: string;
@@ -193,8 +194,8 @@ export interface Driver {
   shellCommand?(machine: string, remote: string[], tty: boolean): string[];
   /** The backend's own machine list (fleet's /machines), when the env config does not hold it. */
   inventory?(): Promise<{ name: string; id?: string; address: string; metadata: Record<string, string> }[]>;
-  /** For the ssh lock store: how the machine's ggn state is reached. */
-  lockTarget?(): { scope: 'system' | 'user'; sudo: boolean };
+  /** The machines' own lock store (the `ssh` lock backend: a directory on the env's first machine). */
+  lockStore?(envName: string): LockStore;
 
   close(): Promise<void>;
 }

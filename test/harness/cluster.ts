@@ -15,9 +15,10 @@
 import { forget, remember } from './teardown';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { generateEd25519 } from './keys';
+import { MachineLock } from './machine-lock';
+import { startEtcd } from './etcd';
 import {
   cgCreate,
   cgFreeze,
@@ -27,7 +28,6 @@ import {
   cgRemove,
   cgroupRoots,
   isAlive,
-  procStartTime,
   readPidFile,
   run,
   RunResult,
@@ -133,7 +133,6 @@ export interface UpOptions {
 const CG_BASE = 'ggn-test';
 const NFT_TABLE = 'ggn_test';
 const LOCK_DIR = '/run/ggn-test';
-const OWNER_FILE = path.join(LOCK_DIR, 'owner.json');
 const DEFAULT_DIR = '/tmp/ggn-test-cluster';
 const USER_PREFIX = 'ggnt';
 const SYSTEMD = fs.existsSync('/lib/systemd/systemd') ? '/lib/systemd/systemd' : '/usr/lib/systemd/systemd';
@@ -169,14 +168,6 @@ interface SavedState {
   hosts: Array<TestHost & { managerPid?: number }>;
   etcd?: { endpoint: string; pid?: number };
   nft: boolean;
-}
-
-interface Owner {
-  pid: number;
-  start: string;
-  dir: string;
-  persistent: boolean;
-  at: string;
 }
 
 // ------------------------------------------------------------------ helpers
@@ -317,83 +308,20 @@ function launchScriptText(h: TestHost, roots: string[], rt: HostRt): string {
 
 // ------------------------------------------------------------------ lock
 
-function readOwner(): Owner | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(OWNER_FILE, 'utf8')) as Owner;
-  } catch {
-    return undefined;
-  }
-}
+const lock = new MachineLock(LOCK_DIR, 'test cluster', 'harness', 200);
 
-function ownerLive(o: Owner, roots: string[]): boolean {
-  if (o.persistent) return cgPids(roots, CG_BASE).length > 0; // a CLI cluster is alive while its processes are
-  return procStartTime(o.pid) === o.start;
-}
-
-async function acquireLock(dir: string, opts: UpOptions, roots: string[]): Promise<void> {
-  fs.mkdirSync(LOCK_DIR, { recursive: true, mode: 0o755 });
-  const me: Owner = { pid: process.pid, start: procStartTime(process.pid) ?? '', dir, persistent: !!opts.persistent, at: new Date().toISOString() };
-  const tmp = `${OWNER_FILE}.${process.pid}`;
-  const deadline = Date.now() + (opts.lockTimeoutMs ?? 300_000);
-  let told = false;
-  for (;;) {
-    fs.writeFileSync(tmp, JSON.stringify(me));
-    try {
-      fs.linkSync(tmp, OWNER_FILE);
-      fs.unlinkSync(tmp);
-      return;
-    } catch (e) {
-      fs.unlinkSync(tmp);
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const raw = (() => {
-      try {
-        return fs.readFileSync(OWNER_FILE, 'utf8');
-      } catch {
-        return '';
-      }
-    })();
-    const o = readOwner();
-    let stale = !o;
-    if (o) {
-      if (!o.persistent && o.pid === process.pid && o.start === me.start) {
-        throw new Error('a test cluster is already up in this process: call down() on it first');
-      }
-      if (!ownerLive(o, roots)) stale = true;
-      else if (o.persistent) {
-        if (!opts.takeOver) {
-          throw new Error(`a persistent test cluster (state dir ${o.dir}) is running; tear it down with \`node dist/scripts/cluster.js down --dir ${o.dir}\``);
-        }
-        stale = true;
-      }
-    }
-    if (stale) {
-      try {
-        if (fs.readFileSync(OWNER_FILE, 'utf8') === raw) fs.unlinkSync(OWNER_FILE);
-      } catch {
-        /* someone else got there */
-      }
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the test cluster of pid ${o!.pid} (${o!.dir}) to go down`);
-    if (!told) {
-      process.stderr.write(`[harness] waiting for the test cluster of pid ${o!.pid} (${o!.dir}) to go down\n`);
-      told = true;
-    }
-    await sleep(200);
-  }
+function acquireLock(dir: string, opts: UpOptions, roots: string[]): Promise<unknown> {
+  return lock.acquire(dir, {
+    timeoutMs: opts.lockTimeoutMs ?? 300_000,
+    persistent: !!opts.persistent,
+    takeOver: opts.takeOver,
+    // a CLI cluster is alive while its processes are
+    persistentLive: () => cgPids(roots, CG_BASE).length > 0,
+  });
 }
 
 function releaseLock(dir: string): void {
-  const o = readOwner();
-  if (!o) return;
-  if ((o.pid === process.pid && !o.persistent) || o.dir === dir) {
-    try {
-      fs.unlinkSync(OWNER_FILE);
-    } catch {
-      /* gone */
-    }
-  }
+  lock.release(dir);
 }
 
 // ------------------------------------------------------------------ stale state
@@ -414,24 +342,6 @@ async function cleanupStale(roots: string[], v2: string): Promise<void> {
 }
 
 // ------------------------------------------------------------------ the cluster
-
-function httpGetJson(url: string, timeoutMs: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
 
 class ClusterImpl implements Cluster {
   readonly hosts: TestHost[];
@@ -702,72 +612,10 @@ class ClusterImpl implements Cluster {
   // ---- etcd
 
   async startEtcd(clientPort: number, peerPort: number): Promise<void> {
-    const dataDir = path.join(this.dir, 'etcd');
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    fs.mkdirSync(dataDir, { mode: 0o700 });
-    const rel = path.join(CG_BASE, 'etcd');
-    cgCreate(this.roots, rel);
-    const client = `http://127.0.0.1:${clientPort}`;
-    const peer = `http://127.0.0.1:${peerPort}`;
-    const log = path.join(this.dir, 'etcd.log');
-    const fd = fs.openSync(log, 'a');
-    try {
-      // Node marks every fd but stdio close-on-exec: no lock fd can leak into etcd.
-      const child = spawn(
-        '/bin/sh',
-        [
-          '-c',
-          'for f in $CG_FILES; do echo $$ > "$f"; done; exec "$@"',
-          'sh',
-          'etcd',
-          '--name',
-          'ggn-test',
-          '--data-dir',
-          dataDir,
-          '--listen-client-urls',
-          client,
-          '--advertise-client-urls',
-          client,
-          '--listen-peer-urls',
-          peer,
-          '--initial-advertise-peer-urls',
-          peer,
-          '--initial-cluster',
-          `ggn-test=${peer}`,
-          '--initial-cluster-state',
-          'new',
-          '--logger',
-          'zap',
-          '--log-outputs',
-          'stderr',
-        ],
-        {
-          detached: true,
-          stdio: ['ignore', fd, fd],
-          env: { ...TOOL_ENV, CG_FILES: this.roots.map((r) => path.join(r, rel, 'cgroup.procs')).join(' ') },
-          cwd: this.dir,
-        },
-      );
-      child.on('error', (e) => fs.appendFileSync(log, `[harness] spawn failed: ${e.message}\n`));
-      child.unref();
-      this.etcdChild = child;
-      this.etcdPid = child.pid;
-    } finally {
-      fs.closeSync(fd);
-    }
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (!isAlive(this.etcdPid)) throw new Error(`etcd exited during startup\n--- ${log}:\n${tail(log, 15)}`);
-      try {
-        const h = (await httpGetJson(`${client}/health`, 1000)) as { health?: string };
-        if (h.health === 'true') break;
-      } catch {
-        /* not yet */
-      }
-      if (Date.now() > deadline) throw new Error(`etcd not healthy after 20 s\n--- ${log}:\n${tail(log, 15)}`);
-      await sleep(50);
-    }
-    this.etcd = { endpoint: client };
+    const e = await startEtcd({ dir: this.dir, roots: this.roots, cgroup: path.join(CG_BASE, 'etcd'), clientPort, peerPort });
+    this.etcdChild = e.child;
+    this.etcdPid = e.pid;
+    this.etcd = { endpoint: e.endpoint };
   }
 
   // ---- persistence (for scripts/cluster.ts)
@@ -1056,8 +904,8 @@ export function attach(dir: string = DEFAULT_DIR): Cluster {
 
 /** The state dir of the cluster currently holding the machine-wide lock, if any. */
 export function currentOwner(): { pid: number; dir: string; persistent: boolean } | undefined {
-  const o = readOwner();
-  return o ? { pid: o.pid, dir: o.dir, persistent: o.persistent } : undefined;
+  const o = lock.read();
+  return o ? { pid: o.pid, dir: o.dir, persistent: !!o.persistent } : undefined;
 }
 
 export const DEFAULT_CLUSTER_DIR = DEFAULT_DIR;

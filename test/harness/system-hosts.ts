@@ -21,6 +21,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { generateEd25519 } from './keys';
+import { MachineLock } from './machine-lock';
+import { startEtcd } from './etcd';
 import {
   cgCreate,
   cgFreeze,
@@ -30,7 +32,6 @@ import {
   cgRemove,
   cgroupRoots,
   isAlive,
-  procStartTime,
   run,
   RunResult,
   signal,
@@ -98,6 +99,10 @@ export interface SystemUpOptions {
   readyTimeoutMs?: number;
   /** Build the shared rootfs when it is missing (about 1 min of CPU). Default true. */
   build?: boolean;
+  /** Also start a single-node etcd on the machine, at 127.0.0.1:etcdClientPort (default 12479), for the etcd lock backend. */
+  etcd?: boolean;
+  etcdClientPort?: number;
+  etcdPeerPort?: number;
 }
 
 export interface SystemCluster {
@@ -107,6 +112,8 @@ export interface SystemCluster {
   clientKeyPath: string;
   knownHostsPath: string;
   sshConfigPath: string;
+  /** Set when started with `{ etcd: true }`. */
+  etcd?: { endpoint: string };
   host(ref: SystemHostRef): SystemHost;
   /** Runs argv as root (or opts.user) inside the host's namespaces, without ssh. Rejects if the host is down or hung. */
   exec(host: SystemHostRef, argv: string[], opts?: SystemExecOptions): Promise<RunResult>;
@@ -138,7 +145,6 @@ export interface SystemCluster {
 const CG_BASE = 'ggn-syshosts';
 const NFT_TABLE = 'ggn_syshosts';
 const LOCK_DIR = '/run/ggn-syshosts';
-const OWNER_FILE = path.join(LOCK_DIR, 'owner.json');
 const DEFAULT_DIR = '/tmp/ggn-syshosts';
 const ROOTFS_SCRIPT = path.resolve(__dirname, '..', '..', '..', 'test', 'harness', 'system-rootfs.sh');
 const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -182,74 +188,11 @@ async function ensureRootfs(build: boolean): Promise<string> {
 
 // ------------------------------------------------------------------ lock
 
-interface Owner {
-  pid: number;
-  start: string;
-  dir: string;
-  at: string;
-}
-
-function readOwner(): Owner | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(OWNER_FILE, 'utf8')) as Owner;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Machine-wide lock of the system hosts (independent of the user-scope harness's). Returns a stale owner's dir, if any. */
-async function acquireLock(dir: string, timeoutMs: number): Promise<string | undefined> {
-  fs.mkdirSync(LOCK_DIR, { recursive: true, mode: 0o755 });
-  const me: Owner = { pid: process.pid, start: procStartTime(process.pid) ?? '', dir, at: new Date().toISOString() };
-  const tmp = `${OWNER_FILE}.${process.pid}`;
-  const deadline = Date.now() + timeoutMs;
-  let told = false;
-  let staleDir: string | undefined;
-  for (;;) {
-    fs.writeFileSync(tmp, JSON.stringify(me));
-    try {
-      fs.linkSync(tmp, OWNER_FILE);
-      fs.unlinkSync(tmp);
-      return staleDir;
-    } catch (e) {
-      fs.unlinkSync(tmp);
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    let raw = '';
-    try {
-      raw = fs.readFileSync(OWNER_FILE, 'utf8');
-    } catch {
-      continue;
-    }
-    const o = readOwner();
-    if (o && o.pid === process.pid && o.start === me.start) throw new Error('system test hosts are already up in this process: call down() on them first');
-    if (!o || procStartTime(o.pid) !== o.start) {
-      staleDir = o?.dir;
-      try {
-        if (fs.readFileSync(OWNER_FILE, 'utf8') === raw) fs.unlinkSync(OWNER_FILE);
-      } catch {
-        /* someone else got there */
-      }
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the system test hosts of pid ${o.pid} (${o.dir}) to go down`);
-    if (!told) {
-      process.stderr.write(`[syshosts] waiting for the system test hosts of pid ${o.pid} (${o.dir}) to go down\n`);
-      told = true;
-    }
-    await sleep(250);
-  }
-}
+/** Machine-wide lock of the system hosts (independent of the user-scope harness's). */
+const lock = new MachineLock(LOCK_DIR, 'system test hosts', 'syshosts', 250);
 
 function releaseLock(): void {
-  const o = readOwner();
-  if (o && o.pid === process.pid) {
-    try {
-      fs.unlinkSync(OWNER_FILE);
-    } catch {
-      /* gone */
-    }
-  }
+  lock.release();
 }
 
 function removeOverlays(dir: string): void {
@@ -373,6 +316,7 @@ class SystemClusterImpl implements SystemCluster {
   private readonly roots: string[];
   private readonly v2: string;
   private nftReady = false;
+  etcd?: { endpoint: string };
   private downPromise?: Promise<void>;
   private downDone = false;
 
@@ -762,7 +706,7 @@ export async function upSystem(n: number, opts: SystemUpOptions = {}): Promise<S
   traceT0 = Date.now();
   const rootfs = await ensureRootfs(opts.build ?? true);
   trace('rootfs ready');
-  const staleDir = await acquireLock(dir, opts.lockTimeoutMs ?? 300_000);
+  const { staleDir } = await lock.acquire(dir, { timeoutMs: opts.lockTimeoutMs ?? 300_000 });
   trace('lock acquired');
   let cluster: SystemClusterImpl | undefined;
   try {
@@ -774,6 +718,8 @@ export async function upSystem(n: number, opts: SystemUpOptions = {}): Promise<S
     const ports = addrs.map((_, i) => (wildcard22 ? 2300 + 1 + i : 22));
     const busy = addrs.filter((a, i) => listeners.some((l) => l.port === ports[i] && (l.addr === a || ['0.0.0.0', '::', '*'].includes(l.addr))));
     if (busy.length) throw new Error(`system test hosts: something already listens on ${busy.map((a, i) => `${a}:${ports[i]}`).join(' ')}`);
+    const etcdPorts = [opts.etcdClientPort ?? 12479, opts.etcdPeerPort ?? 12480];
+    if (opts.etcd && listeners.some((l) => etcdPorts.includes(l.port))) throw new Error(`system test hosts: etcd ports already in use: ${etcdPorts.join(' ')}`);
     raiseInotify(n);
 
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -862,10 +808,15 @@ export async function upSystem(n: number, opts: SystemUpOptions = {}): Promise<S
     cluster = new SystemClusterImpl(dir, rootfs, rts);
     cluster.register();
     const c = cluster;
+    const etcdP = opts.etcd
+      ? startEtcd({ dir, roots, cgroup: path.join(CG_BASE, 'etcd'), clientPort: etcdPorts[0], peerPort: etcdPorts[1] }).then((e) => {
+          c.etcd = { endpoint: e.endpoint };
+        })
+      : Promise.resolve();
     for (const r of rts) c.launch(r);
     trace('launched');
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
-    const results = await Promise.allSettled(rts.map((r) => c.waitReady(r, deadline)));
+    const results = await Promise.allSettled([etcdP, ...rts.map((r) => c.waitReady(r, deadline))]);
     const errors = results.filter((x): x is PromiseRejectedResult => x.status === 'rejected').map((x) => (x.reason as Error).message);
     if (errors.length) throw new Error(`system test hosts did not come up (${errors.length} failure(s)):\n${errors.slice(0, 3).join('\n\n')}`);
     trace('all running');

@@ -223,7 +223,7 @@ describe('scope system: real systemd system managers, sudo -n as deploy', { skip
     setVersion('3');
   });
 
-  it('after a reboot, check reports the units down (ggn does not enable them) and update starts them again', async () => {
+  it('after a reboot, check reports the units down (without [Install] they are not enabled) and update starts them again', async () => {
     await cluster.reboot(h[2]);
     assert.equal(await active(2), 'inactive');
     assert.match((await unitOn(2))!, /v3/, "the unit file survived (the host's disk)");

@@ -1,7 +1,7 @@
 /** A work tree whose env `prod` points at the hosts of a test cluster (scope: user) or at system test hosts (scope: system). */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Cluster, SystemCluster } from '../harness';
+import type { Cluster, HostCluster, SystemCluster } from '../harness';
 import { tmpDir } from './cli';
 
 export interface ClusterTree {
@@ -53,6 +53,41 @@ export function systemEnvConfigFor(cluster: SystemCluster, opts: SystemConfigOpt
     ...cluster.hosts.flatMap((h, i) => [`  - name: ${h.name}`, `    address: ${h.address}`, `    port: ${h.port}`, `    metadata: {rack: r${(i % 2) + 1}}`]),
   ];
   return lines.join('\n') + '\n' + (opts.extra ?? '');
+}
+
+export interface LiveConfigOptions {
+  knownHostsFile?: string;
+  connectTimeout?: number;
+  extra?: string;
+}
+
+/**
+ * The env config for the hosts of either scope: `scope: user` for the user-scope cluster, or
+ * `scope: system, sudo: true` (login deploy) for the system hosts.
+ */
+export function liveEnvConfig(c: HostCluster, opts: LiveConfigOptions = {}): string {
+  const lines = [
+    'ssh:',
+    `  scope: ${c.scope}`,
+    ...(c.scope === 'system' ? ['  sudo: true'] : []),
+    `  identityFile: ${c.clientKeyPath}`,
+    `  knownHostsFile: ${opts.knownHostsFile ?? c.knownHostsPath}`,
+    `  connectTimeout: ${opts.connectTimeout ?? 3}`,
+    'machines:',
+    ...c.hosts.flatMap((h, i) => [
+      `  - name: ${h.name}`,
+      `    address: ${h.address}`,
+      `    port: ${h.port}`,
+      `    user: ${h.user}`,
+      `    metadata: {rack: r${(i % 2) + 1}}`,
+    ]),
+  ];
+  return lines.join('\n') + '\n' + (opts.extra ?? '');
+}
+
+/** A work tree whose env `prod` points at the hosts of either scope. */
+export function liveTree(c: HostCluster, files: Record<string, string>, opts: LiveConfigOptions = {}): ClusterTree {
+  return makeTree(liveEnvConfig(c, opts), files);
 }
 
 export function clusterTree(cluster: Cluster, files: Record<string, string>, configOpts: Parameters<typeof envConfigFor>[1] = {}): ClusterTree {

@@ -1,8 +1,8 @@
-/** How the transport reaches a test host of the user-scope cluster (strict host keys, the cluster's key). */
-import type { Cluster, TestHost } from '../harness';
+/** How the transport reaches a test host of either scope (strict host keys, the cluster's key). */
+import type { LiveHost } from '../harness';
 import type { HostSpec } from '../../src/transport/types';
 
-export function hostSpec(cluster: Cluster, h: TestHost, over: Partial<HostSpec> = {}): HostSpec {
+export function hostSpec(cluster: { clientKeyPath: string; knownHostsPath: string }, h: LiveHost, over: Partial<HostSpec> = {}): HostSpec {
   return {
     name: h.name,
     address: h.address,

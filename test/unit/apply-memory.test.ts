@@ -87,6 +87,23 @@ describe('update and rollback on the in-memory driver', () => {
     assert.equal(again.nothingToDo, true);
   });
 
+  it('a unit with an [Install] section is enabled by its rollout and comes back after a reboot; one without is not', async () => {
+    const t = setup();
+    const tmpl = path.join(t.work, 'env/prod/services/web/unit.tmpl');
+    fs.writeFileSync(tmpl, UNIT.replace('[X-Fleet]', '{{if eq .hostname "w1"}}[Install]\nWantedBy=multi-user.target\n\n{{end}}[X-Fleet]'));
+    const [r] = await t.run();
+    assert.equal(r.error, undefined, r.error?.message);
+    const state = (m: string, u: string) => t.driver.hosts.get(m)!.states.get(u)!;
+    assert.equal(state('m0', 'prod_web_w1.service').unitFileState, 'enabled');
+    assert.equal(state('m1', 'prod_web_w2.service').unitFileState, '');
+    t.driver.reboot('m0');
+    t.driver.reboot('m1');
+    assert.equal(state('m0', 'prod_web_w1.service').activeState, 'active');
+    assert.equal(state('m1', 'prod_web_w2.service').activeState, 'inactive');
+    await t.driver.uninstall('m0', ['prod_web_w1.service']);
+    assert.equal(t.driver.hosts.get('m0')!.enabled!.has('prod_web_w1.service'), false, 'a removed unit is disabled');
+  });
+
   it('a changed attribute is rolled out with a revision kept; rollback puts it back', async () => {
     const t = setup();
     await t.run();

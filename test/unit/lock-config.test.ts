@@ -130,10 +130,7 @@ describe('etcd lock backend without etcd', () => {
       });
     });
     const ep = `http://127.0.0.1:${port}`;
-    const b = createLockBackend(
-      { backend: 'etcd', endpoints: [ep] },
-      { exec: async () => assert.fail('no ssh'), firstMachine: 'm', scope: 'user', sudo: false, envName: 'prod', clock: realClock },
-    );
+    const b = createLockBackend({ backend: 'etcd', endpoints: [ep] }, { hostStore: () => assert.fail('no ssh'), clock: realClock });
     assert.equal(b.description, `etcd lock at ${ep}`);
     const t0 = Date.now();
     try {

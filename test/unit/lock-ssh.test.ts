@@ -7,7 +7,8 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createLockBackend, LockHeldError, ServiceLocks, SshLockStore } from '../../src/apply/lock';
+import { LockHeldError, ServiceLocks } from '../../src/apply/lock';
+import { SshLockStore } from '../../src/drivers/systemd/lock-store';
 import { Clock, RemoteExec } from '../../src/apply/types';
 import { GgnError } from '../../src/errors';
 import { tmpDir } from '../support/cli';
@@ -22,6 +23,11 @@ class FakeClock implements Clock {
     this.sleeps.push(ms);
     this.t += ms;
   }
+}
+
+/** The ssh backend as the systemd driver's lockStore() builds it, over a fake exec. */
+function sshBackend(d: { exec: RemoteExec; firstMachine: string; scope: 'user' | 'system'; sudo: boolean; envName: string; clock: Clock }): ServiceLocks {
+  return new ServiceLocks(new SshLockStore({ exec: d.exec, machine: d.firstMachine, scope: d.scope, sudo: d.sudo, envName: d.envName }), d.clock, 2000);
 }
 
 function localExec(home: string, calls?: string[][]): RemoteExec {
@@ -43,8 +49,7 @@ function setup(opts: { envName?: string } = {}) {
   const clock = new FakeClock();
   const calls: string[][] = [];
   const exec = localExec(home, calls);
-  const mk = (c: Clock = clock) =>
-    createLockBackend({ backend: 'ssh' }, { exec, firstMachine: 'host1', scope: 'user', sudo: false, envName: opts.envName ?? 'prod', clock: c });
+  const mk = (c: Clock = clock) => sshBackend({ exec, firstMachine: 'host1', scope: 'user', sudo: false, envName: opts.envName ?? 'prod', clock: c });
   const lockDir = path.join(home, '.local/state/ggn/locks', opts.envName ?? 'prod');
   const run = (holder: string, message = 'update web', ttlMs = H, extra: { waitMs?: number } = {}) => ({ holder, message, ttlMs, ...extra });
   return { home, clock, calls, exec, b: mk(), mk, lockDir, run };
@@ -78,7 +83,7 @@ describe('ssh lock store (its script run by a local sh)', () => {
     const home = tmpDir('lock-home');
     const state = path.join(home, 'st');
     const exec: RemoteExec = (m, argv, o) => localExec(home)(m, ['env', `XDG_STATE_HOME=${state}`, ...argv], o);
-    const b = createLockBackend({ backend: 'ssh' }, { exec, firstMachine: 'h', scope: 'user', sudo: false, envName: 'prod', clock: new FakeClock() });
+    const b = sshBackend({ exec, firstMachine: 'h', scope: 'user', sudo: false, envName: 'prod', clock: new FakeClock() });
     await b.acquireRun('web', { holder: 'a@b', message: 'm', ttlMs: H });
     assert.ok(fs.existsSync(path.join(state, 'ggn/locks/prod/web.lock/info')));
   });
@@ -244,7 +249,7 @@ describe('ssh lock store (its script run by a local sh)', () => {
       calls.push(argv);
       return { code: 0, stdout: 'FREE\n', stderr: '' };
     };
-    const b = createLockBackend({ backend: 'ssh' }, { exec, firstMachine: 'h', scope: 'system', sudo: true, envName: 'prod', clock: new FakeClock() });
+    const b = sshBackend({ exec, firstMachine: 'h', scope: 'system', sudo: true, envName: 'prod', clock: new FakeClock() });
     assert.equal(await b.read('web'), null);
     assert.deepEqual(calls[0].slice(0, 5), ['sudo', '-n', '--', 'sh', '-c']);
     assert.match(calls[0][5], /base=\/var\/lib\/ggn/);
@@ -256,18 +261,18 @@ describe('ssh lock store (its script run by a local sh)', () => {
     const down: RemoteExec = async () => {
       throw new GgnError('host host1 (127.0.0.11:22): connection refused', { host: 'host1' });
     };
-    const b = createLockBackend({ backend: 'ssh' }, { exec: down, firstMachine: 'host1', scope: 'user', sudo: false, envName: 'prod', clock });
+    const b = sshBackend({ exec: down, firstMachine: 'host1', scope: 'user', sudo: false, envName: 'prod', clock });
     await assert.rejects(
       b.check(),
       (e: unknown) =>
         e instanceof GgnError && e.message === 'ssh lock on host1 unreachable: host host1 (127.0.0.11:22): connection refused' && e.ctx.host === 'host1',
     );
     const sudo: RemoteExec = async () => ({ code: 1, stdout: '', stderr: 'sudo: a password is required\n' });
-    const s = createLockBackend({ backend: 'ssh' }, { exec: sudo, firstMachine: 'host1', scope: 'system', sudo: true, envName: 'prod', clock });
+    const s = sshBackend({ exec: sudo, firstMachine: 'host1', scope: 'system', sudo: true, envName: 'prod', clock });
     await assert.rejects(s.acquireRun('web', { holder: 'a@b', message: 'm', ttlMs: H }), /ssh lock on host1: reading the lock of web: sudo needs a password/);
     const home = tmpDir('lock-home');
     fs.writeFileSync(path.join(home, '.local'), 'not a dir');
-    const ro = createLockBackend({ backend: 'ssh' }, { exec: localExec(home), firstMachine: 'host1', scope: 'user', sudo: false, envName: 'prod', clock });
+    const ro = sshBackend({ exec: localExec(home), firstMachine: 'host1', scope: 'user', sudo: false, envName: 'prod', clock });
     await assert.rejects(ro.check(), /ssh lock on host1: preparing the lock directory failed: .*(Not a directory|File exists)/);
     const { b: ok } = setup();
     await assert.rejects(ok.acquireRun('../x', { holder: 'a@b', message: 'm', ttlMs: H }), /refusing invalid service name/);

@@ -68,7 +68,7 @@ describe('systemd driver commands', () => {
 
 describe('remote errors', () => {
   it('say that sudo needs a password, or quote systemctl', () => {
-    const { remoteError } = require('../../src/drivers/systemd/driver');
+    const { remoteError } = require('../../src/drivers/systemd/errors');
     const sudo = remoteError('m1', 'systemctl restart x.service', { code: 1, stdout: '', stderr: 'sudo: a password is required\n' });
     assert.equal(
       sudo.oneLine(),
@@ -93,7 +93,7 @@ describe('remote errors', () => {
     );
   });
   it('say that a command was killed by a signal, and never show a script', () => {
-    const { remoteError } = require('../../src/drivers/systemd/driver');
+    const { remoteError } = require('../../src/drivers/systemd/errors');
     const { describeCommand } = require('../../src/transport/ssh');
     const killed = remoteError('m1', 'systemctl restart x.service', { code: 143, stdout: '', stderr: '' });
     assert.equal(killed.oneLine(), 'host m1: systemctl restart x.service failed: killed by SIGTERM (the host shutting down, or the session closed?)');

@@ -34,6 +34,8 @@ export interface MemoryMachine {
   audit: string[];
   /** While set, every call to this machine fails like an unreachable host. */
   down?: string;
+  /** Units enabled (a start of a unit with an [Install] section enables it, as the systemd driver does). */
+  enabled?: Set<string>;
 }
 
 export const stoppedState = (extra: Partial<UnitState> = {}): UnitState => ({
@@ -159,7 +161,15 @@ export class MemoryDriver implements Driver {
         h.revisions.set(u, revs.slice(-5));
       }
       h.files.delete(u);
+      h.enabled?.delete(u);
     }
+  }
+
+  /** A reboot: every unit stops; the enabled ones start again. */
+  reboot(machine: string): void {
+    const h = this.host(machine);
+    for (const [u, st] of h.states) h.states.set(u, { ...st, activeState: 'inactive', subState: 'dead', mainPid: 0 });
+    for (const u of h.enabled ?? []) if (h.files.has(u)) this.startNow(machine, u);
   }
 
   async reload(machine: string): Promise<void> {
@@ -175,12 +185,19 @@ export class MemoryDriver implements Driver {
     const invocationId = `inv${++this.seq}`;
     const key = `${machine}/${unit}`;
     const type = /Type=oneshot/.test(content) ? 'oneshot' : isTimer(unit) ? '' : 'simple';
-    if (content.includes('FAIL')) h.states.set(unit, stoppedState({ activeState: 'failed', subState: 'failed', result: 'exit-code', invocationId, type }));
+    h.enabled ??= new Set();
+    if (/^\[Install\]/m.test(content)) h.enabled.add(unit);
+    const unitFileState = h.enabled.has(unit) ? 'enabled' : '';
+    if (content.includes('FAIL'))
+      h.states.set(unit, stoppedState({ activeState: 'failed', subState: 'failed', result: 'exit-code', invocationId, type, unitFileState }));
     else if (content.includes('SLOW')) {
       this.slowUntil.set(key, this.clock.now() + this.slowStartMs);
-      h.states.set(unit, stoppedState({ activeState: 'activating', subState: 'start-pre', invocationId, type }));
+      h.states.set(unit, stoppedState({ activeState: 'activating', subState: 'start-pre', invocationId, type, unitFileState }));
     } else {
-      h.states.set(unit, stoppedState({ activeState: 'active', subState: isTimer(unit) ? 'waiting' : 'running', mainPid: ++this.seq, invocationId, type }));
+      h.states.set(
+        unit,
+        stoppedState({ activeState: 'active', subState: isTimer(unit) ? 'waiting' : 'running', mainPid: ++this.seq, invocationId, type, unitFileState }),
+      );
       if (content.includes('CRASH')) this.crashPending.add(key);
     }
   }

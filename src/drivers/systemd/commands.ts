@@ -140,6 +140,26 @@ export const AUDIT_FAILED_PREFIX = 'ggn-audit-failed: ';
 export const WARNING_PREFIX = 'ggn-warning: ';
 
 /**
+ * A unit with an `[Install]` section starts at boot, as after `systemctl enable --now`: the
+ * start paths enable it, and a removal disables it first (its `.wants` links go with it). Only
+ * such units: `systemctl enable` warns about the others. A failure is a warning, not an error.
+ */
+const ENABLE_HELPERS = `installable() { grep -q '^\\[Install\\]' "$dir/$1" 2>/dev/null; }
+enable_installed() {
+  for u in "$@"; do
+    installable "$u" || continue
+    sc enable --quiet -- "$u" >/dev/null 2>&1 || printf '${WARNING_PREFIX}cannot enable %s\\n' "$u" >&2
+  done
+  return 0
+}
+disable_installed() {
+  installable "$1" || return 0
+  sc disable --quiet -- "$1" >/dev/null 2>&1 || printf '${WARNING_PREFIX}cannot disable %s\\n' "$1" >&2
+  return 0
+}
+`;
+
+/**
  * `revs` sets `$revlist` to the revision numbers in `$rev`. Only names made of at most 9 digits
  * without a leading zero are revisions: a name is never evaluated (no `$(( name ))`, which a
  * bash `/bin/sh` would run as code for `x[$(cmd)]`). Anything else except ggn's own `.tmp.*` is
@@ -258,6 +278,7 @@ export const INSTALL_AND_START_SCRIPT =
   PRELUDE +
   WRITE_HELPERS +
   REVISION_HELPERS +
+  ENABLE_HELPERS +
   `if [ $# -gt 7 ]; then
   # The audit line (arguments 8...) before anything changes; one that cannot be written is said
   # on stderr and the rest goes on, as when it has its own round trip.
@@ -271,6 +292,7 @@ fi
   `printf 'installed\\n'
 sc daemon-reload || exit 1
 printf 'reloaded\\n'
+enable_installed "$name"; [ "$start" = "$name" ] || enable_installed "$start"
 case "$start" in
   *.timer) sc restart -- "$start" || exit 1;;
   *)
@@ -324,7 +346,8 @@ exit 1
 `;
 
 /** Prints the unit's invocation id, then queues its restart without waiting for the job. */
-export const RESTART_NO_BLOCK_SCRIPT = PRELUDE + `sc show -p InvocationID --value -- "$1" && sc restart --no-block -- "$1"\n`;
+export const RESTART_NO_BLOCK_SCRIPT =
+  PRELUDE + ENABLE_HELPERS + `enable_installed "$1"; sc show -p InvocationID --value -- "$1" && sc restart --no-block -- "$1"\n`;
 
 /** Prints the audit log (empty when there is none). */
 /**
@@ -346,7 +369,9 @@ export const AUDIT_READ_SCRIPT = PRELUDE + `[ -f "$state/audit.log" ] && cat "$s
 /** Removes unit files (not an error when absent). */
 export const REMOVE_SCRIPT =
   PRELUDE +
+  ENABLE_HELPERS +
   `for name in "$@"; do
+  disable_installed "$name"
   rm -f "$dir/$name" || exit 1
   find "$dir" -maxdepth 1 -type f -name ".$name.ggn-tmp.*" -mmin +10 -exec rm -f {} + 2>/dev/null
 done
@@ -361,6 +386,7 @@ export const REMOVE_KEEPING_REVISION_SCRIPT =
   PRELUDE +
   WRITE_HELPERS +
   REVISION_HELPERS +
+  ENABLE_HELPERS +
   `keep=$1; shift
 case "$keep" in ''|*[!0-9]*) fail "refusing keep count $keep";; esac
 for name in "$@"; do
@@ -370,6 +396,7 @@ for name in "$@"; do
   mkdir -p "$rev" || fail "cannot create $rev"
   lockrev
   keeprev
+  disable_installed "$name"
   rm -f "$dir/$name" || fail "cannot remove $dir/$name"
   printf 'revision %s %s\\n' "$name" "$seq"
   prune
@@ -380,6 +407,9 @@ exit 0
 
 /** Runs systemctl of the scope with the given arguments. */
 export const SYSTEMCTL_SCRIPT = PRELUDE + `sc "$@"\n`;
+
+/** `start` or `restart` of units, enabling first those with an [Install] section (ENABLE_HELPERS). */
+export const START_SCRIPT = PRELUDE + ENABLE_HELPERS + `verb=$1; shift; enable_installed "$@"; sc "$verb" -- "$@"\n`;
 
 function checkUnits(units: string[]): void {
   for (const u of units) if (!isValidUnitName(u)) throw new Error(`refusing invalid unit name ${JSON.stringify(u)}`);
@@ -551,6 +581,11 @@ export function systemctlCommand(t: CommandTarget, verb: SystemctlVerb, units: s
   checkUnits(units);
   for (const e of extra) if (!/^--?[a-z-]+(=[A-Za-z0-9,_-]*)?$/.test(e)) throw new Error(`refusing systemctl option ${JSON.stringify(e)}`);
   return wrap(t, SYSTEMCTL_SCRIPT, [verb, ...extra, ...(units.length ? ['--', ...units] : [])]);
+}
+
+export function startCommand(t: CommandTarget, verb: 'start' | 'restart', units: string[]): string[] {
+  checkUnits(units);
+  return wrap(t, START_SCRIPT, [verb, ...units]);
 }
 
 export function journalCommand(t: CommandTarget, unit: string, lines: number, follow: boolean): string[] {

@@ -21,6 +21,9 @@ import {
   WaitUpOptions,
 } from '../types';
 import { waitUp } from './wait';
+import { journalNotes, remoteError } from './errors';
+import { SshLockStore } from './lock-store';
+import type { LockStore } from '../lock-store';
 import {
   auditAppendCommand,
   auditCheckCommand,
@@ -39,6 +42,7 @@ import {
   readUnitsCommand,
   removeUnitsCommand,
   splitWarnings,
+  startCommand,
   AUDIT_FAILED_PREFIX,
   systemctlCommand,
   SystemctlVerb,
@@ -157,7 +161,7 @@ export class SshSystemdDriver implements Driver {
 
   /** Queues a restart and returns at once, with the invocation id the unit had before. */
   async restartNoBlock(machine: string, unit: string): Promise<{ invocationBefore: string }> {
-    const r = await this.run(machine, restartNoBlockCommand(this.opts.target, unit), `systemctl restart --no-block ${unit}`);
+    const r = await this.runScript(machine, restartNoBlockCommand(this.opts.target, unit), `systemctl restart --no-block ${unit}`);
     return { invocationBefore: r.stdout.split('\n')[0].trim() };
   }
 
@@ -214,8 +218,9 @@ export class SshSystemdDriver implements Driver {
     await this.systemctl(machine, 'daemon-reload');
   }
 
+  /** Starts units, enabling those with an [Install] section (as `systemctl enable --now`). */
   async start(machine: string, units: string[]): Promise<void> {
-    await this.systemctl(machine, 'start', units);
+    await this.runScript(machine, startCommand(this.opts.target, 'start', units), `systemctl start ${units.join(' ')}`);
   }
 
   async stop(machine: string, units: string[], opts: { quiet?: boolean } = {}): Promise<void> {
@@ -224,7 +229,7 @@ export class SshSystemdDriver implements Driver {
   }
 
   async restart(machine: string, units: string[]): Promise<void> {
-    await this.systemctl(machine, 'restart', units);
+    await this.runScript(machine, startCommand(this.opts.target, 'restart', units), `systemctl restart ${units.join(' ')}`);
   }
 
   async resetFailed(machine: string, units: string[]): Promise<void> {
@@ -234,7 +239,7 @@ export class SshSystemdDriver implements Driver {
   /** A service is restarted without blocking (`--no-block`: its start is bounded by waitUp); a timer at once. */
   async beginStart(machine: string, unit: string): Promise<StartTicket> {
     if (isTimer(unit)) {
-      await this.systemctl(machine, 'restart', [unit]);
+      await this.restart(machine, [unit]);
       return { unit };
     }
     const { invocationBefore } = await this.restartNoBlock(machine, unit);
@@ -315,8 +320,10 @@ export class SshSystemdDriver implements Driver {
     return opensshArgv(this.host(machine), remote, { tty });
   }
 
-  lockTarget(): { scope: 'system' | 'user'; sudo: boolean } {
-    return { scope: this.opts.target.scope, sudo: this.opts.target.sudo };
+  /** The ssh lock: a directory in ggn's state on the env's first machine. */
+  lockStore(envName: string): LockStore {
+    const { scope, sudo } = this.opts.target;
+    return new SshLockStore({ exec: (m, argv, o) => this.exec(m, argv, o), machine: this.machines()[0].name, scope, sudo, envName });
   }
 
   async close(): Promise<void> {
@@ -337,44 +344,4 @@ function toState(s: Record<string, string>): UnitState {
     type: s.Type ?? '',
     invocationId: s.InvocationID ?? '',
   };
-}
-
-/**
- * An error that names the host and says what failed, with systemctl's or sudo's own words. A
- * command killed by a signal without a word (the host shutting down, the session closed) says
- * so rather than `exit code 143`. Transport failures (connection lost, host stopped
- * responding) never get here: the transport names the cause and `what` itself.
- */
-export function remoteError(machine: string, what: string, r: ExecResult): GgnError {
-  const stderr = r.stderr.trim();
-  if (/sudo: (a password is required|a terminal is required)/.test(stderr)) {
-    return new GgnError(
-      `${what}: sudo needs a password, or this login may not use sudo (allow it with NOPASSWD in sudoers, or log in as root with ssh.sudo: false)`,
-      { host: machine },
-    );
-  }
-  // sudo's warning on a host whose own name does not resolve (no /etc/hosts line) is noise here:
-  // it would take one of the three lines that say what failed
-  const lines = stderr
-    .split('\n')
-    .filter((l) => l && !/^sudo: unable to resolve host /.test(l))
-    .slice(-3)
-    .join(' | ');
-  const detail = lines || (signalName(r.code) ? `killed by ${signalName(r.code)} (the host shutting down, or the session closed?)` : `exit code ${r.code}`);
-  return new GgnError(`${what} failed: ${detail}`, { host: machine });
-}
-
-const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 9: 'SIGKILL', 13: 'SIGPIPE', 15: 'SIGTERM' };
-
-function signalName(code: number): string | undefined {
-  return code > 128 ? SIGNALS[code - 128] : undefined;
-}
-
-/** journalctl's own notes on stderr (sudo's noise left out), as one line. */
-export function journalNotes(stderr: string): string {
-  return stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !/^sudo: /.test(l))
-    .join(' ');
 }

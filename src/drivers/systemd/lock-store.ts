@@ -19,10 +19,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GgnError } from '../../errors';
-import { remoteError } from '../../drivers/systemd/driver';
 import { ExecResult } from '../../transport/types';
-import { RemoteExec } from '../types';
-import { LockRecord, LockStore, parseRecord, serializeRecord, Stored } from './common';
+import { LockRecord, LockStore, parseRecord, serializeRecord, Stored } from '../lock-store';
+import { remoteError } from './errors';
 
 export const SSH_LOCK_SCRIPT = `set -u
 scope=$1 action=$2 env=$3 svc=$4
@@ -97,7 +96,8 @@ esac
 `;
 
 export interface SshLockDeps {
-  exec: RemoteExec;
+  /** Runs argv on a machine and returns whatever it exits with (the driver's pooled connection). */
+  exec: (machine: string, argv: string[], opts?: { stdin?: string; timeoutMs?: number }) => Promise<ExecResult>;
   machine: string;
   scope: 'system' | 'user';
   sudo: boolean;
