@@ -18,8 +18,8 @@ import { nodeHealthCheck, PreparedService } from '../render/service';
 import { Env } from '../tree/env';
 import { isMapValue } from '../tree/yaml';
 import { Workspace } from '../workspace';
-import { HealthCheck, readHealthCheck, waitHealthy, describeHealthCheck } from './health';
-import { GoMap } from '../template/values';
+import { HealthCheck, readHealthCheck, waitHealthy, describeHealthCheck, withSlot } from './health';
+import { GoMap, GoValue } from '../template/values';
 import { attributesForHooks } from '../secrets/hooks';
 import { hookAttributes, HookInfo, runAvailabilityHooks, runHooks } from './hooks';
 import { randomUUID } from 'node:crypto';
@@ -32,7 +32,20 @@ import { PlanFile, planMoves } from '../plan/file';
 import { PruneItem, pruneItems, PruneSummary, runPrune } from './prune';
 import { formatDuration } from '../durations';
 import { describeTree, treeCommit } from '../tree/git';
-import { BatchSize, groupUnits, interleaveMachines, itemFor, PromptAnswer, RolloutItem, rolloutItems, runRollout, RolloutSummary } from './rollout';
+import {
+  BatchSize,
+  groupUnits,
+  interleaveMachines,
+  itemFor,
+  PromptAnswer,
+  RolloutDeps,
+  RolloutItem,
+  rolloutItems,
+  runRollout,
+  RolloutSummary,
+} from './rollout';
+import { createProxy } from '../proxy';
+import { UnitChange } from '../plan/diff';
 import { Clock, Reporter } from './types';
 
 export type Mode = 'update' | 'rollback' | 'prune';
@@ -210,6 +223,7 @@ async function dryRun(ws: Workspace, driver: Driver, env: Env, services: string[
 }
 
 function plannedSteps(item: RolloutItem, opts: UpdateOptions, check: HealthCheck | undefined): PlannedItem {
+  if (item.overlap) return plannedSlotSteps(item, opts, check);
   const written = item.files.filter((f) => f.changed);
   const steps = ['early hooks'];
   for (const f of written) steps.push(f.previous === null ? `write ${f.unit} (new)` : `write ${f.unit} (revision kept)`);
@@ -220,6 +234,21 @@ function plannedSteps(item: RolloutItem, opts: UpdateOptions, check: HealthCheck
   steps.push('late hooks');
   const reason = opts.mode === 'rollback' ? `back to revision ${item.files.find((f) => f.fromRevision)?.fromRevision ?? '?'}` : item.reason;
   return { unit: item.timer ? `${item.main} + ${item.timer}` : item.main, host: item.machine, reason, steps };
+}
+
+/** A node with `rollout:`: the new slot next to the old one, then the switch. */
+function plannedSlotSteps(item: RolloutItem, opts: UpdateOptions, check: HealthCheck | undefined): PlannedItem {
+  const ov = item.overlap!;
+  const f = item.files[0];
+  const steps = ['early hooks', `check the proxy (slot ${ov.to.slot} must not be serving)`];
+  if (f.changed) steps.push(f.previous === null ? `write ${f.unit} (new)` : `write ${f.unit} (revision kept)`, 'reload');
+  steps.push(`start ${ov.to.unit} (proxy server ${ov.to.slot}: maint)`, `wait active (up to ${formatDuration(opts.timeoutMs)})`);
+  steps.push(check ? `health ${describeHealthCheck(check)}` : 'availability hooks');
+  steps.push(`switch: ${ov.to.slot} ready, ${ov.other.slot} ${ov.otherServing ? 'drain' : 'maint'}`);
+  if (ov.otherServing) steps.push(`drain ${ov.other.slot}`, `stop ${ov.other.unit} (its file stays)`);
+  steps.push('late hooks');
+  const reason = opts.mode === 'rollback' ? `back to slot ${ov.to.slot}` : item.reason;
+  return { unit: item.main, host: item.machine, reason, steps };
 }
 
 /** The env-level check before any change: one error per failing service (none: go). */
@@ -350,6 +379,7 @@ async function rollOutService(
         },
       },
       health,
+      slots: slotDeps(svc, driver),
       prompt: prompt ? (item) => prompt!(item, plan) : undefined,
       audit: { who: deps.who, env: env.name, action: opts.mode, runId: deps.runId, tree: deps.tree },
     },
@@ -395,6 +425,14 @@ async function pruneService(
   return { prune };
 }
 
+/** A service with `rollout:`: its proxy, reached through the driver's exec. */
+function slotDeps(svc: PreparedService, driver: Driver): RolloutDeps['slots'] {
+  const r = svc.manifest.rollout;
+  if (!r) return undefined;
+  if (!driver.exec) throw missingCapability(driver, 'drive a proxy for `rollout:` (it runs the proxy commands on the host)');
+  return { proxy: createProxy(r.proxy, driver.exec.bind(driver)), drainTimeoutMs: r.drainTimeoutMs };
+}
+
 /** GGN's unit name for hooks: the node hostname (`w1`), or `w1.timer` for a lone timer. */
 function ggnUnitName(env: Env, service: string, item: RolloutItem): string {
   return shortUnitName(env.name, service, item.main);
@@ -434,7 +472,9 @@ function healthChecksByUnit(svc: PreparedService, plan: LivePlan): Map<string, H
   const out = new Map<string, HealthCheck>();
   for (const u of plan.rendered) {
     if (u.service !== svc.source.name || u.kind !== 'service') continue;
-    const raw = nodeHealthCheck(svc, u.node);
+    let raw: GoValue | undefined = nodeHealthCheck(svc, u.node);
+    // A slot's check: `$SLOT_PORT` and `$SLOT` in the node's or the manifest's check are the slot's.
+    if (u.slot) raw = withSlot(raw ?? svc.manifest.raw.healthCheck, u.slot);
     const check = raw ? readHealthCheck({ healthCheck: raw } as GoMap, svc.manifest.file) : undefined;
     if (check) out.set(u.name, check);
   }
@@ -445,6 +485,11 @@ function healthChecksByUnit(svc: PreparedService, plan: LivePlan): Map<string, H
 async function rollbackItems(driver: Driver, plan: LivePlan): Promise<RolloutItem[]> {
   const items: RolloutItem[] = [];
   for (const cs of groupUnits(plan.changes.filter((c) => c.kind !== 'new' && c.live !== undefined))) {
+    if (cs[0].slot) {
+      const item = slotRollbackItem(cs[0]);
+      if (item) items.push(item);
+      continue;
+    }
     const files: RolloutItem['files'] = [];
     for (const c of cs) {
       const rev = await driver.readRevision(c.machine, c.unit);
@@ -458,4 +503,29 @@ async function rollbackItems(driver: Driver, plan: LivePlan): Promise<RolloutIte
     items.push(itemFor(cs, files, 'rollback'));
   }
   return interleaveMachines(items.sort((a, b) => (a.id < b.id ? -1 : 1)));
+}
+
+/**
+ * Rollback of a node with `rollout:`: the idle slot still holds the previous version (its file
+ * stays when it is stopped), so it is started, checked and switched to; nothing is written.
+ */
+export function slotRollbackItem(c: UnitChange): RolloutItem | undefined {
+  const s = c.slot!;
+  if (c.state?.activeState !== 'active' || s.other.live === null) return undefined;
+  const content = s.other.live;
+  return {
+    id: `${s.other.unit}@${c.machine}`,
+    machine: c.machine,
+    service: c.service,
+    main: s.other.unit,
+    files: [{ unit: s.other.unit, desired: content, previous: content, changed: false, secret: c.secrets !== undefined }],
+    wasActive: false,
+    reason: 'rollback',
+    overlap: {
+      hostname: s.hostname,
+      to: { slot: s.other.name, port: s.other.port, unit: s.other.unit },
+      other: { slot: s.name, port: s.port, unit: c.unit },
+      otherServing: true,
+    },
+  };
 }
