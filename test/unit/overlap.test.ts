@@ -16,6 +16,14 @@ import { FakeHaproxy } from '../support/fake-haproxy';
 import { Recorder } from '../support/recorder';
 import { parseYaml } from '../../src/tree/yaml';
 import { GoMap } from '../../src/template/values';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ServiceLocks } from '../../src/apply/lock';
+import { MemoryLockStore } from '../../src/apply/lock/memory';
+import { update, UpdateOptions } from '../../src/apply/update';
+import { buildPlan } from '../../src/plan/build';
+import { Workspace } from '../../src/workspace';
+import { scratchTree } from '../support/cli';
 
 const BLUE = 'p_web_w1.blue.service';
 const GREEN = 'p_web_w1.green.service';
@@ -343,5 +351,138 @@ describe('rollout: in the manifest', () => {
     assert.throws(() => read(base('[{name: b, port: 1}, {name: g, port: 1}]')), /different ports/);
     assert.throws(() => read(base('[{name: b, port: 1}]')), /exactly two/);
     assert.throws(() => read(base('[{name: b, port: 1}, {name: g, port: 2}]', '{haproxy: {socket: "/a b", backend: web}}')), /socket/);
+  });
+});
+
+describe('rollout: through update, on the in-memory driver', () => {
+  const MANIFEST =
+    'rollout:\n  strategy: overlap\n  slots: [{name: blue, port: 8081}, {name: green, port: 8082}]\n  drainTimeout: 5s\n' +
+    '  proxy: {haproxy: {socket: /run/haproxy/admin.sock, backend: web}}\n' +
+    'healthCheck: {exec: [check, "$SLOT_PORT"], timeout: 2s}\n' +
+    'nodes:\n  - {hostname: w1, machine_id: m0}\n  - {hostname: w2, machine_id: m1}\n';
+  const UNIT = '[Service]\nExecStart=/bin/app {{.version}} --port {{.slotPort}} --slot {{.slot}}\n\n[X-Fleet]\nMachineID={{.machine_id}}\n';
+
+  function setup() {
+    const { work, home } = scratchTree({
+      'env/prod/config.yml': 'machines:\n  - {name: m0, address: 127.0.0.1}\n  - {name: m1, address: 127.0.0.1}\n',
+      'env/prod/attributes/base.yml': 'default:\n  version: "1"\n',
+      'env/prod/services/web/service-manifest.yml': MANIFEST,
+      'env/prod/services/web/unit.tmpl': UNIT,
+    });
+    const clock = fakeClock();
+    clock.t = 1_700_000_000_000;
+    const haproxy = new FakeHaproxy();
+    for (const m of ['m0', 'm1']) for (const s of ['blue', 'green']) haproxy.add(m, 'web', s, 'maint');
+    const checks: string[] = [];
+    class WithExec extends MemoryDriver {
+      async exec(machine: string, argv: string[], opts?: { stdin?: string }) {
+        if (argv[0] === 'check') {
+          checks.push(`${machine} ${argv[1]}`);
+          return { code: 0, stdout: '', stderr: '' };
+        }
+        return haproxy.exec(machine, argv, opts);
+      }
+    }
+    const driver = new WithExec(
+      [
+        { name: 'm0', metadata: {} },
+        { name: 'm1', metadata: {} },
+      ],
+      clock,
+    );
+    const locks = new ServiceLocks(new MemoryLockStore(), clock);
+    const reporter = new Recorder();
+    const ws = () => new Workspace({ homePath: home });
+    const setVersion = (v: string) => fs.writeFileSync(path.join(work, 'env/prod/attributes/base.yml'), `default:\n  version: "${v}"\n`);
+    const run = (o: Partial<UpdateOptions> = {}) =>
+      update(
+        ws(),
+        driver,
+        { clock, reporter, who: 'me@box', logLevel: 'info', locks },
+        {
+          mode: 'update',
+          scope: { env: 'prod', service: 'web' },
+          all: false,
+          force: false,
+          timeoutMs: 10_000,
+          settleMs: 100,
+          pollMs: 100,
+          maxFail: 0,
+          lockTtlMs: 45_000,
+          lockWaitMs: 0,
+          ...o,
+        },
+      );
+    const state = (m: string, u: string) => driver.hosts.get(m)!.states.get(u)?.activeState;
+    return { driver, haproxy, checks, ws, run, setVersion, state, reporter };
+  }
+
+  it('renders a unit per slot with .slot and .slotPort; updates, switches, diffs clean; rolls back to the other slot', async () => {
+    const t = setup();
+    const [first] = await t.run();
+    assert.equal(first.error, undefined, first.error?.message);
+    assert.deepEqual(first.summary!.ok.sort(), ['prod_web_w1.blue.service@m0', 'prod_web_w2.blue.service@m1']);
+    assert.match(t.driver.hosts.get('m0')!.files.get('prod_web_w1.blue.service')!, /app 1 --port 8081 --slot blue/);
+    assert.deepEqual(t.haproxy.ready('m0', 'web'), ['blue']);
+    assert.deepEqual(t.checks, ['m0 8081', 'm1 8081'], 'the health gate checks the slot port');
+
+    const plan = await buildPlan(t.ws(), t.driver, { env: 'prod', service: 'web' });
+    assert.deepEqual(
+      plan.changes.map((c) => `${c.kind} ${c.unit}`),
+      ['unchanged prod_web_w1.blue.service', 'unchanged prod_web_w2.blue.service'],
+      'the live slot is compared; the idle one is neither a change nor an orphan',
+    );
+    const [again] = await t.run();
+    assert.equal(again.nothingToDo, true);
+
+    t.setVersion('2');
+    const [second] = await t.run();
+    assert.equal(second.error, undefined, second.error?.message);
+    assert.deepEqual(second.summary!.ok.sort(), ['prod_web_w1.green.service@m0', 'prod_web_w2.green.service@m1']);
+    assert.deepEqual(t.haproxy.ready('m1', 'web'), ['green']);
+    assert.equal(t.state('m1', 'prod_web_w2.blue.service'), 'inactive');
+    assert.equal(t.state('m1', 'prod_web_w2.green.service'), 'active');
+    const steps = t.reporter.events.filter((e) => e.unit === 'prod_web_w2.green.service' && e.result === 'ok').map((e) => e.step);
+    assert.deepEqual(steps, ['hooks-early', 'write', 'reload', 'start-new', 'wait-active', 'health', 'switch', 'drain', 'stop-old', 'hooks-late', 'done']);
+    const diff = await buildPlan(t.ws(), t.driver, { env: 'prod', service: 'web' });
+    assert.deepEqual(
+      diff.changes.map((c) => `${c.kind} ${c.unit}`),
+      ['unchanged prod_web_w1.green.service', 'unchanged prod_web_w2.green.service'],
+    );
+    // A unit argument names the node (both slots) or one slot.
+    const one = await buildPlan(t.ws(), t.driver, { env: 'prod', service: 'web', unit: 'w1.blue' });
+    assert.deepEqual(
+      one.changes.map((c) => `${c.kind} ${c.unit}`),
+      ['unchanged prod_web_w1.green.service'],
+    );
+
+    const [rb] = await t.run({ mode: 'rollback' });
+    assert.equal(rb.error, undefined, rb.error?.message);
+    assert.deepEqual(rb.summary!.ok.sort(), ['prod_web_w1.blue.service@m0', 'prod_web_w2.blue.service@m1']);
+    assert.deepEqual(t.haproxy.ready('m0', 'web'), ['blue']);
+    assert.equal(t.state('m0', 'prod_web_w1.green.service'), 'inactive');
+    assert.match(t.driver.hosts.get('m0')!.files.get('prod_web_w1.blue.service')!, /app 1/);
+    // The tree still says 2: the diff shows the live (blue) slot as changed.
+    const after = await buildPlan(t.ws(), t.driver, { env: 'prod', service: 'web' });
+    assert.deepEqual(
+      after.changes.map((c) => `${c.kind} ${c.unit}`),
+      ['changed prod_web_w1.blue.service', 'changed prod_web_w2.blue.service'],
+    );
+  });
+
+  it('--dry-run lists the slot steps', async () => {
+    const t = setup();
+    const [r] = await t.run({ dryRun: true });
+    assert.deepEqual(r.planned![0].steps, [
+      'early hooks',
+      'check the proxy (slot blue must not be serving)',
+      'write prod_web_w1.blue.service (new)',
+      'reload',
+      'start prod_web_w1.blue.service (proxy server blue: maint)',
+      'wait active (up to 10s)',
+      'health exec check 8081',
+      'switch: blue ready, green maint',
+      'late hooks',
+    ]);
   });
 });
