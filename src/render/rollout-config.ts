@@ -9,7 +9,7 @@
  *     drainTimeout: 30s            # how long the old slot may keep its sessions (default 30s)
  *     proxy:
  *       haproxy:
- *         socket: /run/haproxy/admin.sock   # the runtime API (stats socket ... level admin)
+ *         socket: /run/haproxy/admin.sock   # the runtime API (stats socket ... level admin); may hold {hostname}
  *         backend: web
  *         server: "{slot}"                  # the server of a slot in the backend ({slot}, {hostname})
  *         address: 127.0.0.1                # optional: ggn sets the server to address:slotPort
@@ -51,7 +51,7 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 /** HAProxy backend and server names: what its runtime API accepts in `<backend>/<server>` (no space, no newline). */
 const PROXY_NAME = /^[A-Za-z0-9_.:-]+$/;
 /** A path socat takes as is in `unix-connect:<path>` (no `,` `:` or `!`, which its address syntax reads). */
-const SOCKET_PATH = /^\/[A-Za-z0-9_./-]+$/;
+const SOCKET_PATH = /^\/([A-Za-z0-9_./-]|\{hostname\})+$/;
 
 /** Reads `rollout:` from a rendered manifest; undefined without it. Errors name the manifest. */
 export function readRolloutConfig(raw: GoMap, file: string): RolloutConfig | undefined {
@@ -95,12 +95,20 @@ function readProxy(v: GoValue | undefined, fail: (msg: string) => never): ProxyS
   const server = str('server', /^[A-Za-z0-9_.:{}-]+$/, 'a server name pattern (letters, digits, _ . : -, {slot}, {hostname})', true) ?? '{slot}';
   return {
     kind: 'haproxy',
-    socket: str('socket', SOCKET_PATH, 'the absolute path of the runtime API socket')!,
+    socket: str('socket', SOCKET_PATH, 'the absolute path of the runtime API socket (letters, digits, _ . / -, {hostname})')!,
     backend: str('backend', PROXY_NAME, 'a backend name (letters, digits, _ . : -)')!,
     server,
     address: str('address', /^[0-9A-Fa-f.:]+$/, 'an IP address', true),
     host: str('host', /^[A-Za-z0-9:_.-]+$/, 'a machine name', true),
   };
+}
+
+/** The runtime API socket of a node's proxy (`{hostname}`: one proxy per node, e.g. test hosts sharing a filesystem). */
+export function socketPath(proxy: ProxySettings, hostname: string): string {
+  const p = proxy.socket.replaceAll('{hostname}', hostname);
+  if (!/^\/[A-Za-z0-9_./-]+$/.test(p))
+    throw new GgnError(`rollout: proxy socket ${JSON.stringify(p)} (from ${proxy.socket}) has characters socat would read as options`);
+  return p;
 }
 
 /** The proxy's server name for a node's slot. */

@@ -4,7 +4,7 @@
  * command on stdin. One command per round trip, so each answer is that command's.
  */
 import { GgnError } from '../../errors';
-import { HaproxySettings, serverName } from '../../render/rollout-config';
+import { HaproxySettings, serverName, socketPath } from '../../render/rollout-config';
 import { RemoteExec } from '../../apply/types';
 import { ServerState, SlotServer, SlotTarget, TrafficProxy } from '../types';
 import { checkAddrReply, checkStateReply, parseShowStat, setAddrCommand, setStateCommand, SHOW_STAT } from './commands';
@@ -21,18 +21,19 @@ export class HaproxyProxy implements TrafficProxy {
     return `haproxy backend ${this.settings.backend}`;
   }
 
-  private async send(machine: string, command: string): Promise<string> {
+  private async send(machine: string, hostname: string, command: string): Promise<string> {
     const on = this.settings.host ?? machine;
-    const r = await this.exec(on, ['socat', '-t', '5', 'stdio', `unix-connect:${this.settings.socket}`], { stdin: command + '\n', timeoutMs: TIMEOUT_MS });
+    const socket = socketPath(this.settings, hostname);
+    const r = await this.exec(on, ['socat', '-t', '5', 'stdio', `unix-connect:${socket}`], { stdin: command + '\n', timeoutMs: TIMEOUT_MS });
     if (r.code !== 0) {
       const why = (r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`).split('\n').slice(-1)[0];
-      throw new GgnError(`haproxy on ${on}: cannot reach ${this.settings.socket}: ${why}`, { host: on });
+      throw new GgnError(`haproxy on ${on}: cannot reach ${socket}: ${why}`, { host: on });
     }
     return r.stdout;
   }
 
   async servers(machine: string, hostname: string, slots: string[]): Promise<Map<string, SlotServer>> {
-    const all = parseShowStat(await this.send(machine, SHOW_STAT));
+    const all = parseShowStat(await this.send(machine, hostname, SHOW_STAT));
     const out = new Map<string, SlotServer>();
     for (const slot of slots) {
       const key = `${this.settings.backend}/${serverName(this.settings, hostname, slot)}`;
@@ -47,9 +48,9 @@ export class HaproxyProxy implements TrafficProxy {
     const server = serverName(this.settings, t.hostname, t.slot);
     if (state === 'ready' && this.settings.address) {
       const cmd = setAddrCommand(this.settings.backend, server, this.settings.address, t.port);
-      checkAddrReply(await this.send(t.machine, cmd), cmd);
+      checkAddrReply(await this.send(t.machine, t.hostname, cmd), cmd);
     }
     const cmd = setStateCommand(this.settings.backend, server, state);
-    checkStateReply(await this.send(t.machine, cmd), cmd);
+    checkStateReply(await this.send(t.machine, t.hostname, cmd), cmd);
   }
 }
