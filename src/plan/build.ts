@@ -7,7 +7,7 @@ import { Driver, HostSnapshot, LiveUnit } from '../drivers/types';
 import { renderUnits, RenderedUnit } from '../render/service';
 import { serviceOfTimer, unitMatcher } from '../render/names';
 import { Workspace } from '../workspace';
-import { DesiredUnit, Plan, planChanges, unitOwner } from './diff';
+import { DesiredUnit, Plan, planChanges, UnitChange, unitOwner } from './diff';
 import { ExistingUnit, Machine, Placement, placeUnits } from './placement';
 import { readXFleet } from './unitfile';
 
@@ -194,4 +194,29 @@ function placeOnClient(
   const placedTimers = placeUnits({ units: toPlace(lonelyTimers), machines, existing, current });
   placements.push(...placedTimers.placements);
   return { placements, errors: [...placed.errors, ...placedTimers.errors] };
+}
+
+/**
+ * The unit commands (start, stop, status, ...) on a slot named explicitly (`w1.green`, or its
+ * full name) act on that slot, also when it is the idle one; the plan itself compares the node's
+ * live slot (`update w1.green` updates the node).
+ */
+export function focusNamedSlot(plan: LivePlan, unit: string | undefined): LivePlan {
+  if (unit === undefined || !plan.changes.some((c) => c.slot)) return plan;
+  const changes = plan.changes.map((c): UnitChange => {
+    const o = c.slot?.other;
+    if (!o || ![o.unit, `${c.slot!.hostname}.${o.name}`, `${c.slot!.hostname}.${o.name}.service`].includes(unit)) return c;
+    const kind = o.live === null ? 'new' : o.live === o.desired ? 'unchanged' : 'changed';
+    return {
+      kind,
+      unit: o.unit,
+      service: c.service,
+      machine: c.machine,
+      desired: o.desired,
+      live: o.live ?? undefined,
+      state: o.state,
+      ...(c.secrets ? { secrets: c.secrets } : {}),
+    };
+  });
+  return { ...plan, changes };
 }

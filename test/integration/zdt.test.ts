@@ -80,6 +80,8 @@ describe('zero-downtime rollouts with HAProxy on a live cluster', {
     assert.equal(run('prod', 'web', 'check').code, 0);
     const lu = run('prod', 'list-units');
     assert.match(lu.stdout, /prod_web_w1\.blue\.service/);
+    const st = run('prod', 'web', 'w1.blue', 'status');
+    assert.match(st.stdout, /# prod_web_w1\.blue\.service on /, st.stdout + st.stderr);
   });
 
   it('a good update under load (keep-alive and new connections) loses no request', async () => {

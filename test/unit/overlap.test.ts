@@ -24,6 +24,7 @@ import { update, UpdateOptions } from '../../src/apply/update';
 import { buildPlan } from '../../src/plan/build';
 import { Workspace } from '../../src/workspace';
 import { scratchTree } from '../support/cli';
+import { unitAction } from '../../src/apply/unit-actions';
 
 const BLUE = 'p_web_w1.blue.service';
 const GREEN = 'p_web_w1.green.service';
@@ -468,6 +469,16 @@ describe('rollout: through update, on the in-memory driver', () => {
       after.changes.map((c) => `${c.kind} ${c.unit}`),
       ['changed prod_web_w1.blue.service', 'changed prod_web_w2.blue.service'],
     );
+  });
+
+  it('unit commands: `w1` acts on the live slot, `w1.green` on that slot', async () => {
+    const t = setup();
+    await t.run();
+    const green = await unitAction(t.ws(), t.driver, { env: 'prod', service: 'web', unit: 'w1.green' }, 'start');
+    assert.deepEqual(green.outcomes[0].done, ['wrote prod_web_w1.green.service', 'reloaded', 'started prod_web_w1.green.service']);
+    assert.match(t.driver.hosts.get('m0')!.files.get('prod_web_w1.green.service')!, /--port 8082 --slot green/);
+    const stop = await unitAction(t.ws(), t.driver, { env: 'prod', service: 'web', unit: 'w1' }, 'stop');
+    assert.deepEqual(stop.outcomes[0].done, ['stopped prod_web_w1.blue.service']);
   });
 
   it('--dry-run lists the slot steps', async () => {
