@@ -166,7 +166,7 @@ export function get(url: string, agent: http.Agent | false, timeoutMs = 15_000):
     const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}: ${body.slice(0, 80)}`))));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}: ${body.replace(/\s+/g, ' ').slice(0, 60)}`))));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
