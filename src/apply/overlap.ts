@@ -5,10 +5,13 @@
  * `.slot` and `.slotPort`. They run side by side on one host; a proxy (src/proxy) in front sends
  * traffic to one of them.
  *
- * WHICH SLOT SERVES: the plan takes the node's active slot unit as the live one (the first active,
- * else the first with a file, else the first slot), compares it with the tree and carries the
- * other, idle slot. Before changing anything, the rollout asks the proxy: when it sends traffic
- * to the slot the plan thinks idle, the unit is refused (nothing changed).
+ * WHICH SLOT SERVES: the proxy first, unit states as a fallback. The plan (diff, check, which read
+ * no proxy) takes the node's active slot unit as the live one (the first active, else the first
+ * with a file, else the first slot), compares it with the tree and carries the other, idle slot.
+ * An update or rollback then asks each node's proxy (liveSlotsByProxy): when both slots run and
+ * the proxy takes connections on the one the plan took as idle, the roles are turned around. Just
+ * before changing a node, the rollout asks again: a proxy that sends traffic to the slot about to
+ * be written refuses the node (nothing changed).
  *
  * STEPS (the item's main unit is the new slot, `to`; `other` is the old one):
  *   hooks-early -> write (to's file; its old bytes kept as a revision) -> reload ->
@@ -26,6 +29,8 @@
  * serves in every case; a failure there (the old unit will not stop) is reported, not undone.
  */
 import { formatDuration } from '../durations';
+import { mapLimit } from '../parallel';
+import { UnitChange } from '../plan/diff';
 import { STARTED } from './audit';
 import { SlotTarget, TrafficProxy } from '../proxy/types';
 import { Clock } from './types';
@@ -124,6 +129,43 @@ export async function updateSlots(
     await audit(`failed at ${failedStep}, switched`);
     return { unit: item.main, machine: item.machine, step: failedStep, message, restored: false };
   }
+}
+
+/**
+ * The plan's slot changes with the proxy's word on which slot is live: when both slots of a node
+ * run and the proxy has only the plan's idle one ready, that one is the live slot. A proxy that
+ * cannot be asked leaves the plan's choice (the rollout's own check then refuses the node).
+ */
+export async function liveSlotsByProxy(changes: UnitChange[], proxy: TrafficProxy): Promise<UnitChange[]> {
+  const answers = await mapLimit(changes, 20, async (c) => {
+    const o = c.slot?.other;
+    if (!o || c.kind === 'orphan' || o.live === null || o.state?.activeState !== 'active' || c.state?.activeState !== 'active') return c;
+    const s = await proxy.servers(c.machine, c.slot!.hostname, [c.slot!.name, o.name]);
+    return s.get(o.name)!.state === 'ready' && s.get(c.slot!.name)!.state !== 'ready' ? swapSlots(c) : c;
+  });
+  return answers.map((a, i) => (a.ok ? a.value : changes[i]));
+}
+
+/** The same node's change, seen from its other slot. */
+function swapSlots(c: UnitChange): UnitChange {
+  const s = c.slot!;
+  const o = s.other;
+  return {
+    kind: o.live === o.desired ? 'unchanged' : 'changed',
+    unit: o.unit,
+    service: c.service,
+    machine: c.machine,
+    desired: o.desired,
+    live: o.live ?? undefined,
+    state: o.state,
+    ...(c.secrets ? { secrets: c.secrets } : {}),
+    slot: {
+      name: o.name,
+      port: o.port,
+      hostname: s.hostname,
+      other: { name: s.name, port: s.port, unit: c.unit, desired: c.desired!, live: c.live ?? null, state: c.state },
+    },
+  };
 }
 
 /** The proxy must not send traffic to the slot about to be written (the plan read unit states only). */

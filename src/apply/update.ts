@@ -45,6 +45,7 @@ import {
   RolloutSummary,
 } from './rollout';
 import { createProxy } from '../proxy';
+import { liveSlotsByProxy } from './overlap';
 import { UnitChange } from '../plan/diff';
 import { Clock, Reporter } from './types';
 
@@ -331,7 +332,10 @@ async function rollOutService(
   if (opts.mode === 'prune') return pruneService(driver, env, service, plan, deps, opts);
   const rel = (p: string) => (path.relative(ws.home.workPath, p).startsWith('..') ? p : path.relative(ws.home.workPath, p));
   for (const w of plan.warnings) deps.reporter.info(`warning: ${w.oneLine(rel)}`);
-  const items = opts.mode === 'rollback' ? await rollbackItems(driver, plan) : rolloutItems(plan.changes, { all: opts.all, force: opts.force });
+  const slots = slotDeps(svc, driver);
+  // A service with `rollout:`: which slot is live, the proxy says first.
+  const changes = slots ? await liveSlotsByProxy(plan.changes, slots.proxy) : plan.changes;
+  const items = opts.mode === 'rollback' ? await rollbackItems(driver, { ...plan, changes }) : rolloutItems(changes, { all: opts.all, force: opts.force });
   if (items.length === 0) {
     deps.reporter.info(`${service}: nothing to ${opts.mode === 'rollback' ? 'roll back' : 'update'}`);
     return { nothingToDo: true };
@@ -379,7 +383,7 @@ async function rollOutService(
         },
       },
       health,
-      slots: slotDeps(svc, driver),
+      slots,
       prompt: prompt ? (item) => prompt!(item, plan) : undefined,
       audit: { who: deps.who, env: env.name, action: opts.mode, runId: deps.runId, tree: deps.tree },
     },

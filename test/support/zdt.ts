@@ -82,7 +82,7 @@ export function manifest(hosts: TestHost[], opts: { drainTimeout?: string; overl
         (h, i) =>
           `  - hostname: w${i + 1}\n    machine_id: ${h.name}\n    addr: ${hostAddress(i + 1)}\n` +
           (opts.overlap === false ? `    slotPort: ${SLOT_PORTS.blue}\n    slot: inplace\n` : '') +
-          `    healthCheck: {http: "http://${hostAddress(i + 1)}:${port}/health", timeout: 15s, interval: 200ms}\n`,
+          `    healthCheck: {http: "http://${hostAddress(i + 1)}:${port}/health", timeout: 8s, interval: 200ms}\n`,
       )
       .join('')
   );

@@ -315,6 +315,16 @@ describe('haproxy runtime API', () => {
     assert.throws(() => setStateCommand('web', 'blue\nshutdown sessions', 'ready'), /runtime API does not take/);
     assert.throws(() => setAddrCommand('web', 'blue', '1.2.3.4; x', 1), /not an IP address/);
   });
+  it('a shared proxy: commands go to its host, server names from {hostname}, the socket from {hostname}', async () => {
+    const haproxy = new FakeHaproxy('/run/lb/w1.sock');
+    haproxy.add('lb', 'web', 'w1-green', 'maint');
+    haproxy.add('lb', 'web', 'w1-blue', 'ready');
+    const p = new HaproxyProxy({ kind: 'haproxy', socket: '/run/lb/{hostname}.sock', backend: 'web', server: '{hostname}-{slot}', host: 'lb' }, haproxy.exec);
+    await p.setState({ machine: 'm0', hostname: 'w1', slot: 'green', port: 8082 }, 'ready');
+    const s = await p.servers('m0', 'w1', ['blue', 'green']);
+    assert.deepEqual([s.get('blue')!.state, s.get('green')!.state], ['ready', 'ready']);
+    assert.deepEqual(haproxy.calls, ['lb: set server web/w1-green state ready', 'lb: show stat']);
+  });
   it('parses show stat (HAProxy 2.6) into state and sessions', () => {
     const csv =
       '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight\n' +
@@ -469,6 +479,24 @@ describe('rollout: through update, on the in-memory driver', () => {
       after.changes.map((c) => `${c.kind} ${c.unit}`),
       ['changed prod_web_w1.blue.service', 'changed prod_web_w2.blue.service'],
     );
+  });
+
+  it('the proxy says which slot is live: both running, the proxy on green, the update writes blue', async () => {
+    const t = setup();
+    await t.run();
+    const h = t.driver.hosts.get('m0')!;
+    // Someone started green (v1) and switched the proxy by hand; blue still runs.
+    await unitAction(t.ws(), t.driver, { env: 'prod', service: 'web', unit: 'w1.green' }, 'start');
+    t.haproxy.get('m0', 'web', 'green').state = 'ready';
+    t.haproxy.get('m0', 'web', 'blue').state = 'maint';
+    t.setVersion('2');
+    const [r] = await t.run();
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.deepEqual(r.summary!.ok.sort(), ['prod_web_w1.blue.service@m0', 'prod_web_w2.green.service@m1']);
+    assert.match(h.files.get('prod_web_w1.blue.service')!, /app 2/);
+    assert.match(h.files.get('prod_web_w1.green.service')!, /app 1/);
+    assert.deepEqual(t.haproxy.ready('m0', 'web'), ['blue']);
+    assert.equal(t.state('m0', 'prod_web_w1.green.service'), 'inactive');
   });
 
   it('unit commands: `w1` acts on the live slot, `w1.green` on that slot', async () => {
