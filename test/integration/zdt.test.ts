@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { up, Cluster, TestHost } from '../harness';
 import { background as ggnBackground, ggn } from '../support/cli';
 import { clusterTree, ClusterTree } from '../support/cluster-tree';
-import { assertRolloutLines } from '../support/output-schema';
+import { assertOutput, assertRolloutLines } from '../support/output-schema';
 import { FRONT_PORT, get, haproxyCommand, hostAddress, manifest, serverStatus, setUpHosts, startLoad, stopHosts, UNIT_TMPL } from '../support/zdt';
 
 const skip = process.getuid?.() === 0 ? false : 'the test cluster needs root';
@@ -99,6 +99,10 @@ describe('zero-downtime rollouts with HAProxy on a live cluster', {
     assert.deepEqual(steps, ['hooks-early', 'write', 'reload', 'start-new', 'wait-active', 'health', 'switch', 'drain', 'stop-old', 'hooks-late', 'done']);
     assert.match(unitFile(0, 'blue')!, /v1/, 'the old slot keeps its file');
     assert.equal(run('prod', 'web', 'diff', '--exit-code').code, 0);
+    const lu = run('prod', 'web', 'list-units');
+    assert.match(lu.stdout, /prod_web_w1\.green\.service +\S+ +unchanged +loaded +active/, lu.stdout);
+    assert.match(lu.stdout, /prod_web_w1\.blue\.service +\S+ +changed \(idle slot\) +loaded +inactive/, lu.stdout);
+    assertOutput('listUnits', JSON.parse(run('prod', 'web', 'list-units', '--json').stdout));
     const hist = run('prod', 'web', 'history');
     assert.match(hist.stdout, /prod_web_w1\.green\.service .* update .* ok/);
   });
