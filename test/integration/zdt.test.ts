@@ -193,7 +193,7 @@ describe('zero-downtime rollouts with HAProxy on a live cluster', {
   });
 
   for (const phase of ['start-new', 'wait-active', 'health', 'switch', 'drain'] as const) {
-    it(`SIGINT at ${phase}: exactly one slot serves`, async () => {
+    it(`${phase === 'health' ? 'SIGTERM' : 'SIGINT'} at ${phase}: exactly one slot serves`, async () => {
       const from = await liveSlot(0);
       const to = from === 'blue' ? 'green' : 'blue';
       const version = `sig-${phase}`;
