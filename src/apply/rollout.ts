@@ -18,7 +18,11 @@
  * in one round trip; the steps are still reported one by one (reload and restart with no time
  * of their own), and a failure still names the step that failed.
  *
- * Every dependency (driver calls, clock, hooks, health gate, prompt) is injected.
+ * A node of a service with `rollout:` (an item with `overlap`) takes the two-slot path instead:
+ * the new version started next to the old one, the proxy switched, the old one drained and
+ * stopped (./overlap.ts); batches, prompts, stops and the summary are the same.
+ *
+ * Every dependency (driver calls, clock, hooks, health gate, prompt, proxy) is injected.
  */
 import * as os from 'node:os';
 import { isService, isTimer, unitBase } from '../render/names';

@@ -9,6 +9,8 @@
  * renders, places and reads every service's units first. `prune` (and `update --prune`) removes a
  * service's orphans under the same lock; `--plan` refuses a service whose units moved since the
  * saved plan; `--dry-run` only lists the steps (no lock).
+ * A service with `rollout:` gets its proxy (src/proxy, through the driver's exec), which says
+ * which slot of each node is live before the items are made; rollback switches to the idle slot.
  */
 import { shortUnitName, unitPrefix } from '../render/names';
 import { GgnError, toGgnError } from '../errors';
