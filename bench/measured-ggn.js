@@ -3,6 +3,9 @@
 'use strict';
 const fs = require('node:fs');
 process.on('exit', () => {
-  fs.writeSync(3, JSON.stringify({ maxRSSKiB: process.resourceUsage().maxRSS }) + '\n');
+  const u = process.resourceUsage();
+  // CPU time of all its threads (user + system), microseconds.
+  fs.writeSync(3, JSON.stringify({ maxRSSKiB: u.maxRSS, cpuUs: u.userCPUTime + u.systemCPUTime }) + '\n');
 });
-require('../bin/ggn.js');
+// GGN_MEASURED_BIN: another build's bin/ggn.js (the bench's --baseline).
+require(process.env.GGN_MEASURED_BIN || '../bin/ggn.js');

@@ -1,9 +1,43 @@
 #!/usr/bin/env node
 'use strict';
-// Loads the CLI bundled by `npm run build` (dist/bundle/ggn.js, scripts/bundle.ts) with V8's code
-// cache, so a command starts about as fast as node itself. With -L debug or trace it loads the
+// Loads the CLI bundled by `npm run build` (dist/bundle/ggn.js, or for generate and validate its
+// smaller subset ggn-local.js; scripts/bundle.ts) with V8's code cache, so a command starts
+// about as fast as node itself. With -L debug or trace it loads the
 // bundle with source maps on instead, so stack traces point at the TypeScript sources.
 const argv = process.argv.slice(2);
+// dist/bundle/ggn-local.js (scripts/bundle.ts) holds only these verbs and is smaller to load; it
+// is picked when the words name one of them and none of the other verbs or top-level commands.
+const LOCAL_VERBS = ['generate', 'validate'];
+// Every other verb (commands/registry.ts), top-level command, and the completion hook;
+// test/unit/bin-bundle-choice.test.ts checks this list against the registry.
+const OTHER_WORDS = [
+  'diff',
+  'check',
+  'update',
+  'rollback',
+  'prune',
+  'list-units',
+  'list-machines',
+  'lock',
+  'unlock',
+  'history',
+  'status',
+  'journal',
+  'ssh',
+  'load',
+  'start',
+  'stop',
+  'restart',
+  'unload',
+  'destroy',
+  'version',
+  'help',
+  'completion',
+  'show',
+  'secrets',
+  '__complete',
+];
+
 // `ggn version` answers before loading anything else.
 if (argv.length === 1 && (argv[0] === 'version' || argv[0] === '--version')) {
   process.stdout.write(`ggn version ${require('../package.json').version}\n`);
@@ -32,6 +66,20 @@ function firstWord(args) {
   return undefined;
 }
 
+/** Which bundle: 'local' when a local verb is named and nothing else could be; else 'full'. */
+function bundleFor(args) {
+  if (process.env.GGN_BUNDLE === 'local' || process.env.GGN_BUNDLE === 'full') return process.env.GGN_BUNDLE;
+  let local = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') break;
+    if (['-H', '--home-path', '-L', '--log-level', '-M', '--generate-manifest', '-A', '--manifest-attributes'].includes(a)) i++;
+    else if (LOCAL_VERBS.includes(a)) local = true;
+    else if (OTHER_WORDS.includes(a)) return 'full';
+  }
+  return local ? 'local' : 'full';
+}
+
 /** -L/--log-level debug or trace, anywhere before `--` (as commands/globals.ts reads it). */
 function wantsStacks(args) {
   for (let i = 0; i < args.length; i++) {
@@ -49,7 +97,7 @@ function wantsStacks(args) {
 
 function load() {
   const path = require('node:path');
-  const file = path.join(__dirname, '..', 'dist', 'bundle', 'ggn.js');
+  const file = path.join(__dirname, '..', 'dist', 'bundle', bundleFor(argv) === 'local' ? 'ggn-local.js' : 'ggn.js');
   if (wantsStacks(argv)) {
     process.setSourceMapsEnabled(true);
     return requireOr(file);

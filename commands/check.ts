@@ -32,6 +32,8 @@ a host could not be checked.`;
           2,
         ),
       );
+      // The errors are in the JSON, and on stderr for the job's log.
+      reportAll(ctx, plan.errors);
     } else {
       if (problems.length)
         ctx.out.write(

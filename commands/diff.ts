@@ -33,8 +33,11 @@ Exit codes with --exit-code: 0 nothing to do, 2 changes or units not running, 1 
         return { unit: i.timer ?? i.main, machine: i.machine, state: c?.state ? `${c.state.activeState}/${c.state.subState}` : 'not loaded' };
       });
     const changed = plan.changes.some((c) => c.kind !== 'unchanged') || notRunning.length > 0;
-    if (flags.json) this.print(JSON.stringify(planJson(plan.changes, plan.errors, notRunning, plan.warnings), null, 2));
-    else {
+    // With --json the errors are in the JSON, and on stderr for the job's log.
+    if (flags.json) {
+      this.print(JSON.stringify(planJson(plan.changes, plan.errors, notRunning, plan.warnings), null, 2));
+      reportAll(ctx, plan.errors);
+    } else {
       ctx.out.write(renderDiff(plan.changes, colorsFor(ctx.out), notRunning));
       for (const w of plan.warnings) reportWarning(ctx, w);
       reportAll(ctx, plan.errors);

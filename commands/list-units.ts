@@ -44,8 +44,11 @@ export default class ListUnits extends GgnCommand {
       return { ...unitJson(c), revision, deployed: by ? { by: by.who, at: by.time, action: by.action } : null, ...(slot ? { slot } : {}) };
     });
     const errors = [...plan.errors, ...history.errors];
-    if (flags.json) this.print(JSON.stringify({ units: rows, errors: errors.map(problemJson) }, null, 2));
-    else {
+    // With --json the errors are in the JSON, and on stderr for the job's log.
+    if (flags.json) {
+      this.print(JSON.stringify({ units: rows, errors: errors.map(problemJson) }, null, 2));
+      reportAll(ctx, errors);
+    } else {
       ctx.out.write(
         table(
           ['UNIT', 'MACHINE', 'TREE', 'LOAD', 'ACTIVE', 'SUB', 'REVISION', 'DEPLOYED'],

@@ -21,15 +21,18 @@ export async function runShow(args: string[], io: { out: NodeJS.WritableStream; 
   const colors = colorsFor(io.out);
   const scope = [plan.env, plan.service, plan.unit].filter(Boolean).join(' ');
   const tree = plan.tree.commit ? `tree at ${plan.tree.commit.slice(0, 12)}${plan.tree.dirty ? ' with uncommitted changes' : ''}` : 'tree not in git';
-  io.out.write(`plan for ${scope}, made ${plan.createdAt} by ggn ${plan.ggnVersion}, ${tree}\n`);
+  io.out.write(printable(`plan for ${scope}, made ${plan.createdAt} by ggn ${plan.ggnVersion}, ${tree}`) + '\n');
   const changes: UnitChange[] = [];
   for (const u of plan.units) {
     const c: UnitChange = { kind: u.kind, unit: u.unit, service: u.service, machine: u.machine, live: u.live.content, desired: u.desired?.content };
     changes.push(c);
     if (u.kind === 'unchanged') continue;
-    io.out.write(colors.bold(`# ${u.unit} on ${u.machine}: ${u.kind}${u.live.state ? ` (now ${u.live.state})` : ''}`) + '\n');
+    io.out.write(colors.bold(printable(`# ${u.unit} on ${u.machine}: ${u.kind}${u.live.state ? ` (now ${u.live.state})` : ''}`)) + '\n');
     const hidden = (u.live.hash !== '-' && u.live.content === undefined) || (u.desired !== null && u.desired.content === undefined);
-    if (hidden) io.out.write(`  holds a secret: only hashes are kept (${u.live.hash} -> ${u.desired?.hash ?? 'removed'}); it is rendered again when applied\n`);
+    if (hidden)
+      io.out.write(
+        printable(`  holds a secret: only hashes are kept (${u.live.hash} -> ${u.desired?.hash ?? 'removed'}); it is rendered again when applied`) + '\n',
+      );
     else io.out.write(unifiedDiff(c, colors));
   }
   io.out.write(`${summaryLine(changes)}\n`);

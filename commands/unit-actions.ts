@@ -3,7 +3,8 @@ import * as Flags from './flags';
 import { DEFAULT_LOCK_TTL, withServiceLock } from '../src/apply/lock';
 import { realClock } from '../src/apply/types';
 import { parseDuration } from '../src/durations';
-import { GgnError } from '../src/errors';
+import { GgnError, toGgnError } from '../src/errors';
+import { problemJson } from '../src/report/json';
 import { lockBackendFor } from '../src/apply/update';
 import { unitAction, UnitAction } from '../src/apply/unit-actions';
 import { whoAmI } from '../src/tree/home';
@@ -18,6 +19,7 @@ const FLAGS = {
   parallel: parallelFlag,
   'lock-wait': Flags.string({ description: 'wait this long for a held service lock instead of failing at once', default: '0s', helpValue: 'DURATION' }),
   'lock-ttl': Flags.string({ description: 'how long the lock outlives a dead run (a live run renews it)', default: DEFAULT_LOCK_TTL, helpValue: 'DURATION' }),
+  json: Flags.boolean({ description: 'one JSON object on stdout: what was done on each host, errors, the exit code' }),
 };
 
 /** Actions that change what runs take the service lock for their duration (as update does). */
@@ -45,6 +47,7 @@ function actionCommand(action: UnitAction) {
       const stop = stopOnSignals(ctx, 'the action in progress finishes, then the lock is released');
       let lockErrors: GgnError[] = [];
       let result: Awaited<ReturnType<typeof unitAction>> | undefined;
+      let failure: GgnError | undefined;
       try {
         result = await withDriver(ctx, flags.parallel, async (d) => {
           if (!LOCKED.includes(action)) return unitAction(ctx.ws, d, scope, action);
@@ -72,21 +75,38 @@ function actionCommand(action: UnitAction) {
             await lock.close();
           }
         });
+      } catch (e) {
+        // With --json a failure is JSON too: it is reported below with the rest.
+        if (!flags.json) throw e;
+        failure = toGgnError(e, scope);
       } finally {
         stop.dispose();
       }
-      const { plan, outcomes } = result;
-      reportAll(ctx, lockErrors);
-      reportAll(ctx, plan.errors);
-      let failed = plan.errors.length;
+      const plan = result?.plan;
+      const outcomes = result?.outcomes ?? [];
+      const errors = [...(failure ? [failure] : []), ...lockErrors, ...(plan?.errors ?? [])];
+      reportAll(ctx, errors);
+      let failed = errors.length;
       for (const o of outcomes) {
-        if (o.done.length) this.print(`${o.machine}: ${o.done.join(', ')}`);
+        // With --json, stdout carries JSON only.
+        if (o.done.length) (flags.json ? ctx.err : ctx.out).write(`${o.machine}: ${o.done.join(', ')}\n`);
         if (o.error) {
           failed++;
           reportError(ctx, o.error);
         }
       }
-      return stop.exitCode() ?? (failed || lockErrors.length ? 1 : 0);
+      const code = stop.exitCode() ?? (failed ? 1 : 0);
+      if (flags.json)
+        ctx.out.write(
+          `${JSON.stringify({
+            action,
+            ...scope,
+            hosts: outcomes.map((o) => ({ host: o.machine, done: o.done, error: o.error ? problemJson(o.error) : null })),
+            errors: errors.map(problemJson),
+            exitCode: code,
+          })}\n`,
+        );
+      return code;
     }
   };
 }

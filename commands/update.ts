@@ -2,11 +2,12 @@
 import * as Flags from './flags';
 import { DEFAULT_LOCK_TTL } from '../src/apply/lock/run';
 import { parseDuration } from '../src/durations';
-import { createReporter } from '../src/apply/reporters';
+import { createReporter, TerminalReporter } from '../src/apply/reporters';
 import { parseBatches, PromptAnswer, RolloutItem } from '../src/apply/rollout';
 import { realClock } from '../src/apply/types';
 import { Mode, ServiceResult, update } from '../src/apply/update';
 import { describePrune, PruneItem } from '../src/apply/prune';
+import { rollbackRefProblem } from '../src/apply/rollback-target';
 import { readPlanFile } from '../src/plan/file';
 import { LivePlan } from '../src/plan/build';
 import { PLAIN as PLAIN_COLORS, unifiedDiff } from '../src/report/diff';
@@ -18,9 +19,10 @@ import { colorsFor, withDriver } from './live';
 import { ask, isInteractive } from './prompt';
 import { stopOnSignals } from './signals';
 import { UsageError } from './globals';
+import { toGgnError } from '../src/errors';
 
 const FLAGS = {
-  yes: Flags.boolean({ char: 'y', description: 'do not ask: update every unit (needed without a terminal, and for more than one unit at a time)' }),
+  yes: Flags.boolean({ char: 'y', description: 'do not ask: go through every unit (needed without a terminal, and for more than one unit at a time)' }),
   all: Flags.boolean({ description: 'touch every unit, even those that are up to date and running' }),
   force: Flags.boolean({ description: 'update the unit even when it is up to date (unit level)' }),
   parallel: Flags.integer({ description: "units at once (overrides the manifest's concurrentUpdater)", min: 1, helpValue: 'N' }),
@@ -38,11 +40,15 @@ const FLAGS = {
     default: '100ms',
     helpValue: 'DURATION',
   }),
-  json: Flags.boolean({ description: 'one JSON event per line (unit, host, step, result, duration)' }),
+  json: Flags.boolean({ description: 'stdout: one JSON event per line (unit, host, step, result, duration), then a summary line' }),
   prune: Flags.boolean({ description: "update: then remove the service's units that are live but no longer in the tree (as `prune`)" }),
   plan: Flags.string({
     description: 'apply exactly this plan (made by `diff --out`); refused, naming what moved, if hosts or tree changed since',
     helpValue: 'FILE',
+  }),
+  to: Flags.string({
+    description: 'back to the revision with this content hash (list-units, history), or to what ran after the change made from this git commit (history)',
+    helpValue: 'HASH|COMMIT',
   }),
   'dry-run': Flags.boolean({ description: 'print each step it would take, per unit and host, and change nothing (no lock, no hook)' }),
 };
@@ -53,6 +59,16 @@ function durationFlag(v: string, name: string): number {
   } catch (e) {
     throw new Error(`--${name}: ${(e as Error).message}`);
   }
+}
+
+/** The flags that mean something for `mode`. */
+function flagsFor(mode: Mode): Partial<typeof FLAGS> {
+  const not: Record<Mode, (keyof typeof FLAGS)[]> = {
+    update: ['to'],
+    rollback: ['prune', 'plan', 'all', 'force'],
+    prune: ['to', 'all', 'force', 'parallel', 'batch', 'max-fail', 'prune', 'timeout', 'settle'],
+  };
+  return Object.fromEntries(Object.entries(FLAGS).filter(([k]) => !not[mode].includes(k as keyof typeof FLAGS)));
 }
 
 function rolloutCommand(mode: Mode) {
@@ -70,7 +86,10 @@ Ctrl-C, SIGTERM and SIGHUP start no new unit, interrupt the waits of the units i
 restore them, release the lock and exit 130, 143 and 129.`
         : mode === 'rollback'
           ? `For every unit of the service, the newest revision kept on its host (ggn keeps the last 5) is
-written back and the unit restarted, with the same gates, hooks, lock and restore as update.`
+written back and the unit restarted, with the same gates, hooks, lock and restore as update.
+--to HASH: back to the kept revision with that content hash (as list-units and history show it).
+--to COMMIT: every unit back to what it ran after the change made from that tree commit (history
+shows the commits). A unit that cannot go back refuses the whole rollback before any change.`
           : `Removes the units that are live on a host but no longer in the tree (orphans, as diff shows them),
 per service under its lock: stop (the timer first), remove the files (each kept as a revision on the
 host), daemon-reload, reset-failed, with an audit line. Asks per unit on a terminal (yes / skip / quit),
@@ -84,9 +103,15 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
             'ggn prod cassandra cass1 update --force',
           ]
         : mode === 'rollback'
-          ? ['ggn prod cassandra rollback', 'ggn prod cassandra cass1 rollback -y']
+          ? [
+              'ggn prod cassandra rollback',
+              'ggn prod cassandra cass1 rollback -y',
+              'ggn prod cassandra cass1 rollback --to 3f2a9c1e0b7d',
+              'ggn prod rollback --to 9e1c0a7 -y',
+            ]
           : ['ggn prod prune --dry-run', 'ggn prod cassandra prune -y', 'ggn prod update -y --prune'];
-    static override flags = FLAGS;
+    // Help shows the flags that go with this verb; the others are refused with a reason when given.
+    static override flags = flagsFor(mode);
 
     async run(): Promise<number> {
       const flags = await this.flags(FLAGS);
@@ -102,6 +127,10 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
         if (bad.length) throw new UsageError(`prune does not take --${bad[0]}: it removes orphans one at a time`);
       }
       if (mode === 'rollback' && flags.prune) throw new UsageError('--prune goes with update (or run prune)');
+      if (mode === 'rollback' && (flags.all || flags.force))
+        throw new UsageError(`rollback does not take --${flags.all ? 'all' : 'force'}: it puts back every unit that has a revision to go back to`);
+      if (mode !== 'rollback' && flags.to !== undefined) throw new UsageError(`--to goes with rollback: ${mode} applies the tree`);
+      if (flags.to !== undefined && rollbackRefProblem(flags.to)) throw new UsageError(rollbackRefProblem(flags.to));
       if (mode === 'rollback' && flags.plan)
         throw new UsageError('--plan applies a plan made by diff, with update or prune; rollback takes the revisions kept on the hosts');
       const saved = flags.plan ? { plan: readPlanFile(flags.plan), file: flags.plan } : undefined;
@@ -112,8 +141,16 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
       if (flags.parallel !== undefined && flags.parallel > 1 && !flags.yes)
         throw new UsageError('--parallel needs -y: without it, units are asked for one at a time');
       const stop = stopOnSignals(ctx, 'no new units; units in flight are restored, then the lock is released');
-      // Prompts and a live task list would fight over the terminal: ask in plain mode.
-      const reporter = createReporter({ json: flags.json, tty: !!(ctx.out as NodeJS.WriteStream).isTTY && flags.yes && !dryRun, out: ctx.out });
+      const tty = !!(ctx.out as NodeJS.WriteStream).isTTY && !dryRun && !flags.json;
+      // Asked at a terminal: plain lines while asking, the live task list once the user said "all".
+      const terminal = tty && !flags.yes ? new TerminalReporter(ctx.out) : undefined;
+      const reporter = terminal ?? createReporter({ json: flags.json, tty: tty && flags.yes, out: ctx.out });
+      const asking =
+        <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+        async (...a: A): Promise<R> => {
+          await terminal?.pause();
+          return fn(...a);
+        };
       let results: ServiceResult[] = [];
       try {
         results = await withDriver(ctx, 20, (driver) =>
@@ -124,7 +161,14 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
               clock: realClock,
               reporter,
               prompt: flags.yes || dryRun ? undefined : (item, plan) => askUnit(this, item, plan),
-              confirmPlan: flags.yes || dryRun || mode === 'prune' ? undefined : (service, items, plan) => askPlan(this, mode, service, items, plan),
+              confirmPlan:
+                flags.yes || dryRun || mode === 'prune'
+                  ? undefined
+                  : asking(async (service: string, items: RolloutItem[], plan: LivePlan) => {
+                      const answer = await askPlan(this, mode, service, items, plan);
+                      if (answer === 'all') terminal?.live();
+                      return answer;
+                    }),
               who: whoAmI(ctx.ws.home),
               logLevel: ctx.globals.logLevel,
             },
@@ -134,6 +178,7 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
                 ? { env: saved.plan.env, service: saved.plan.service ?? undefined, unit: saved.plan.unit ?? undefined }
                 : { env: ctx.target.env, service: ctx.target.service, unit: ctx.target.unit },
               planFile: saved,
+              rollbackTo: flags.to,
               all: flags.all,
               force: flags.force || (mode === 'update' && !!ctx.target.unit && flags.all),
               parallel: flags.parallel ?? (flags.yes ? undefined : 1),
@@ -147,10 +192,14 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
               signal: stop.signal,
               dryRun,
               prune: flags.prune,
-              prunePrompt: flags.yes || dryRun ? undefined : (item) => askPrune(item),
+              prunePrompt: flags.yes || dryRun ? undefined : asking(askPrune),
             },
           ),
         );
+      } catch (e) {
+        // With --json a failure before any service ran (the lock backend, the driver) is JSON too.
+        if (!flags.json || e instanceof UsageError) throw e;
+        results = [{ service: ctx.target.service ?? '', error: toGgnError(e, { env: ctx.target.env }) }];
       } finally {
         await reporter.close();
         stop.dispose();
@@ -238,6 +287,8 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
         const why =
           s.stopped === 'failure' ? ' (stopped after a failure)' : s.stopped === 'quit' ? ' (quit)' : s.stopped === 'interrupted' ? ' (interrupted)' : '';
         human.write(`${ctx.target.env}/${r.service}: ${parts.join(', ')}${why}\n`);
+        // What was not done, by name: the next run (or a person) takes it from here.
+        if (s.notStarted.length && s.stopped) human.write(`  not started: ${s.notStarted.join(', ')}\n`);
       }
       return failed;
     }

@@ -1,7 +1,8 @@
 /**
- * The second half of `npm run build`: bundles the CLI into one file, dist/bundle/ggn.js (and the
- * threads: dist/bundle/write-worker.js, decrypt-worker.js), with source maps, then warms its V8
- * code cache (dist/bundle/ggn.js.cache) by running `generate` and help on the example tree.
+ * The second half of `npm run build`: bundles the CLI into one file, dist/bundle/ggn.js, and its
+ * offline subset dist/bundle/ggn-local.js (generate, validate; see localOnly) (and the threads:
+ * dist/bundle/write-worker.js, decrypt-worker.js), with source maps, then warms their V8 code
+ * caches (dist/bundle/*.js.cache) by running `generate` on the example tree.
  *
  * Why: loading ~120 CommonJS files from dist/ and node_modules/ and compiling them cost every
  * command ~0.1 s before it did anything. One file and a code cache (bin/ggn.js loads the bundle
@@ -19,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildSync } from 'esbuild';
+import { build as esbuild, type Plugin } from 'esbuild';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'dist', 'bundle');
@@ -33,14 +34,59 @@ export const EXTERNAL = ['ssh2', 'etcd3', 'cockatiel', 'typescript', 'yaml', 'li
  */
 const CRYPTO = ['age-encryption', '@noble/ciphers', '@noble/hashes'];
 
-function bundle(): void {
+/** The verbs in the small bundle (bin/ggn.js's LOCAL_VERBS): the offline, everyday ones. */
+export const LOCAL_VERBS = ['generate', 'validate'];
+
+async function bundle(): Promise<void> {
   fs.rmSync(OUT, { recursive: true, force: true });
-  build({ ggn: 'commands/main.ts', 'write-worker': 'src/render/write-worker.ts' }, [...EXTERNAL, ...CRYPTO]);
-  build({ 'decrypt-worker': 'src/secrets/decrypt-worker.ts' }, EXTERNAL);
+  await build({ ggn: 'commands/main.ts', 'write-worker': 'src/render/write-worker.ts' }, [...EXTERNAL, ...CRYPTO]);
+  await build({ 'ggn-local': 'commands/main.ts' }, [...EXTERNAL, ...CRYPTO], [localOnly]);
+  await build({ 'decrypt-worker': 'src/secrets/decrypt-worker.ts' }, EXTERNAL);
 }
 
-function build(entryPoints: Record<string, string>, external: string[]): void {
-  buildSync({
+/**
+ * dist/bundle/ggn-local.js: the same CLI without the commands that reach hosts (drivers, SSH,
+ * apply, plans, the lock: about 40% of the bytes), which bin/ggn.js loads when the words name
+ * `generate` or `validate` and no other verb. Every byte of the bundle and its code cache is read
+ * and deserialized at each start, so `generate` starts faster from it. The other commands'
+ * modules are replaced by a stub that says so; bin/ggn.js never picks this bundle for them.
+ */
+const localOnly: Plugin = {
+  name: 'local-only',
+  setup(b) {
+    const lazyCommand = /\/commands\/(registry|main)\.ts$/;
+    b.onResolve({ filter: /^\.\/[\w-]+$/ }, (args) => {
+      if (args.kind !== 'require-call' || !lazyCommand.test(args.importer)) return undefined;
+      if (LOCAL_VERBS.some((v) => args.path === `./${v}`)) return undefined;
+      return { path: args.path, namespace: 'not-local' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'not-local' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`internal: commands/${args.path.slice(2)} is not in the local bundle (bin/ggn.js picked the wrong one)`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * `import * as fs from 'node:fs'` becomes `__toESM(require("node:fs"))` in a bundle, which copies
+ * every export of the builtin into a new object of getters, once per importing file (~3 ms of
+ * every start for ~60 imports). The sources use these namespaces only as `fs.x`, so in the bundle
+ * they become `import fs = require('node:fs')`: the builtin itself. Same lines, so the source
+ * maps still point at the right line.
+ */
+const plainBuiltins: Plugin = {
+  name: 'plain-builtins',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, (args) => {
+      const text = fs.readFileSync(args.path, 'utf8');
+      return { contents: text.replace(/^import \* as (\w+) from '(node:[\w/]+)';$/gm, "import $1 = require('$2');"), loader: 'ts' };
+    });
+  },
+};
+
+async function build(entryPoints: Record<string, string>, external: string[], plugins: Plugin[] = []): Promise<void> {
+  await esbuild({
+    plugins: [...plugins, plainBuiltins],
     absWorkingDir: ROOT,
     entryPoints,
     outdir: OUT,
@@ -67,22 +113,30 @@ function build(entryPoints: Record<string, string>, external: string[]): void {
   });
 }
 
-/** Runs the bundle once on a copy of envs/ so bin/ggn.js writes the code cache it will load. */
+/** Runs each CLI bundle once on a copy of envs/ so bin/ggn.js writes the code cache it will load. */
 function warmCodeCache(): void {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ggn-bundle-'));
   try {
     fs.cpSync(path.join(ROOT, 'envs'), path.join(tmp, 'work'), { recursive: true });
     fs.mkdirSync(path.join(tmp, 'home'));
     fs.writeFileSync(path.join(tmp, 'home', 'config.yml'), `workPath: ${path.join(tmp, 'work')}\n`);
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'ggn.js'), '-H', path.join(tmp, 'home'), 'prod', 'generate', '-q'], {
-      encoding: 'utf8',
-      env: { ...process.env, GGN_CODE_CACHE: 'write' },
-    });
-    if (r.status !== 0) throw new Error(`warming the code cache: ggn prod generate exited ${r.status}: ${r.stderr}`);
+    for (const which of ['local', 'full']) {
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'ggn.js'), '-H', path.join(tmp, 'home'), 'prod', 'generate', '-q'], {
+        encoding: 'utf8',
+        env: { ...process.env, GGN_CODE_CACHE: 'write', GGN_BUNDLE: which },
+      });
+      if (r.status !== 0) throw new Error(`warming the ${which} bundle's code cache: ggn prod generate exited ${r.status}: ${r.stderr}`);
+    }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-bundle();
-warmCodeCache();
+if (require.main === module) {
+  bundle()
+    .then(warmCodeCache)
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
+}

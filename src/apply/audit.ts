@@ -26,6 +26,9 @@ export interface AuditEntry {
 
 export const STARTED = 'started';
 
+/** A change that ended well: its new bytes were live afterwards. */
+export const succeeded = (e: AuditEntry) => e.result !== STARTED && (e.result === 'ok' || e.result.startsWith('ok'));
+
 /** The first 12 hex digits of the content's sha256 ('-': no content). */
 export const contentHash = (s: string | null) => (s === null ? '-' : crypto.createHash('sha256').update(s).digest('hex').slice(0, 12));
 

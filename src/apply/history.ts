@@ -6,7 +6,7 @@
 import { Driver } from '../drivers/types';
 import { GgnError, toGgnError } from '../errors';
 import { mapLimit } from '../parallel';
-import { AuditEntry, foldStarted, parseAudit, STARTED } from './audit';
+import { AuditEntry, foldStarted, parseAudit, STARTED, succeeded } from './audit';
 
 export interface History {
   entries: AuditEntry[];
@@ -34,7 +34,7 @@ export function deployedBy(entries: AuditEntry[], unit: string, machine: string,
   for (let i = entries.length - 1; i >= 0; i--) {
     const e = entries[i];
     if (e.unit !== unit || e.machine !== machine || e.result === STARTED) continue;
-    if (e.newHash === hash && (e.result === 'ok' || e.result.startsWith('ok'))) return e;
+    if (e.newHash === hash && succeeded(e)) return e;
   }
   return undefined;
 }

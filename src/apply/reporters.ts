@@ -3,6 +3,8 @@
  *   ListrReporter  a live task list on a TTY (listr2): one line per unit@host
  *   PlainReporter  one timestamped line per event, for logs and pipes
  *   JsonReporter   one JSON object per line (`--json`)
+ *   TerminalReporter  at a terminal where the user is asked: plain lines while questions are
+ *                  asked, a live task list while a service rolls out without them
  *
  * How events map to a unit's state (ListrReporter; the line reporters print every event as is):
  *   - the first event of a unit starts it (its line leaves "pending");
@@ -33,6 +35,51 @@ export function createReporter(opts: ReporterOptions): Reporter {
   if (opts.json) return new JsonReporter(opts.out, opts.now);
   if (opts.tty) return new ListrReporter(opts.out);
   return new PlainReporter(opts.out, opts.now);
+}
+
+/**
+ * A terminal where the user is asked questions: a prompt and a live task list would fight over
+ * the screen, so lines are plain until `live()` (the user said "apply all"), and `pause()` ends
+ * the task list before the next question (the next service's plan).
+ */
+export class TerminalReporter implements Reporter {
+  private list?: ListrReporter;
+  private readonly plain: PlainReporter;
+
+  constructor(
+    private readonly out: Out,
+    now?: () => number,
+  ) {
+    this.plain = new PlainReporter(out, now);
+  }
+
+  /** From now on, a live task list. */
+  live(): void {
+    this.list ??= new ListrReporter(this.out);
+  }
+
+  /** Ends the task list (its final screen stays): the terminal is free for a question. */
+  async pause(): Promise<void> {
+    const list = this.list;
+    this.list = undefined;
+    await list?.close();
+  }
+
+  plan(units: { unit: string; host: string }[]): void {
+    (this.list ?? this.plain).plan(units);
+  }
+
+  event(e: RolloutEvent): void {
+    (this.list ?? this.plain).event(e);
+  }
+
+  info(message: string): void {
+    (this.list ?? this.plain).info(message);
+  }
+
+  close(): Promise<void> {
+    return this.pause();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

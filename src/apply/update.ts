@@ -30,6 +30,8 @@ import { createLockBackend, ServiceLocks, withServiceLock } from './lock';
 import { envSettings } from '../config/env-config';
 import { didYouMean } from '../report/suggest';
 import { mapLimit } from '../parallel';
+import { resolveRollbackTargets, Revision, unitKey } from './rollback-target';
+import { readHistory } from './history';
 import { PlanFile, planMoves } from '../plan/file';
 import { PruneItem, pruneItems, PruneSummary, runPrune } from './prune';
 import { formatDuration } from '../durations';
@@ -68,6 +70,8 @@ export interface UpdateOptions {
   lockTtlMs: number;
   lockWaitMs: number;
   signal?: AbortSignal;
+  /** `rollback --to`: a revision's content hash or a tree commit (see rollback-target.ts); default: the newest revision. */
+  rollbackTo?: string;
   /** `--dry-run`: plan and list the steps; no lock, no hook, no change. */
   dryRun?: boolean;
   /** `update --prune`: after a service's rollout succeeded, remove its orphans (as `prune`). */
@@ -198,7 +202,7 @@ async function dryRun(ws: Workspace, driver: Driver, env: Env, services: string[
       if (plan.errors.length) throw plan.errors[0];
       const items =
         opts.mode === 'rollback'
-          ? await rollbackItems(driver, plan)
+          ? await rollbackItems(driver, plan, env.name, opts.rollbackTo)
           : opts.mode === 'prune'
             ? []
             : rolloutItems(plan.changes, { all: opts.all, force: opts.force });
@@ -337,7 +341,10 @@ async function rollOutService(
   const slots = slotDeps(svc, driver);
   // A service with `rollout:`: which slot is live, the proxy says first.
   const changes = slots ? await liveSlotsByProxy(plan.changes, slots.proxy) : plan.changes;
-  const items = opts.mode === 'rollback' ? await rollbackItems(driver, { ...plan, changes }) : rolloutItems(changes, { all: opts.all, force: opts.force });
+  const items =
+    opts.mode === 'rollback'
+      ? await rollbackItems(driver, { ...plan, changes }, env.name, opts.rollbackTo)
+      : rolloutItems(changes, { all: opts.all, force: opts.force });
   if (items.length === 0) {
     deps.reporter.info(`${service}: nothing to ${opts.mode === 'rollback' ? 'roll back' : 'update'}`);
     return { nothingToDo: true };
@@ -487,18 +494,43 @@ function healthChecksByUnit(svc: PreparedService, plan: LivePlan): Map<string, H
   return out;
 }
 
-/** Rollback: for each unit of the service on its machine, the newest revision kept there. */
-async function rollbackItems(driver: Driver, plan: LivePlan): Promise<RolloutItem[]> {
-  const items: RolloutItem[] = [];
-  for (const cs of groupUnits(plan.changes.filter((c) => c.kind !== 'new' && c.live !== undefined))) {
-    if (cs[0].slot) {
-      const item = slotRollbackItem(cs[0]);
-      if (item) items.push(item);
-      continue;
-    }
+/**
+ * Rollback: for each unit of the service on its machine, the newest revision kept there, or with
+ * `to` the revision it names (resolved for every unit before anything changes).
+ */
+async function rollbackItems(driver: Driver, plan: LivePlan, envName: string, to?: string): Promise<RolloutItem[]> {
+  // A node with `rollout:` switches back to its idle slot, which holds the previous version.
+  const slotted = plan.changes.filter((c) => c.slot && c.kind !== 'new' && c.live !== undefined);
+  if (slotted.length && to !== undefined)
+    throw new GgnError(
+      `rollback --to does not apply to a service with \`rollout:\` (${slotted[0].service}): its rollback switches back to the idle slot, which holds the previous version; to go further back, update from an older tree`,
+    );
+  const slotItems = slotted.flatMap((c) => slotRollbackItem(c) ?? []);
+  const groups = groupUnits(plan.changes.filter((c) => !c.slot && c.kind !== 'new' && c.live !== undefined));
+  const kept = new Map<string, Revision[]>();
+  const reads = await mapLimit(groups.flat(), 20, async (c) => kept.set(unitKey(c.unit, c.machine), await driver.readRevisions(c.machine, c.unit)));
+  for (const r of reads) if (!r.ok) throw r.error;
+  const newest = new Map([...kept].flatMap(([k, revs]) => (revs.length ? [[k, revs[revs.length - 1]] as const] : [])));
+  const targets = to
+    ? resolveRollbackTargets(
+        to,
+        groups.flatMap((cs) =>
+          cs.map((c) => ({
+            unit: c.unit,
+            machine: c.machine,
+            group: cs[0].machine + cs[0].unit,
+            live: c.live!,
+            revisions: kept.get(unitKey(c.unit, c.machine))!,
+          })),
+        ),
+        (await readHistory(driver, envName)).entries,
+      ).targets
+    : newest;
+  const items: RolloutItem[] = slotItems;
+  for (const cs of groups) {
     const files: RolloutItem['files'] = [];
     for (const c of cs) {
-      const rev = await driver.readRevision(c.machine, c.unit);
+      const rev = targets.get(unitKey(c.unit, c.machine));
       // A revision may hold a secret: it is put back private when the tree has secrets for the unit or the host file is private.
       if (rev && rev.content !== c.live)
         files.push({ unit: c.unit, desired: rev.content, previous: c.live!, changed: true, fromRevision: rev.revision, secret: c.secrets !== undefined });

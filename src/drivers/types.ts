@@ -159,8 +159,8 @@ export interface Driver {
    */
   installAndStart?(machine: string, req: InstallAndStart): Promise<{ revision?: string; ticket: StartTicket; auditError?: string }>;
 
-  /** The newest revision kept for a unit on its machine. */
-  readRevision(machine: string, unit: string): Promise<{ revision: string; content: string } | undefined>;
+  /** The revisions kept of a unit on its machine (the last few), oldest first. */
+  readRevisions(machine: string, unit: string): Promise<{ revision: string; content: string }[]>;
   dropRevision(machine: string, unit: string, revision: string): Promise<void>;
 
   /** Refuses, naming host and place, when the machine's audit log cannot be appended to. */

@@ -1,14 +1,17 @@
 /**
  * The writer thread of `generate`: receives the units of one service at a time and writes them
  * with `writeUnits` (atomic, unchanged files left alone), so the main thread renders the next
- * service meanwhile. One thread writing in order: no contention on directory locks.
+ * service meanwhile (the contents arrive as one buffer of bytes). One thread writing in order: no contention on directory locks.
  */
 import { parentPort } from 'node:worker_threads';
 import { writeUnits } from './write';
 
-parentPort!.on('message', (msg: { id: number; units: { localPath: string; content: string; name: string; secret?: boolean }[] }) => {
+type Batch = { id: number; units: { localPath: string; secret?: boolean }[]; ends: number[]; bytes: Uint8Array };
+
+parentPort!.on('message', (msg: Batch) => {
   try {
-    const res = writeUnits(msg.units);
+    // Each unit's content is its slice of the batch's bytes (UnitSink.write).
+    const res = writeUnits(msg.units.map((u, i) => ({ ...u, content: msg.bytes.subarray(i === 0 ? 0 : msg.ends[i - 1], msg.ends[i]) })));
     parentPort!.postMessage({
       id: msg.id,
       written: res.written,

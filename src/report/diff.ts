@@ -2,6 +2,7 @@
  * Turning a plan into what people and scripts read: unified diffs per unit and host, a summary
  * line, and one JSON document.
  */
+import { printable } from './printable';
 import { problemJson, unitJson } from './json';
 import { createTwoFilesPatch } from 'diff';
 import { GgnError } from '../errors';
@@ -42,7 +43,9 @@ export function unifiedDiff(c: UnitChange, colors: Colors, desiredLabel = 'from 
   const lines = patch.split('\n');
   // Drop the "=====" banner createTwoFilesPatch starts with.
   const body = lines[0].startsWith('====') ? lines.slice(1) : lines;
+  // Bytes from a host or a plan file reach the terminal: control characters are shown escaped.
   return body
+    .map(printable)
     .map((l) => {
       if (l.startsWith('+++') || l.startsWith('---')) return colors.bold(l);
       if (l.startsWith('+')) return colors.green(l);

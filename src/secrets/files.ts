@@ -6,10 +6,16 @@
  */
 import { GgnError } from '../errors';
 import { GoMap, GoValue } from '../template/values';
-import { decryptSopsSync } from './decrypt-sync';
-import { findIdentities } from './identities';
-import { pathName, secretRegistry } from './registry';
-import { recipientsOf, SopsLeaf } from './sops';
+import type { SopsLeaf } from './sops';
+
+// Loaded on the first encrypted file only: the decryption thread and SOPS code pull in
+// worker_threads and crypto, which cost every `generate` of a plain tree a few ms at start-up.
+const lazy = () => ({
+  ...(require('./decrypt-sync') as typeof import('./decrypt-sync')),
+  ...(require('./identities') as typeof import('./identities')),
+  ...(require('./registry') as typeof import('./registry')),
+  ...(require('./sops') as typeof import('./sops')),
+});
 
 /** Is this parsed attribute file a SOPS file? */
 export function isSopsData(data: GoMap): boolean {
@@ -23,6 +29,7 @@ function toGo(l: SopsLeaf): GoValue {
 
 /** Decrypts `data` (parsed from `text`) in place, registers its secrets, and returns it. */
 export function decryptAttributeData(text: string, data: GoMap, file: string): GoMap {
+  const { decryptSopsSync, findIdentities, pathName, recipientsOf, secretRegistry } = lazy();
   const ids = findIdentities();
   let leaves: SopsLeaf[];
   try {

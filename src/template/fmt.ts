@@ -86,9 +86,31 @@ export function compareGoStrings(a: string, b: string): number {
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
-/** The keys of a Go map in Go's sorted order (byte order). */
+/**
+ * The last sort of each map, with the keys it was made from: a unit template's `range` over a
+ * shared attribute map sorts the same keys for every unit. Reused only when the map's keys are
+ * still the same ones in the same order (so a map changed since, e.g. by `set`, is sorted again).
+ */
+const sortCache = new WeakMap<object, { from: string[]; sorted: string[] }>();
+
+/** The keys of a Go map in Go's sorted order (byte order). Callers get their own array. */
 export function sortedKeys(m: GoMap): string[] {
   const keys = Object.keys(m);
+  if (keys.length < 8) return sortKeys(keys);
+  const hit = sortCache.get(m);
+  if (hit !== undefined && sameKeys(hit.from, keys)) return hit.sorted.slice();
+  const sorted = sortKeys(keys.slice());
+  sortCache.set(m, { from: keys, sorted });
+  return sorted.slice();
+}
+
+function sameKeys(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sortKeys(keys: string[]): string[] {
   if (keys.length > 1) {
     // UTF-16 order equals UTF-8 byte order unless surrogates are involved.
     let simple = true;

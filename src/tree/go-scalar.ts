@@ -69,6 +69,8 @@ export function resolveUntagged(s: string): GoValue {
   }
   const digit = c >= 48 && c <= 57;
   if (!digit && c !== 43 && c !== 45) return s; // neither digit nor sign: a string
+  // Two dots (an IP address, a version): no integer, float or binary literal has them.
+  if (s.indexOf('.') !== s.lastIndexOf('.')) return s;
   const plain = s.includes('_') ? s.replace(/_/g, '') : s;
   const i = parseIntGo(plain);
   if (i !== undefined) return i;

@@ -10,15 +10,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT, scratchTree, tmpDir } from '../support/cli';
 
-function copyOfBuild(): { bin: string; cache: string; bundle: string } {
+function copyOfBuild(name = 'ggn.js'): { bin: string; cache: string; bundle: string } {
   const dir = tmpDir('bundle');
   fs.mkdirSync(path.join(dir, 'bin'));
   fs.copyFileSync(path.join(ROOT, 'bin', 'ggn.js'), path.join(dir, 'bin', 'ggn.js'));
   fs.cpSync(path.join(ROOT, 'dist', 'bundle'), path.join(dir, 'dist', 'bundle'), { recursive: true });
-  fs.rmSync(path.join(dir, 'dist', 'bundle', 'ggn.js.cache'), { force: true });
+  for (const f of fs.readdirSync(path.join(dir, 'dist', 'bundle'))) if (f.endsWith('.cache')) fs.rmSync(path.join(dir, 'dist', 'bundle', f));
   // What the bundle leaves out (ssh2, yaml's full parser, oclif's parser, ...) comes from here.
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-  return { bin: path.join(dir, 'bin', 'ggn.js'), cache: path.join(dir, 'dist', 'bundle', 'ggn.js.cache'), bundle: path.join(dir, 'dist', 'bundle', 'ggn.js') };
+  return { bin: path.join(dir, 'bin', 'ggn.js'), cache: path.join(dir, 'dist', 'bundle', `${name}.cache`), bundle: path.join(dir, 'dist', 'bundle', name) };
 }
 
 const tree = () =>
@@ -28,14 +28,37 @@ const tree = () =>
     'env/prod/services/web/unit.tmpl': '[Service]\nExecStart=/bin/x {{.port}}\n',
   });
 
-const run = (bin: string, args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+const run = (bin: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } });
 
 describe('the bundled CLI and its code cache', () => {
-  it('writes the cache when missing, keeps a valid one, replaces a stale or corrupt one', () => {
+  it('generate and validate run from the small bundle, other commands from the full one', () => {
     const b = copyOfBuild();
     const t = tree();
+    const caches = () => fs.readdirSync(path.dirname(b.cache)).filter((f) => f.endsWith('.cache'));
+    assert.equal(run(b.bin, ['-H', t.home, 'prod', 'web', 'generate', '-q']).status, 0);
+    assert.equal(run(b.bin, ['-H', t.home, 'prod', 'validate']).status, 0);
+    assert.deepEqual(caches(), ['ggn-local.js.cache']);
+    const help = run(b.bin, ['-H', t.home, 'prod', 'web', 'diff', '--help']);
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /--parallel/);
+    assert.deepEqual(caches().sort(), ['ggn-local.js.cache', 'ggn.js.cache']);
+  });
+
+  for (const [which, name] of [
+    ['local', 'ggn-local.js'],
+    ['full', 'ggn.js'],
+  ]) {
+    it(`${which} bundle: writes the cache when missing, keeps a valid one, replaces a stale or corrupt one`, () => {
+      cacheLifecycle(which, name);
+    });
+  }
+
+  function cacheLifecycle(which: string, name: string): void {
+    const b = copyOfBuild(name);
+    const t = tree();
     const gen = () => {
-      const r = run(b.bin, ['-H', t.home, 'prod', 'generate', '-q']);
+      const r = run(b.bin, ['-H', t.home, 'prod', 'generate', '-q'], { GGN_BUNDLE: which });
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stderr, '');
     };
@@ -58,7 +81,7 @@ describe('the bundled CLI and its code cache', () => {
       fs.readdirSync(path.dirname(b.cache)).filter((f) => f.endsWith('.tmp')),
       [],
     );
-  });
+  }
 
   it('-L debug: the stack trace names the TypeScript sources; without it, no stack', () => {
     const b = copyOfBuild();

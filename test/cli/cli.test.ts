@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ggn, listFiles, ROOT, tmpDir } from '../support/cli';
+import { ggn, listFiles, ROOT, scratchTree, tmpDir } from '../support/cli';
 
 let work: string;
 let home: string;
@@ -188,5 +188,31 @@ describe('ggn CLI', () => {
     assert.match(bad.stderr, /^error: env\/e\/services\/big\/units\/e_big_n7\.service: .*cannot write unit file: (EISDIR|EEXIST|ENOTEMPTY)/m);
     assert.equal(fs.readdirSync(dir).filter((f) => fs.statSync(path.join(dir, f)).isFile()).length, 299);
     assert.match(bad.stderr, /generate e: 299 written, 1 unchanged, 1 failed/);
+  });
+});
+
+describe('rollout verbs: help shows the flags that go with each, the others are refused', () => {
+  const { home } = scratchTree({
+    'env/prod/config.yml': 'machines:\n  - {name: m1, address: 127.0.0.1}\n',
+    'env/prod/services/web/service-manifest.yml': 'nodes:\n  - {hostname: w1, machine: m1}\n',
+    'env/prod/services/web/unit.tmpl': '[Service]\nExecStart=/bin/true\n',
+  });
+  it('rollback: --to, no --prune/--plan/--all/--force; update: no --to', () => {
+    const rb = ggn(['-H', home, 'prod', 'web', 'rollback', '--help']);
+    assert.match(rb.stdout, /--to <HASH\|COMMIT>/);
+    assert.doesNotMatch(rb.stdout, /--prune|--plan|--all|--force/);
+    const up = ggn(['-H', home, 'prod', 'web', 'update', '--help']);
+    assert.doesNotMatch(up.stdout, /--to\b/);
+    assert.match(up.stdout, /--prune/);
+    for (const [args, why] of [
+      [['rollback', '--all'], /rollback does not take --all/],
+      [['rollback', '--force'], /rollback does not take --force/],
+      [['update', '--to', 'abcd'], /--to goes with rollback: update applies the tree/],
+      [['rollback', '--to', 'HEAD~1'], /--to "HEAD~1": expected a revision's content hash or a git commit/],
+    ] as const) {
+      const r = ggn(['-H', home, 'prod', 'web', ...args, '-y']);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, why);
+    }
   });
 });

@@ -3,10 +3,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { up, Cluster, TestHost } from '../harness';
-import { background as ggnBackground, ggn } from '../support/cli';
+import { background as ggnBackground, ggn, ggnOnTerminal } from '../support/cli';
 import { clusterTree, ClusterTree, envConfigFor } from '../support/cluster-tree';
 import { assertOutput, assertRolloutLines } from '../support/output-schema';
 
@@ -31,6 +32,16 @@ const setVersion = (v: string) => tree.write('env/prod/attributes/base.yml', `de
 const unitPath = (host: TestHost, n: number) => path.join(host.home, '.config/systemd/user', `prod_web_w${n}.service`);
 const onHost = (i: number) => (fs.existsSync(unitPath(h[i], i + 1)) ? fs.readFileSync(unitPath(h[i], i + 1), 'utf8') : null);
 const active = async (i: number) => (await cluster.exec(h[i], ['systemctl', '--user', 'is-active', `prod_web_w${i + 1}.service`])).stdout.trim();
+
+/** Each host's unit file, its state and its audit log: what a run that changes nothing leaves as it was. */
+async function snapshot(): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const audit = path.join(h[i].home, '.local/state/ggn/audit.log');
+    out.push(onHost(i) ?? '', await active(i), fs.existsSync(audit) ? fs.readFileSync(audit, 'utf8') : '');
+  }
+  return out;
+}
 
 function background(args: string[], home = tree.home) {
   return ggnBackground(['-H', home, ...args]);
@@ -130,6 +141,51 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
       !fs.readdirSync(path.join(h[0].home, '.config/systemd/user')).some((f) => !f.endsWith('.service') && !f.endsWith('.timer') && !f.endsWith('.wants')),
       'the unit directory holds only unit files',
     );
+  });
+
+  it('rollback --to a content hash puts back that revision of one unit; at service level a unit without it refuses, changing nothing', async () => {
+    const rs = path.join(h[0].home, '.local/state/ggn/revisions/prod_web_w1.service');
+    const v1 = fs
+      .readdirSync(rs)
+      .filter((f) => /^\d+$/.test(f))
+      .map((f) => fs.readFileSync(path.join(rs, f), 'utf8'))
+      .find((c) => /v1/.test(c));
+    assert.ok(v1, 'v1 is kept on the host');
+    const hash = crypto.createHash('sha256').update(v1).digest('hex').slice(0, 12);
+    const refused = run('prod', 'web', 'rollback', '-y', '--to', hash);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /no revision with that content hash is kept of prod_web_w2\.service on \S+, prod_web_w3\.service on \S+; nothing was changed/);
+    for (let i = 0; i < 3; i++) assert.match(onHost(i)!, /v2/);
+    const r = run('prod', 'web', 'w1', 'rollback', '-y', '--to', hash);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(onHost(0), v1);
+    assert.equal(await active(0), 'active');
+    assert.match(onHost(1)!, /v2/);
+    assert.match(run('prod', 'web', 'list-units').stdout, new RegExp(`prod_web_w1\\.service .*${hash}`));
+    assert.equal(run('prod', 'web', 'w1', 'rollback', '-y', '--to', 'xyz').code, 2, 'a ref that is no hash is a usage error');
+  });
+
+  it('at a terminal: the whole plan, then one question; quit changes nothing and exits 1; all shows the live task list', async () => {
+    setVersion('5');
+    const before = [0, 1, 2].map(onHost);
+    const quit = ggnOnTerminal(['-H', tree.home, 'prod', 'web', 'update'], [{ expect: '[q]uit? ', send: 'q\r' }]);
+    assert.equal(quit.code, 1, quit.output);
+    assert.match(quit.output, /prod\/web: 3 unit\(s\) to update/);
+    assert.match(quit.output, /3 unit\(s\) on 3 host\(s\), 6 line\(s\) added, 6 removed/);
+    assert.match(quit.output, /prod\/web: 0 updated, 3 not started \(quit\)/);
+    assert.match(
+      quit.output,
+      new RegExp(`not started: prod_web_w1\\.service@${h[0].name}, prod_web_w2\\.service@${h[1].name}, prod_web_w3\\.service@${h[2].name}`),
+    );
+    assert.deepEqual([0, 1, 2].map(onHost), before, 'nothing changed');
+    const all = ggnOnTerminal(['-H', tree.home, 'prod', 'web', 'update'], [{ expect: '[q]uit? ', send: 'a\r' }]);
+    assert.equal(all.code, 0, all.output);
+    for (let i = 0; i < 3; i++) {
+      assert.match(all.output, new RegExp(`prod_web_w${i + 1}\\.service@${h[i].name}  done in`), 'the task list shows each unit done');
+      assert.match(onHost(i)!, /v5/);
+    }
+    assert.doesNotMatch(all.output, /\d\dZ prod_web_w\d\.service@\S+ write ok/, 'no plain event lines: the task list shows them');
+    assert.match(all.output, /prod\/web: 3 updated/);
   });
 
   it('two concurrent updates of one service: exactly one proceeds', async () => {
@@ -271,20 +327,28 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
 
   it('--dry-run lists the steps and changes nothing: unit files, states and audit logs are the same after', async () => {
     setVersion('10');
-    const snapshot = async () => {
-      const out: string[] = [];
-      for (let i = 0; i < 3; i++) {
-        const audit = path.join(h[i].home, '.local/state/ggn/audit.log');
-        out.push(onHost(i) ?? '', await active(i), fs.existsSync(audit) ? fs.readFileSync(audit, 'utf8') : '');
-      }
-      return out;
-    };
     const before = await snapshot();
     const r = run('prod', 'web', 'update', '--dry-run');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /would update prod_web_w1\.service on \S+ \(changed\): early hooks, write prod_web_w1\.service \(revision kept\), reload, restart/);
     assert.match(r.stdout, /prod\/web: dry run: 3 unit\(s\) would be updated, nothing changed/);
     assert.deepEqual(await snapshot(), before);
+  });
+
+  it('preflight: an env-level update with a template error in a later service touches no host', async () => {
+    // web (changed: v10) comes before worker in the update order; worker cannot render.
+    tree.write('env/prod/services/worker/service-manifest.yml', `nodes:\n  - hostname: k1\n    machine_id: ${h[1].name}\n`);
+    tree.write('env/prod/services/worker/unit.tmpl', '[Service]\nExecStart=/bin/sleep {{nosuchfunction .version}}\n');
+    try {
+      const before = await snapshot();
+      const r = run('prod', 'update', '-y', '--parallel', '3');
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /worker.*nosuchfunction.*\(preflight: nothing was changed\)/);
+      assert.deepEqual(await snapshot(), before, 'unit files, states and audit logs unchanged');
+      assert.doesNotMatch(r.stdout, /locked/, 'no lock was taken');
+    } finally {
+      fs.rmSync(path.join(tree.work, 'env/prod/services/worker'), { recursive: true, force: true });
+    }
   });
 
   it('diff --out writes a plan; show prints it; update --plan applies exactly it, and refuses a stale one naming what moved', async () => {
@@ -324,7 +388,7 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     setVersion('11');
   });
 
-  it('--json of diff, check, list-units, update, rollback, prune, history and validate follows schemas/output.schema.json', () => {
+  it('--json of diff, check, list-units, update, rollback, prune, history, validate and the unit actions follows schemas/output.schema.json', () => {
     setVersion('13');
     const d = run('prod', 'web', 'diff', '--json');
     assert.equal(d.code, 0, d.stderr);
@@ -356,6 +420,15 @@ describe('rollout on a live cluster', { skip, timeout: 240_000 }, () => {
     assertOutput('history', hist);
     assert.ok(hist.entries.some((e: { action: string; host: string }) => e.action === 'rollback' && e.host === h[0].name));
     assertOutput('validate', JSON.parse(run('prod', 'validate', '--json').stdout));
+    const restart = run('prod', 'web', 'w1', 'restart', '--json');
+    assert.equal(restart.code, 0, restart.stderr);
+    const action = JSON.parse(restart.stdout);
+    assertOutput('unitAction', action);
+    assert.deepEqual(
+      action.hosts.map((x: { host: string; error: unknown }) => [x.host, x.error]),
+      [[h[0].name, null]],
+    );
+    assert.ok(action.hosts[0].done.length > 0);
     // a failure is JSON too
     setVersion('broken');
     const f = run('prod', 'web', 'update', '-y', '--json');

@@ -104,3 +104,23 @@ export function background(args: string[], opts: { env?: NodeJS.ProcessEnv } = {
   );
   return { process: p, done, until: (test) => new Promise<void>((resolve) => waiters.push({ test, resolve })) };
 }
+
+/**
+ * Runs ggn on a real pseudo-terminal (test/support/pty-run.py, Python's pty module) and types
+ * each `send` once its `expect` has appeared. `output` is what the terminal showed, escape
+ * sequences removed.
+ */
+export function ggnOnTerminal(
+  args: string[],
+  answers: { expect: string; send: string }[],
+  opts: { env?: NodeJS.ProcessEnv } = {},
+): { code: number; output: string } {
+  const r = spawnSync('python3', [path.join(ROOT, 'test/support/pty-run.py'), JSON.stringify(answers), process.execPath, GGN, ...args], {
+    env: { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1', ...opts.env },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences are what is removed
+  const output = (r.stdout ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r/g, '');
+  return { code: r.status ?? -1, output };
+}

@@ -7,7 +7,7 @@ import { ROOT } from './cli';
 
 let ajv: Ajv | undefined;
 
-export type OutputKind = 'diff' | 'check' | 'listUnits' | 'history' | 'validate' | 'rolloutLine';
+export type OutputKind = 'diff' | 'check' | 'listUnits' | 'history' | 'validate' | 'rolloutLine' | 'unitAction';
 
 export function assertOutput(kind: OutputKind, value: unknown): void {
   if (!ajv) {

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { readHistory } from '../../src/apply/history';
+import { contentHash } from '../../src/apply/audit';
 import { describeTree, treeCommit } from '../../src/tree/git';
 import * as path from 'node:path';
 import { ServiceLocks } from '../../src/apply/lock';
@@ -99,6 +100,60 @@ describe('update and rollback on the in-memory driver', () => {
     assert.equal(rb.summary!.ok.length, 2);
     assert.match(t.file('m1', 'prod_web_w2.service')!, /app 1/);
     assert.equal(t.driver.hosts.get('m1')!.revisions.get('prod_web_w2.service')!.length, 0, 'the revision put back is dropped');
+  });
+
+  it('rollback --to a content hash puts back that revision of a unit; a unit without it refuses the whole rollback', async () => {
+    const t = setup();
+    for (const v of ['1', '2', '3']) {
+      t.setVersion(v);
+      await t.run();
+    }
+    const v1 = t.driver.hosts.get('m0')!.revisions.get('prod_web_w1.service')![0];
+    assert.match(v1.content, /app 1/);
+    const hash = contentHash(v1.content);
+    const before = [t.file('m0', 'prod_web_w1.service'), t.file('m1', 'prod_web_w2.service'), t.driver.hosts.get('m0')!.audit.length];
+    // Service level: w2's bytes differ (its own MachineID), so no revision of w2 has that hash.
+    const [refused] = await t.run({ mode: 'rollback', rollbackTo: hash.slice(0, 8) });
+    assert.match(refused.error!.message, /no revision with that content hash is kept of prod_web_w2\.service on m1; nothing was changed/);
+    assert.match(refused.error!.message, /prod_web_w2\.service on m1: live [0-9a-f]{12}, kept [0-9a-f]{12} \(2\), [0-9a-f]{12} \(1\)/);
+    assert.deepEqual([t.file('m0', 'prod_web_w1.service'), t.file('m1', 'prod_web_w2.service'), t.driver.hosts.get('m0')!.audit.length], before);
+    const [r] = await t.run({ mode: 'rollback', rollbackTo: hash, scope: { env: 'prod', service: 'web', unit: 'w1' } });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.deepEqual(r.summary!.ok, ['prod_web_w1.service@m0']);
+    assert.match(t.file('m0', 'prod_web_w1.service')!, /app 1/, 'back two versions, not one');
+    assert.match(t.file('m1', 'prod_web_w2.service')!, /app 3/);
+    const [none] = await t.run({ mode: 'rollback', rollbackTo: 'abcdef', scope: { env: 'prod', service: 'web', unit: 'w1' } });
+    assert.match(
+      none.error!.message,
+      /--to abcdef: no revision kept of these units has that content hash, and no change in the audit logs was made from a tree commit/,
+    );
+  });
+
+  it('rollback --to a tree commit puts every unit back to what ran after the change made from that commit', async () => {
+    const t = setup();
+    for (const [v, tree] of [
+      ['1', 'aaaa1111 first'],
+      ['2', 'bbbb2222 second'],
+      ['3', 'cccc3333 third'],
+    ]) {
+      t.setVersion(v);
+      t.clock.t += 60_000;
+      await t.run({}, { tree });
+    }
+    t.clock.t += 60_000;
+    const [dry] = await t.run({ mode: 'rollback', rollbackTo: 'aaaa1111', dryRun: true });
+    assert.deepEqual(
+      dry.planned!.map((p) => `${p.unit} ${p.host} ${p.reason}`),
+      ['prod_web_w1.service m0 back to revision 1', 'prod_web_w2.service m1 back to revision 1'],
+    );
+    const [r] = await t.run({ mode: 'rollback', rollbackTo: 'aaaa1111' });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.equal(r.summary!.ok.length, 2);
+    assert.match(t.file('m0', 'prod_web_w1.service')!, /app 1/);
+    assert.match(t.file('m1', 'prod_web_w2.service')!, /app 1/);
+    t.clock.t += 60_000;
+    const [again] = await t.run({ mode: 'rollback', rollbackTo: 'aaaa' });
+    assert.equal(again.nothingToDo, true, 'already there');
   });
 
   it('a version that fails to start is restored and stops the rollout; exit detail in the summary', async () => {

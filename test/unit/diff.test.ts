@@ -62,4 +62,19 @@ describe('unified diff labels', () => {
     assert.match(unifiedDiff(c, PLAIN, 'revision 3 kept on m0'), /^\+\+\+ prod_web_w1\.service \(revision 3 kept on m0\)/m);
     assert.match(unifiedDiff(c, PLAIN), /^--- prod_web_w1\.service \(on m0\)/m);
   });
+
+  it('control characters from a host or a plan file are shown escaped, never sent to the terminal', () => {
+    const c = {
+      kind: 'changed' as const,
+      unit: 'u.service',
+      service: 'web',
+      machine: 'm0',
+      live: 'Description=x\x1b[2J\x1b]0;pwned\x07\r\n',
+      desired: 'b\tc\n',
+    };
+    const out = unifiedDiff(c, PLAIN);
+    assert.doesNotMatch(out, /[\x1b\x07\r]/);
+    assert.match(out, /^-Description=x\\x1b\[2J\\x1b\]0;pwned\\x07\\r$/m);
+    assert.match(out, /^\+b\tc$/m, 'tabs stay');
+  });
 });

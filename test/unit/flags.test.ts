@@ -1,6 +1,7 @@
 /**
  * commands/flags.ts builds the same flag definitions as @oclif/core/flags, and with no arguments
- * parseCommandFlags returns what oclif's parser returns, for every command ggn has.
+ * parseCommandFlags returns what oclif's parser returns, for every command ggn has; so does it
+ * with each boolean flag alone (long and short), which it parses without oclif.
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -50,6 +51,29 @@ describe('parseCommandFlags without arguments', () => {
       const ours = await parseCommandFlags([], flags);
       const theirs = (await parse([], { flags, strict: true, args: {} })).flags;
       assert.deepEqual(ours, theirs);
+    });
+  }
+});
+
+describe('parseCommandFlags with boolean flags only', () => {
+  for (const verb of verbNames()) {
+    it(`${verb}: what oclif's parser gives for each boolean flag, long and short`, async () => {
+      const flags = loadVerb(verb)!.flags;
+      const bools = Object.entries(flags).filter(([, f]) => f.type === 'boolean');
+      const argvs = bools.flatMap(([name, f]) => [[`--${name}`], ...(f.char ? [[`-${f.char}`]] : [])]);
+      if (bools.length > 1) argvs.push(bools.map(([name]) => `--${name}`));
+      argvs.push(['--no-such-flag'], ['-Z'], ...bools.map(([name]) => [`--${name}`, `--${name}`]));
+      for (const argv of argvs) {
+        const ours = await parseCommandFlags(argv, flags).then(
+          (r) => r,
+          (e: Error) => `${e.constructor.name}: ${e.message}`,
+        );
+        const theirs = await parse(argv, { flags, strict: true, args: {} }).then(
+          (r) => r.flags,
+          (e: Error) => `${e.constructor.name}: ${e.message}`,
+        );
+        assert.deepEqual(ours, theirs, argv.join(' '));
+      }
     });
   }
 });

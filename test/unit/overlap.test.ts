@@ -509,7 +509,17 @@ describe('rollout: through update, on the in-memory driver', () => {
     assert.deepEqual(stop.outcomes[0].done, ['stopped prod_web_w1.blue.service']);
   });
 
-  it('--dry-run lists the slot steps', async () => {
+  it('rollback --to is refused for a service with rollout: (its rollback is the idle slot)', async () => {
+    const t = setup();
+    await t.run();
+    t.setVersion('2');
+    await t.run();
+    const [r] = await t.run({ mode: 'rollback', rollbackTo: '0123456789ab' });
+    assert.match(r.error!.message, /rollback --to does not apply to a service with `rollout:` \(web\)/);
+    assert.deepEqual(t.haproxy.ready('m0', 'web'), ['green'], 'nothing changed');
+  });
+
+    it('--dry-run lists the slot steps', async () => {
     const t = setup();
     const [r] = await t.run({ dryRun: true });
     assert.deepEqual(r.planned![0].steps, [

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { chunkAttributes, environmentLines } from '../../src/render/chunks';
-import { escapeForUnit } from '../../src/render/data';
+import { buildUnitData, escapeForUnit, serviceDataContext } from '../../src/render/data';
+import { newMap } from '../../src/template/values';
 import { ggnCleanupTemplate } from '../../src/render/whitespace';
 import { unitMatcher } from '../../src/render/generate';
 import { resolveContainers } from '../../src/render/containers';
@@ -89,5 +90,27 @@ describe('error lines', () => {
     const { GgnError } = require('../../src/errors');
     assert.equal(new GgnError('boom', { file: 'a.yml', line: 3, col: 2, unit: 'u.service', host: 'h1' }).oneLine(), 'a.yml:3:2: unit u.service, host h1: boom');
     assert.equal(new GgnError('host h1 (1.2.3.4:22): refused', { host: 'h1' }).oneLine(), 'host h1 (1.2.3.4:22): refused');
+  });
+});
+
+describe('unit data (buildUnitData)', () => {
+  it('has the service keys in order, the node over them, no inherited keys, odd key names included', () => {
+    const attrs = newMap();
+    for (const k of ['b', '__proto__', 'constructor', '2', 'a"\'\\x', 'toString', '10', 'nested']) attrs[k] = k === 'nested' ? { x: 1, y: 2 } : `v-${k}`;
+    const node = newMap();
+    node.hostname = 'h1';
+    node.nested = { y: 3 };
+    node.b = 'node-b';
+    const data = buildUnitData(serviceDataContext(attrs, ['aci']), node);
+    const keys = Object.keys(data);
+    assert.deepEqual(keys.slice(0, 9), ['2', '10', 'b', '__proto__', 'constructor', 'a"\'\\x', 'toString', 'nested', 'hostname']);
+    assert.equal(data.b, 'node-b');
+    assert.equal(data.__proto__, 'v-__proto__');
+    assert.equal(data.constructor, 'v-constructor');
+    assert.deepEqual({ ...(data.nested as object) }, { x: 1, y: 3 });
+    assert.equal('hasOwnProperty' in data, false);
+    assert.equal('valueOf' in data, false);
+    assert.ok(keys.includes('environmentAttributes'));
+    assert.match(data.attributes as string, /"__proto__":"v-__proto__"/);
   });
 });

@@ -9,10 +9,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  readRevisionCommand,
+  readRevisionsCommand,
   readUnitsCommand,
   parseReadOutput,
-  parseRevisionOutput,
+  parseRevisionsOutput,
   removeUnitsCommand,
   WRITE_REVISION_SCRIPT,
   writeUnitCommand,
@@ -259,8 +259,11 @@ describe('revision scripts: junk in the state directory', () => {
       for (const line of warnings)
         assert.match(line, /^ggn-warning: ignoring \/.*\/revisions\/p_web_a\.service\/.+ in the ggn state directory \(not a revision\)$/);
       assert.ok(r.stderr.includes('/a?b in the ggn'), 'control characters are masked');
-      const rr = run(b, readRevisionCommand(user, UNIT), '', shell);
-      assert.deepEqual(parseRevisionOutput(rr.stdout), { revision: '2', content: 'v2' });
+      const rr = run(b, readRevisionsCommand(user, UNIT), '', shell);
+      assert.deepEqual(parseRevisionsOutput(rr.stdout), [
+        { revision: '1', content: 'v1' },
+        { revision: '2', content: 'v2' },
+      ]);
       assert.equal(rr.stderr.split('\n').filter(Boolean).length, junk.length + 1);
       for (const d of [b.home, b.revDir, b.unitDir]) assert.ok(!fs.existsSync(path.join(d, 'PWNED')), 'no file name ran as code');
       for (let i = 4; i <= 9; i++) assert.equal(w(`v${i}`).code, 0);
@@ -293,7 +296,7 @@ describe('revision scripts: junk in the state directory', () => {
     assert.deepEqual(await d.writeUnitRevision('m1', UNIT, 'v2', { save: true }), { revision: '1' });
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /^m1: ignoring \/.*\/p_web_a\.service\/junk in the ggn state directory \(not a revision\)$/);
-    assert.deepEqual(await d.readRevision('m1', UNIT), { revision: '1', content: 'v1' });
+    assert.deepEqual(await d.readRevisions('m1', UNIT), [{ revision: '1', content: 'v1' }]);
     assert.equal(warnings.length, 2);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatFloat, formatValue, sprint, sprintf, sprintln } from '../../src/template/fmt';
+import { formatFloat, formatValue, sortedKeys, sprint, sprintf, sprintln } from '../../src/template/fmt';
 import { Template } from '../../src/template/index';
 import { GoStringSlice, newMap, type GoMap, type GoValue } from '../../src/template/values';
 
@@ -105,5 +105,21 @@ describe('template engine fmt: Sprint / Sprintln / %v', () => {
     assert.equal(formatFloat(1.7976931348623157e308, 'g', -1), '1.7976931348623157e+308');
     assert.equal(formatFloat(999999.5, 'g', 6), '1e+06');
     assert.equal(formatFloat(0.1, 'f', 20), '0.10000000000000000555');
+  });
+});
+
+describe('template engine fmt: sortedKeys (cached per map)', () => {
+  it('sorts again when the map changed since, even with the same number of keys', () => {
+    const m = newMap();
+    for (const k of ['k', 'j', 'i', 'h', 'g', 'f', 'e', 'd', 'c', 'b']) m[k] = 1;
+    const first = sortedKeys(m);
+    assert.deepEqual(first, ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k']);
+    first.pop(); // the caller's own array: the cache is not changed through it
+    assert.deepEqual(sortedKeys(m), ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k']);
+    delete m.e;
+    m.a = 1;
+    assert.deepEqual(sortedKeys(m), ['a', 'b', 'c', 'd', 'f', 'g', 'h', 'i', 'j', 'k']);
+    m.z = 1;
+    assert.deepEqual(sortedKeys(m), ['a', 'b', 'c', 'd', 'f', 'g', 'h', 'i', 'j', 'k', 'z']);
   });
 });

@@ -330,8 +330,8 @@ export class FleetDriver implements Driver {
     }
   }
 
-  async readRevision(_machine: string, unit: string): Promise<{ revision: string; content: string } | undefined> {
-    return this.store.latest(unit);
+  async readRevisions(_machine: string, unit: string): Promise<{ revision: string; content: string }[]> {
+    return this.store.all(unit);
   }
 
   async dropRevision(_machine: string, unit: string, revision: string): Promise<void> {

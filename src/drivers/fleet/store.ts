@@ -73,9 +73,9 @@ export class FleetStateStore {
     return String(n);
   }
 
-  async latest(unit: string): Promise<{ revision: string; content: string } | undefined> {
-    const r = (await this.revisions(unit)).at(-1);
-    return r && { revision: String(r.n), content: r.value };
+  /** Every revision kept of the unit, oldest first. */
+  async all(unit: string): Promise<{ revision: string; content: string }[]> {
+    return (await this.revisions(unit)).map((r) => ({ revision: String(r.n), content: r.value }));
   }
 
   async drop(unit: string, revision: string): Promise<void> {

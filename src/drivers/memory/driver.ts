@@ -283,8 +283,8 @@ export class MemoryDriver implements Driver {
     };
   }
 
-  async readRevision(machine: string, unit: string): Promise<{ revision: string; content: string } | undefined> {
-    return this.host(machine).revisions.get(unit)?.at(-1);
+  async readRevisions(machine: string, unit: string): Promise<{ revision: string; content: string }[]> {
+    return [...(this.host(machine).revisions.get(unit) ?? [])];
   }
 
   async dropRevision(machine: string, unit: string, revision: string): Promise<void> {

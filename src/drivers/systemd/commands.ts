@@ -283,17 +283,19 @@ printf '\\nstarted\\n'
 exit 0
 `;
 
-/** Prints the newest revision of a unit (`R <seq>` then its bytes, base64), or nothing. */
-export const READ_REVISION_SCRIPT =
+/** Prints every revision kept of a unit (`R <seq>` then its bytes, base64, a line each), or nothing. */
+export const READ_REVISIONS_SCRIPT =
   PRELUDE +
   REVISION_HELPERS +
   `name=$1
 rev="$state/revisions/$name"
 [ -d "$rev" ] || exit 0
-newest; last=$best
-[ -n "$last" ] || exit 0
-printf 'R %s\\n' "$last"
-base64 < "$rev/$last" | tr -d '\\n'
+revs warn
+for r in $revlist; do
+  printf 'R %s\\n' "$r"
+  base64 < "$rev/$r" | tr -d '\\n'
+  printf '\\n'
+done
 `;
 
 /** Deletes one revision (after a rollback has put it back in place). */
@@ -462,9 +464,9 @@ export function splitWarnings(stderr: string): { warnings: string[]; rest: strin
   return { warnings, rest: rest.join('\n') };
 }
 
-export function readRevisionCommand(t: CommandTarget, unit: string): string[] {
+export function readRevisionsCommand(t: CommandTarget, unit: string): string[] {
   checkUnits([unit]);
-  return wrap(t, READ_REVISION_SCRIPT, [unit]);
+  return wrap(t, READ_REVISIONS_SCRIPT, [unit]);
 }
 
 export function dropRevisionCommand(t: CommandTarget, unit: string, revision: string): string[] {
@@ -519,9 +521,12 @@ export function auditReadCommand(t: CommandTarget): string[] {
   return wrap(t, AUDIT_READ_SCRIPT, []);
 }
 
-export function parseRevisionOutput(stdout: string): { revision: string; content: string } | undefined {
-  const m = /^R (\d+)\n([A-Za-z0-9+/=]*)$/.exec(stdout.trim() === '' ? '' : stdout.replace(/\n$/, ''));
-  return m ? { revision: m[1], content: Buffer.from(m[2], 'base64').toString('utf8') } : undefined;
+/** The revisions printed by READ_REVISIONS_SCRIPT, oldest first. */
+export function parseRevisionsOutput(stdout: string): { revision: string; content: string }[] {
+  const out: { revision: string; content: string }[] = [];
+  const re = /^R (\d+)\n([A-Za-z0-9+/=]*)$/gm;
+  for (let m = re.exec(stdout); m; m = re.exec(stdout)) out.push({ revision: m[1], content: Buffer.from(m[2], 'base64').toString('utf8') });
+  return out.sort((a, b) => Number(a.revision) - Number(b.revision));
 }
 
 export function removeUnitsCommand(t: CommandTarget, units: string[], keepRevision = false): string[] {

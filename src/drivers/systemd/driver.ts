@@ -32,8 +32,8 @@ import {
   dropRevisionCommand,
   installAndStartCommand,
   journalCommand,
-  parseRevisionOutput,
-  readRevisionCommand,
+  parseRevisionsOutput,
+  readRevisionsCommand,
   writeUnitWithRevisionCommand,
   parseReadOutput,
   readUnitsCommand,
@@ -137,9 +137,9 @@ export class SshSystemdDriver implements Driver {
     return { revision: m?.[1] };
   }
 
-  async readRevision(machine: string, unit: string): Promise<{ revision: string; content: string } | undefined> {
-    const r = await this.runScript(machine, readRevisionCommand(this.opts.target, unit), `reading revisions of ${unit}`);
-    return parseRevisionOutput(r.stdout);
+  async readRevisions(machine: string, unit: string): Promise<{ revision: string; content: string }[]> {
+    const r = await this.runScript(machine, readRevisionsCommand(this.opts.target, unit), `reading revisions of ${unit}`);
+    return parseRevisionsOutput(r.stdout);
   }
 
   async dropRevision(machine: string, unit: string, revision: string): Promise<void> {
