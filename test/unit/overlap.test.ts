@@ -519,7 +519,7 @@ describe('rollout: through update, on the in-memory driver', () => {
     assert.deepEqual(t.haproxy.ready('m0', 'web'), ['green'], 'nothing changed');
   });
 
-    it('--dry-run lists the slot steps', async () => {
+  it('--dry-run lists the slot steps', async () => {
     const t = setup();
     const [r] = await t.run({ dryRun: true });
     assert.deepEqual(r.planned![0].steps, [
