@@ -5,6 +5,9 @@
  *            files with writeFileSync (the copy floor), target <= 2.5x, 150 MiB
  *   diff     `ggn prod web diff` of 5 units on each of 30 test hosts vs 30 parallel `ssh cat`, target <= 1.5x
  *   update   30 units on 6 hosts at concurrency 5: ggn's overhead per unit, target <= 0.3 s
+ *   zdt      HTTP load through HAProxy on 4 hosts while 4 nodes are updated, in place then with
+ *            `rollout: overlap`: requests sent, failed, slowest; goal 0 failed with overlap
+ *            (bench/zdt.ts; `npm run bench -- zdt` runs it alone)
  * Numbers are medians of several runs; the targets are printed, not asserted. Every figure ends
  * in one table with its yardstick measured in the same run. `--baseline <dir>`: a built checkout
  * to time start-up and the render against in the same rounds.
@@ -18,6 +21,7 @@ import { benchDiff } from './diff';
 import { benchStartup } from './startup';
 import { addRow, median, printTable } from './table';
 import { benchUpdate } from './update';
+import { benchZdt } from './zdt';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MEASURED = path.join(ROOT, 'bench', 'measured-ggn.js');
@@ -145,6 +149,7 @@ async function main(): Promise<void> {
   if (!only || only === 'render') benchRender(baseline);
   if (!only || only === 'diff') await benchDiff();
   if (!only || only === 'update') await benchUpdate();
+  if (!only || only === 'zdt') await benchZdt();
   printTable();
 }
 

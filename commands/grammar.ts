@@ -6,7 +6,7 @@
  *   ggn <env> <unit> <command>        when the unit name is unique in the env
  * Words are read left to right; flags stay with the command.
  */
-import { isService, isTimer, isValidUnitName, unitFileName, unitPrefix } from '../src/render/names';
+import { isService, isTimer, isValidUnitName, slotUnitName, unitFileName, unitPrefix } from '../src/render/names';
 import { GgnError } from '../src/errors';
 import { Workspace } from '../src/workspace';
 import { Level } from './base';
@@ -103,9 +103,13 @@ function isVerbPosition(words: string[]): boolean {
 export function unitNamesOf(ws: Workspace, env: string, service: string): string[] {
   const svc = ws.service(ws.env(env), service);
   const names: string[] = [];
+  const slots = svc.manifest.rollout?.slots ?? [];
   for (const node of svc.nodes) {
     const host = node.hostname as string;
     names.push(host);
+    // A service with `rollout:`: `w1` (the node), `w1.blue` and the full name of each slot's unit.
+    for (const s of slots) names.push(`${host}.${s.name}`, slotUnitName(svc.source.env.name, service, host, s.name));
+    if (slots.length) continue;
     for (const t of svc.templates) {
       if (t.kind === 'timer') names.push(`${host}.timer`);
       names.push(unitFileName(svc.source.env.name, service, host, t.kind));

@@ -1,3 +1,4 @@
+import { UnitChange } from '../src/plan/diff';
 import { buildPlan } from '../src/plan/build';
 import { contentHash } from '../src/apply/audit';
 import { deployedBy, readHistory } from '../src/apply/history';
@@ -18,10 +19,29 @@ export default class ListUnits extends GgnCommand {
       return { plan, history: await readHistory(d, plan.envName, ctx.target.service) };
     });
     // What runs where: the live content's hash, and the change that put it there (from the audit logs).
-    const rows = plan.changes.map((c) => {
+    // A node of a service with `rollout:`: its live slot, then its idle one when that has a file (compared with what the tree renders for it).
+    const slotOf = new Map<UnitChange, { name: string; live: boolean }>();
+    const listed = plan.changes.flatMap((c) => {
+      const o = c.slot?.other;
+      if (!c.slot) return [c];
+      slotOf.set(c, { name: c.slot.name, live: true });
+      if (!o || o.live === null) return [c];
+      const idle: UnitChange = {
+        kind: o.live === o.desired ? 'unchanged' : 'changed',
+        unit: o.unit,
+        service: c.service,
+        machine: c.machine,
+        live: o.live,
+        state: o.state,
+      };
+      slotOf.set(idle, { name: o.name, live: false });
+      return [c, idle];
+    });
+    const rows = listed.map((c) => {
       const revision = c.live === undefined ? null : contentHash(c.live);
       const by = revision ? deployedBy(history.entries, c.unit, c.machine, revision) : undefined;
-      return { ...unitJson(c), revision, deployed: by ? { by: by.who, at: by.time, action: by.action } : null };
+      const slot = slotOf.get(c);
+      return { ...unitJson(c), revision, deployed: by ? { by: by.who, at: by.time, action: by.action } : null, ...(slot ? { slot } : {}) };
     });
     const errors = [...plan.errors, ...history.errors];
     // With --json the errors are in the JSON, and on stderr for the job's log.
@@ -35,7 +55,7 @@ export default class ListUnits extends GgnCommand {
           rows.map((r) => [
             r.unit,
             r.host,
-            r.kind,
+            r.slot && !r.slot.live ? `${r.kind} (idle slot)` : r.kind,
             r.state?.load ?? '-',
             r.state?.active ?? '-',
             r.state?.sub ?? '-',

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import * as Flags from './flags';
 import { GgnError } from '../src/errors';
-import { buildPlan } from '../src/plan/build';
+import { buildPlan, focusNamedSlot } from '../src/plan/build';
 import { locateUnit, Located } from '../src/plan/locate';
 import { Driver, missingCapability } from '../src/drivers/types';
 import { GgnCommand } from './base';
@@ -11,7 +11,7 @@ import { parallelFlag, reportAll, withDriver } from './live';
 
 async function locate(cmd: GgnCommand, d: Driver): Promise<Located[]> {
   const { ctx } = cmd;
-  const plan = await buildPlan(ctx.ws, d, { env: ctx.target.env, service: ctx.target.service, unit: ctx.target.unit });
+  const plan = focusNamedSlot(await buildPlan(ctx.ws, d, { env: ctx.target.env, service: ctx.target.service, unit: ctx.target.unit }), ctx.target.unit);
   reportAll(
     ctx,
     plan.errors.filter((e) => !e.ctx.host),

@@ -20,6 +20,9 @@
  *   - `exec` runs its argv on the machine through the rollout's RemoteExec (the pooled SSH
  *     connection), quoted by the transport; no shell string is built here.
  *
+ * A service with `rollout:` (slots) checks the slot being started: `$SLOT_PORT` and `$SLOT` in
+ * any of the check's strings are its port and name (e.g. `http://$HOST:$SLOT_PORT/health`).
+ *
  * Every attempt is bounded by the time left before the deadline; between attempts we sleep
  * `interval` (clipped to the deadline) on the injected Clock. At least one attempt is always made.
  */
@@ -112,6 +115,18 @@ export function readHealthCheck(manifestRaw: GoMap, file: string): HealthCheck |
   }
   if ((argv as string[])[0] === '') fail('`exec:` must not start with an empty program name');
   return { kind: 'exec', argv: [...(argv as string[])], ...common };
+}
+
+/** The check's strings with `$SLOT_PORT` and `$SLOT` replaced by the slot's port and name. */
+export function withSlot(raw: GoValue | undefined, slot: { name: string; port: number }): GoValue | undefined {
+  if (typeof raw === 'string') return raw.split('$SLOT_PORT').join(String(slot.port)).split('$SLOT').join(slot.name);
+  if (Array.isArray(raw)) return raw.map((x) => withSlot(x, slot)!);
+  if (isGoMap(raw)) {
+    const out = Object.create(null) as GoMap;
+    for (const [k, v] of Object.entries(raw)) out[k] = withSlot(v, slot)!;
+    return out;
+  }
+  return raw;
 }
 
 /** A Go duration string ("1m30s", "500ms", "1.5s") or a number of seconds; must be > 0. */

@@ -18,7 +18,11 @@
  * in one round trip; the steps are still reported one by one (reload and restart with no time
  * of their own), and a failure still names the step that failed.
  *
- * Every dependency (driver calls, clock, hooks, health gate, prompt) is injected.
+ * A node of a service with `rollout:` (an item with `overlap`) takes the two-slot path instead:
+ * the new version started next to the old one, the proxy switched, the old one drained and
+ * stopped (./overlap.ts); batches, prompts, stops and the summary are the same.
+ *
+ * Every dependency (driver calls, clock, hooks, health gate, prompt, proxy) is injected.
  */
 import * as os from 'node:os';
 import { isService, isTimer, unitBase } from '../render/names';
@@ -27,6 +31,8 @@ import { auditFields, contentHash, STARTED } from './audit';
 import { Driver, FailureDetail, InstallAndStartError, StartTicket } from '../drivers/types';
 import { UnitChange } from '../plan/diff';
 import { Clock, Reporter, RolloutStep } from './types';
+import { TrafficProxy } from '../proxy/types';
+import { updateSlots } from './overlap';
 
 /** A service unit and its timer on one machine: updated together. */
 export interface RolloutItem {
@@ -49,6 +55,19 @@ export interface RolloutItem {
   wasActive: boolean;
   /** What the diff said: new, changed, or unchanged (touched because not running, --all, --force). */
   reason: string;
+  /**
+   * A node of a service with `rollout:` (src/apply/overlap.ts): `to` (the main unit, whose file
+   * is `files`) is started next to `other`, the proxy switched to it, `other` drained and stopped.
+   * `otherServing`: `other` runs (and, the proxy says, serves); else `to` is simply brought up.
+   */
+  overlap?: { hostname: string; to: SlotRef; other: SlotRef; otherServing: boolean };
+}
+
+/** One slot of a node: its name, port and unit. */
+export interface SlotRef {
+  slot: string;
+  port: number;
+  unit: string;
 }
 
 /** What the rollout asks of a driver. */
@@ -72,6 +91,8 @@ export interface RolloutDeps {
   health?: (item: RolloutItem, signal: AbortSignal) => Promise<{ ok: boolean; message?: string }>;
   /** Asked before each unit when set (a TTY without -y). */
   prompt?: (item: RolloutItem) => Promise<PromptAnswer>;
+  /** The proxy and drain timeout of items with `overlap` (a service with `rollout:`). */
+  slots?: { proxy: TrafficProxy; drainTimeoutMs: number };
   audit: { who: string; env: string; action: string; runId: string; tree?: string };
 }
 
@@ -112,13 +133,68 @@ export interface RolloutSummary {
   auditFailures: string[];
 }
 
-class StepError extends Error {
+export class StepError extends Error {
   constructor(
     readonly step: RolloutStep,
     message: string,
   ) {
     super(message);
   }
+}
+
+/** One unit's events, steps and audit lines (shared by the in-place and the overlap rollout). */
+export function unitSteps(item: RolloutItem, deps: RolloutDeps, signal: AbortSignal, auditFailures: string[]) {
+  const { driver, clock, reporter } = deps;
+  const ev = (step: RolloutStep, result: 'started' | 'ok' | 'failed' | 'restored' | 'restore-failed', extra: { durationMs?: number; message?: string } = {}) =>
+    reporter.event({ time: clock.now(), unit: item.main, host: item.machine, step, result, ...extra });
+  const step = async <T>(name: RolloutStep, fn: () => Promise<T>, opts: { interruptible?: boolean } = {}): Promise<T> => {
+    // Stopped (signal, lock lost): no further step; the unit is restored.
+    if (signal.aborted && opts.interruptible !== false) throw new StepError(name, 'interrupted');
+    const t0 = clock.now();
+    ev(name, 'started');
+    try {
+      const v = await fn();
+      // A backend that placed the unit itself says where (waitUp's note).
+      const note = typeof v === 'object' && v !== null ? (v as { note?: unknown }).note : undefined;
+      ev(name, 'ok', { durationMs: clock.now() - t0, ...(typeof note === 'string' ? { message: note } : {}) });
+      return v;
+    } catch (e) {
+      // A wait or health check cut short by a stop says so, not "timed out after 0.0 s".
+      const message =
+        signal.aborted && (name === 'wait-active' || name === 'health' || name === 'hooks-early') ? 'interrupted' : e instanceof Error ? e.message : String(e);
+      ev(name, 'failed', { durationMs: clock.now() - t0, message });
+      throw e instanceof StepError && e.message === message ? e : new StepError(name, message);
+    }
+  };
+  const oldHash = contentHash(item.files.find((f) => f.unit === item.main)?.previous ?? null);
+  const newHash = contentHash(item.files.find((f) => f.unit === item.main)!.desired);
+  const { who, env, action, runId, tree } = deps.audit;
+  const fieldsFor = (result: string) =>
+    auditFields({
+      time: new Date(clock.now()).toISOString(),
+      who,
+      env,
+      service: item.service,
+      unit: item.main,
+      action,
+      oldHash,
+      newHash,
+      result,
+      runId,
+      tree,
+    });
+  const auditFailed = (result: string, why: string) => {
+    auditFailures.push(`${item.machine}: ${item.main}: ${why}`);
+    reporter.info(`warning: host ${item.machine}: unit ${item.main}: could not write the audit line (${result}): ${why}`);
+  };
+  const audit = async (result: string) => {
+    try {
+      await driver.appendAudit(item.machine, fieldsFor(result));
+    } catch (e) {
+      auditFailed(result, e instanceof Error ? e.message : String(e));
+    }
+  };
+  return { ev, step, fieldsFor, audit, auditFailed };
 }
 
 /** The plan's units per machine, a service with its timer: `<machine>\0<base name>` -> changes. */
@@ -155,6 +231,11 @@ const byServiceUnitMachine = (a: RolloutItem, b: RolloutItem) =>
 export function rolloutItems(changes: UnitChange[], opts: { all: boolean; force: boolean }): RolloutItem[] {
   const items: RolloutItem[] = [];
   for (const cs of groupUnits(changes.filter((c) => c.kind !== 'orphan'))) {
+    if (cs[0].slot) {
+      const item = slotItem(cs[0], opts);
+      if (item) items.push(item);
+      continue;
+    }
     const files = cs.map((c) => ({
       unit: c.unit,
       desired: c.desired!,
@@ -169,6 +250,34 @@ export function rolloutItems(changes: UnitChange[], opts: { all: boolean; force:
     items.push(item);
   }
   return interleaveMachines(items.sort(byServiceUnitMachine));
+}
+
+/**
+ * A node's update with `rollout:`: when its live slot runs, the other slot gets the new version
+ * (skipped when the live one is up to date, unless --all/--force); when none runs, the live slot
+ * (by the plan: the one with a file, else the first) is brought up.
+ */
+function slotItem(c: UnitChange, opts: { all: boolean; force: boolean }): RolloutItem | undefined {
+  const s = c.slot!;
+  const serving = c.state?.activeState === 'active';
+  if (serving && c.kind === 'unchanged' && !opts.all && !opts.force) return undefined;
+  const live: SlotRef = { slot: s.name, port: s.port, unit: c.unit };
+  const idle: SlotRef = { slot: s.other.name, port: s.other.port, unit: s.other.unit };
+  const secret = c.secrets?.holdsSecrets === true;
+  const to = serving ? idle : live;
+  const file = serving
+    ? { unit: idle.unit, desired: s.other.desired, previous: s.other.live, changed: s.other.live !== s.other.desired, secret }
+    : { unit: live.unit, desired: c.desired!, previous: c.live ?? null, changed: c.kind !== 'unchanged', secret };
+  return {
+    id: `${to.unit}@${c.machine}`,
+    machine: c.machine,
+    service: c.service,
+    main: to.unit,
+    files: [file],
+    wasActive: false,
+    reason: c.kind === 'new' ? 'new' : c.kind === 'changed' ? 'changed' : serving ? 'forced' : 'not running',
+    overlap: { hostname: s.hostname, to, other: serving ? live : idle, otherServing: serving },
+  };
 }
 
 /**
@@ -279,58 +388,11 @@ async function updateItem(
   signal: AbortSignal,
   auditFailures: string[],
 ): Promise<UnitFailure | undefined> {
-  const { driver, clock, reporter } = deps;
-  const ev = (step: RolloutStep, result: 'started' | 'ok' | 'failed' | 'restored' | 'restore-failed', extra: { durationMs?: number; message?: string } = {}) =>
-    reporter.event({ time: clock.now(), unit: item.main, host: item.machine, step, result, ...extra });
-  const step = async <T>(name: RolloutStep, fn: () => Promise<T>): Promise<T> => {
-    // Stopped (signal, lock lost): no further step; the unit is restored.
-    if (signal.aborted) throw new StepError(name, 'interrupted');
-    const t0 = clock.now();
-    ev(name, 'started');
-    try {
-      const v = await fn();
-      // A backend that placed the unit itself says where (waitUp's note).
-      const note = typeof v === 'object' && v !== null ? (v as { note?: unknown }).note : undefined;
-      ev(name, 'ok', { durationMs: clock.now() - t0, ...(typeof note === 'string' ? { message: note } : {}) });
-      return v;
-    } catch (e) {
-      // A wait or health check cut short by a stop says so, not "timed out after 0.0 s".
-      const message =
-        signal.aborted && (name === 'wait-active' || name === 'health' || name === 'hooks-early') ? 'interrupted' : e instanceof Error ? e.message : String(e);
-      ev(name, 'failed', { durationMs: clock.now() - t0, message });
-      throw e instanceof StepError && e.message === message ? e : new StepError(name, message);
-    }
-  };
+  if (item.overlap) return updateSlots(item, deps, opts, signal, auditFailures);
+  const { driver, clock } = deps;
+  const { ev, step, fieldsFor, audit, auditFailed } = unitSteps(item, deps, signal, auditFailures);
   const written: { unit: string; previous: string | null; revision?: string; secret?: boolean }[] = [];
   const units = item.files.map((f) => f.unit);
-  const oldHash = contentHash(item.files.find((f) => f.unit === item.main)?.previous ?? null);
-  const newHash = contentHash(item.files.find((f) => f.unit === item.main)!.desired);
-  const { who, env, action, runId, tree } = deps.audit;
-  const fieldsFor = (result: string) =>
-    auditFields({
-      time: new Date(clock.now()).toISOString(),
-      who,
-      env,
-      service: item.service,
-      unit: item.main,
-      action,
-      oldHash,
-      newHash,
-      result,
-      runId,
-      tree,
-    });
-  const auditFailed = (result: string, why: string) => {
-    auditFailures.push(`${item.machine}: ${item.main}: ${why}`);
-    reporter.info(`warning: host ${item.machine}: unit ${item.main}: could not write the audit line (${result}): ${why}`);
-  };
-  const audit = async (result: string) => {
-    try {
-      await driver.appendAudit(item.machine, fieldsFor(result));
-    } catch (e) {
-      auditFailed(result, e instanceof Error ? e.message : String(e));
-    }
-  };
   let audited = false;
 
   try {
@@ -415,7 +477,7 @@ async function updateItem(
   }
 }
 
-async function failureDetail(driver: RolloutDriver, item: RolloutItem): Promise<FailureDetail | undefined> {
+export async function failureDetail(driver: RolloutDriver, item: RolloutItem): Promise<FailureDetail | undefined> {
   if (!driver.failureDetail) return undefined;
   try {
     return await driver.failureDetail(item.machine, item.main, FAILURE_JOURNAL_LINES);

@@ -10,7 +10,24 @@ export { Clock, realClock } from '../clock';
 export type RemoteExec = (machine: string, argv: string[], opts?: { stdin?: string; timeoutMs?: number }) => Promise<ExecResult>;
 
 /** The steps of one unit's update, in order. */
-export type RolloutStep = 'pending' | 'hooks-early' | 'write' | 'reload' | 'restart' | 'wait-active' | 'health' | 'hooks-late' | 'restore' | 'done' | 'prune';
+export type RolloutStep =
+  | 'pending'
+  | 'hooks-early'
+  | 'write'
+  | 'reload'
+  | 'restart'
+  | 'wait-active'
+  | 'health'
+  | 'hooks-late'
+  | 'restore'
+  | 'done'
+  | 'prune'
+  // A service with `rollout:` (apply/overlap.ts): the new slot started next to the old one, the
+  // proxy switched to it, the old one drained and stopped.
+  | 'start-new'
+  | 'switch'
+  | 'drain'
+  | 'stop-old';
 
 export type RolloutResult = 'started' | 'ok' | 'skipped' | 'failed' | 'restored' | 'restore-failed';
 

@@ -12,7 +12,7 @@
 import { isService, isTimer } from '../render/names';
 import { GgnError, toGgnError } from '../errors';
 import { Driver } from '../drivers/types';
-import { buildPlan, LivePlan, PlanScope } from '../plan/build';
+import { buildPlan, focusNamedSlot, LivePlan, PlanScope } from '../plan/build';
 import { UnitChange } from '../plan/diff';
 import { Workspace } from '../workspace';
 
@@ -38,7 +38,7 @@ export async function unitAction(
   scope: Required<PlanScope>,
   action: UnitAction,
 ): Promise<{ plan: LivePlan; outcomes: ActionOutcome[] }> {
-  const plan = await buildPlan(ws, driver, scope);
+  const plan = focusNamedSlot(await buildPlan(ws, driver, scope), scope.unit);
   if (plan.errors.length) return { plan, outcomes: [] };
   if (plan.changes.length === 0)
     throw new GgnError(`unit ${scope.unit} is neither in the tree of service ${scope.service} nor on any host`, { service: scope.service });

@@ -9,6 +9,8 @@
  * renders, places and reads every service's units first. `prune` (and `update --prune`) removes a
  * service's orphans under the same lock; `--plan` refuses a service whose units moved since the
  * saved plan; `--dry-run` only lists the steps (no lock).
+ * A service with `rollout:` gets its proxy (src/proxy, through the driver's exec), which says
+ * which slot of each node is live before the items are made; rollback switches to the idle slot.
  */
 import { shortUnitName, unitPrefix } from '../render/names';
 import { GgnError, toGgnError } from '../errors';
@@ -18,8 +20,8 @@ import { nodeHealthCheck, PreparedService } from '../render/service';
 import { Env } from '../tree/env';
 import { isMapValue } from '../tree/yaml';
 import { Workspace } from '../workspace';
-import { HealthCheck, readHealthCheck, waitHealthy, describeHealthCheck } from './health';
-import { GoMap } from '../template/values';
+import { HealthCheck, readHealthCheck, waitHealthy, describeHealthCheck, withSlot } from './health';
+import { GoMap, GoValue } from '../template/values';
 import { attributesForHooks } from '../secrets/hooks';
 import { hookAttributes, HookInfo, runAvailabilityHooks, runHooks } from './hooks';
 import { randomUUID } from 'node:crypto';
@@ -34,7 +36,21 @@ import { PlanFile, planMoves } from '../plan/file';
 import { PruneItem, pruneItems, PruneSummary, runPrune } from './prune';
 import { formatDuration } from '../durations';
 import { describeTree, treeCommit } from '../tree/git';
-import { BatchSize, groupUnits, interleaveMachines, itemFor, PromptAnswer, RolloutItem, rolloutItems, runRollout, RolloutSummary } from './rollout';
+import {
+  BatchSize,
+  groupUnits,
+  interleaveMachines,
+  itemFor,
+  PromptAnswer,
+  RolloutDeps,
+  RolloutItem,
+  rolloutItems,
+  runRollout,
+  RolloutSummary,
+} from './rollout';
+import { createProxy } from '../proxy';
+import { liveSlotsByProxy } from './overlap';
+import { UnitChange } from '../plan/diff';
 import { Clock, Reporter } from './types';
 
 export type Mode = 'update' | 'rollback' | 'prune';
@@ -205,6 +221,7 @@ async function dryRun(ws: Workspace, driver: Driver, env: Env, services: string[
 }
 
 function plannedSteps(item: RolloutItem, opts: UpdateOptions, check: HealthCheck | undefined): PlannedItem {
+  if (item.overlap) return plannedSlotSteps(item, opts, check);
   const written = item.files.filter((f) => f.changed);
   const steps = ['early hooks'];
   for (const f of written) steps.push(f.previous === null ? `write ${f.unit} (new)` : `write ${f.unit} (revision kept)`);
@@ -215,6 +232,21 @@ function plannedSteps(item: RolloutItem, opts: UpdateOptions, check: HealthCheck
   steps.push('late hooks');
   const reason = opts.mode === 'rollback' ? `back to revision ${item.files.find((f) => f.fromRevision)?.fromRevision ?? '?'}` : item.reason;
   return { unit: item.timer ? `${item.main} + ${item.timer}` : item.main, host: item.machine, reason, steps };
+}
+
+/** A node with `rollout:`: the new slot next to the old one, then the switch. */
+function plannedSlotSteps(item: RolloutItem, opts: UpdateOptions, check: HealthCheck | undefined): PlannedItem {
+  const ov = item.overlap!;
+  const f = item.files[0];
+  const steps = ['early hooks', `check the proxy (slot ${ov.to.slot} must not be serving)`];
+  if (f.changed) steps.push(f.previous === null ? `write ${f.unit} (new)` : `write ${f.unit} (revision kept)`, 'reload');
+  steps.push(`start ${ov.to.unit} (proxy server ${ov.to.slot}: maint)`, `wait active (up to ${formatDuration(opts.timeoutMs)})`);
+  steps.push(check ? `health ${describeHealthCheck(check)}` : 'availability hooks');
+  steps.push(`switch: ${ov.to.slot} ready, ${ov.other.slot} ${ov.otherServing ? 'drain' : 'maint'}`);
+  if (ov.otherServing) steps.push(`drain ${ov.other.slot}`, `stop ${ov.other.unit} (its file stays)`);
+  steps.push('late hooks');
+  const reason = opts.mode === 'rollback' ? `back to slot ${ov.to.slot}` : item.reason;
+  return { unit: item.main, host: item.machine, reason, steps };
 }
 
 /** The env-level check before any change: one error per failing service (none: go). */
@@ -297,8 +329,13 @@ async function rollOutService(
   if (opts.mode === 'prune') return pruneService(driver, env, service, plan, deps, opts);
   const rel = (p: string) => (path.relative(ws.home.workPath, p).startsWith('..') ? p : path.relative(ws.home.workPath, p));
   for (const w of plan.warnings) deps.reporter.info(`warning: ${w.oneLine(rel)}`);
+  const slots = slotDeps(svc, driver);
+  // A service with `rollout:`: which slot is live, the proxy says first.
+  const changes = slots ? await liveSlotsByProxy(plan.changes, slots.proxy) : plan.changes;
   const items =
-    opts.mode === 'rollback' ? await rollbackItems(driver, plan, env.name, opts.rollbackTo) : rolloutItems(plan.changes, { all: opts.all, force: opts.force });
+    opts.mode === 'rollback'
+      ? await rollbackItems(driver, { ...plan, changes }, env.name, opts.rollbackTo)
+      : rolloutItems(changes, { all: opts.all, force: opts.force });
   if (items.length === 0) {
     deps.reporter.info(`${service}: nothing to ${opts.mode === 'rollback' ? 'roll back' : 'update'}`);
     return { nothingToDo: true };
@@ -346,6 +383,7 @@ async function rollOutService(
         },
       },
       health,
+      slots,
       prompt: prompt ? (item) => prompt!(item, plan) : undefined,
       audit: { who: deps.who, env: env.name, action: opts.mode, runId: deps.runId, tree: deps.tree },
     },
@@ -391,6 +429,14 @@ async function pruneService(
   return { prune };
 }
 
+/** A service with `rollout:`: its proxy, reached through the driver's exec. */
+function slotDeps(svc: PreparedService, driver: Driver): RolloutDeps['slots'] {
+  const r = svc.manifest.rollout;
+  if (!r) return undefined;
+  if (!driver.exec) throw missingCapability(driver, 'drive a proxy for `rollout:` (it runs the proxy commands on the host)');
+  return { proxy: createProxy(r.proxy, driver.exec.bind(driver)), drainTimeoutMs: r.drainTimeoutMs };
+}
+
 /** GGN's unit name for hooks: the node hostname (`w1`), or `w1.timer` for a lone timer. */
 function ggnUnitName(env: Env, service: string, item: RolloutItem): string {
   return shortUnitName(env.name, service, item.main);
@@ -430,7 +476,9 @@ function healthChecksByUnit(svc: PreparedService, plan: LivePlan): Map<string, H
   const out = new Map<string, HealthCheck>();
   for (const u of plan.rendered) {
     if (u.service !== svc.source.name || u.kind !== 'service') continue;
-    const raw = nodeHealthCheck(svc, u.node);
+    let raw: GoValue | undefined = nodeHealthCheck(svc, u.node);
+    // A slot's check: `$SLOT_PORT` and `$SLOT` in the node's or the manifest's check are the slot's.
+    if (u.slot) raw = withSlot(raw ?? svc.manifest.raw.healthCheck, u.slot);
     const check = raw ? readHealthCheck({ healthCheck: raw } as GoMap, svc.manifest.file) : undefined;
     if (check) out.set(u.name, check);
   }
@@ -442,7 +490,14 @@ function healthChecksByUnit(svc: PreparedService, plan: LivePlan): Map<string, H
  * `to` the revision it names (resolved for every unit before anything changes).
  */
 async function rollbackItems(driver: Driver, plan: LivePlan, envName: string, to?: string): Promise<RolloutItem[]> {
-  const groups = groupUnits(plan.changes.filter((c) => c.kind !== 'new' && c.live !== undefined));
+  // A node with `rollout:` switches back to its idle slot, which holds the previous version.
+  const slotted = plan.changes.filter((c) => c.slot && c.kind !== 'new' && c.live !== undefined);
+  if (slotted.length && to !== undefined)
+    throw new GgnError(
+      `rollback --to does not apply to a service with \`rollout:\` (${slotted[0].service}): its rollback switches back to the idle slot, which holds the previous version; to go further back, update from an older tree`,
+    );
+  const slotItems = slotted.flatMap((c) => slotRollbackItem(c) ?? []);
+  const groups = groupUnits(plan.changes.filter((c) => !c.slot && c.kind !== 'new' && c.live !== undefined));
   const kept = new Map<string, Revision[]>();
   const reads = await mapLimit(groups.flat(), 20, async (c) => kept.set(unitKey(c.unit, c.machine), await driver.readRevisions(c.machine, c.unit)));
   for (const r of reads) if (!r.ok) throw r.error;
@@ -462,7 +517,7 @@ async function rollbackItems(driver: Driver, plan: LivePlan, envName: string, to
         (await readHistory(driver, envName)).entries,
       ).targets
     : newest;
-  const items: RolloutItem[] = [];
+  const items: RolloutItem[] = slotItems;
   for (const cs of groups) {
     const files: RolloutItem['files'] = [];
     for (const c of cs) {
@@ -477,4 +532,29 @@ async function rollbackItems(driver: Driver, plan: LivePlan, envName: string, to
     items.push(itemFor(cs, files, 'rollback'));
   }
   return interleaveMachines(items.sort((a, b) => (a.id < b.id ? -1 : 1)));
+}
+
+/**
+ * Rollback of a node with `rollout:`: the idle slot still holds the previous version (its file
+ * stays when it is stopped), so it is started, checked and switched to; nothing is written.
+ */
+export function slotRollbackItem(c: UnitChange): RolloutItem | undefined {
+  const s = c.slot!;
+  if (c.state?.activeState !== 'active' || s.other.live === null) return undefined;
+  const content = s.other.live;
+  return {
+    id: `${s.other.unit}@${c.machine}`,
+    machine: c.machine,
+    service: c.service,
+    main: s.other.unit,
+    files: [{ unit: s.other.unit, desired: content, previous: content, changed: false, secret: c.secrets !== undefined }],
+    wasActive: false,
+    reason: 'rollback',
+    overlap: {
+      hostname: s.hostname,
+      to: { slot: s.other.name, port: s.other.port, unit: s.other.unit },
+      other: { slot: s.name, port: s.port, unit: c.unit },
+      otherServing: true,
+    },
+  };
 }

@@ -3,11 +3,11 @@
  * units of the env, so conflicts and current placements are known), place the units, and compare.
  */
 import { GgnError, toGgnError } from '../errors';
-import { Driver, HostSnapshot } from '../drivers/types';
+import { Driver, HostSnapshot, LiveUnit } from '../drivers/types';
 import { renderUnits, RenderedUnit } from '../render/service';
 import { serviceOfTimer, unitMatcher } from '../render/names';
 import { Workspace } from '../workspace';
-import { DesiredUnit, Plan, planChanges, unitOwner } from './diff';
+import { DesiredUnit, Plan, planChanges, UnitChange, unitOwner } from './diff';
 import { ExistingUnit, Machine, Placement, placeUnits } from './placement';
 import { readXFleet } from './unitfile';
 
@@ -40,7 +40,17 @@ export async function buildPlan(ws: Workspace, driver: Driver, scope: PlanScope)
   for (const name of services) {
     try {
       const svc = ws.service(env, name);
-      const r = renderUnits(svc, scope.unit ? unitMatcher(env.name, name, scope.unit) : undefined);
+      const r = renderUnits(
+        svc,
+        scope.unit
+          ? nodeMatcher(
+              env.name,
+              name,
+              scope.unit,
+              svc.manifest.rollout?.slots.map((x) => x.name),
+            )
+          : undefined,
+      );
       rendered.push(...r.units);
       errors.push(...r.errors);
       warnings.push(...r.warnings);
@@ -67,26 +77,59 @@ export async function buildPlan(ws: Workspace, driver: Driver, scope: PlanScope)
   }
 
   const contentOf = new Map(rendered.map((u) => [u.name, u]));
+  // A node's slots (`rollout:`) go together: placed as its first slot, compared as its live one.
+  const slotGroups = new Map<string, RenderedUnit[]>();
+  for (const u of rendered) if (u.slot) slotGroups.set(`${u.service}\0${u.hostname}`, [...(slotGroups.get(`${u.service}\0${u.hostname}`) ?? []), u]);
+  const groupOf = (u: RenderedUnit) => slotGroups.get(`${u.service}\0${u.hostname}`)!;
+  const followers = new Set([...slotGroups.values()].flatMap((g) => g.slice(1)));
   const placements: Placement[] = [];
   if (driver.scheduler) {
     // The backend places units: each is where it runs, or pending.
     for (const u of rendered) placements.push({ unit: u.name, machines: current.get(u.name) ?? [driver.scheduler.pending] });
   } else {
-    const placed = placeOnClient(rendered, machines, existing, current);
+    const placed = placeOnClient(
+      rendered.filter((u) => !followers.has(u)),
+      machines,
+      existing,
+      current,
+    );
+    const where = new Map(placed.placements.map((p) => [p.unit, p.machines]));
     placements.push(...placed.placements);
+    for (const u of followers) placements.push({ unit: u.name, machines: where.get(groupOf(u)[0].name) ?? [] });
     errors.push(...placed.errors.map((e) => e.withContext({ env: env.dir })));
   }
 
   const canonical = (u: RenderedUnit) => (driver.canonical ? driver.canonical(u.name, u.content) : u.content);
+  const liveUnits = new Map<string, LiveUnit>();
+  for (const s of snapshots) for (const u of s.units) liveUnits.set(`${s.machine}\0${u.name}`, u);
+  /** The idle slots (`machine\0unit`): not compared, and not orphans. */
+  const idle = new Set<string>();
   const desired: DesiredUnit[] = placements.flatMap((p) =>
-    p.machines.map((machine) => {
+    p.machines.flatMap((machine) => {
       const u = contentOf.get(p.unit)!;
-      return { name: p.unit, service: u.service, machine, content: canonical(u), ...(u.secrets ? { secrets: u.secrets } : {}) };
+      const d: DesiredUnit = { name: p.unit, service: u.service, machine, content: canonical(u), ...(u.secrets ? { secrets: u.secrets } : {}) };
+      if (!u.slot) return [d];
+      const group = groupOf(u);
+      const liveOf = (x: RenderedUnit) => liveUnits.get(`${machine}\0${x.name}`);
+      if (liveSlot(group, liveOf) !== u) {
+        idle.add(`${machine}\0${u.name}`);
+        return [];
+      }
+      const other = group.find((x) => x !== u)!;
+      const ol = liveOf(other);
+      d.slot = {
+        name: u.slot.name,
+        port: u.slot.port,
+        hostname: u.hostname,
+        other: { name: other.slot!.name, port: other.slot!.port, unit: other.name, desired: canonical(other), live: ol?.content ?? null, state: ol?.state },
+      };
+      return [d];
     }),
   );
   let owner = unitOwner(env.name, allServices, services);
   if (scope.service && scope.unit) {
-    const match = unitMatcher(env.name, scope.service, scope.unit);
+    const svcSlots = slotNamesOf(rendered, scope.service);
+    const match = nodeMatcher(env.name, scope.service, scope.unit, svcSlots);
     const base = owner;
     owner = (u) => (match(u) ? base(u) : undefined);
   }
@@ -97,9 +140,36 @@ export async function buildPlan(ws: Workspace, driver: Driver, scope: PlanScope)
     rendered,
     placements,
     snapshots,
-    changes: plan.changes,
+    changes: plan.changes.filter((c) => !(c.kind === 'orphan' && idle.has(`${c.machine}\0${c.unit}`))),
     errors: [...errors, ...plan.errors],
     warnings,
+  };
+}
+
+/**
+ * Which slot of a node serves, as far as the host says: the first active one, else the first
+ * with a unit file, else the first slot. (The rollout asks the proxy too before it changes anything.)
+ */
+export function liveSlot<T>(group: T[], liveOf: (u: T) => LiveUnit | undefined): T {
+  return group.find((u) => liveOf(u)?.state?.activeState === 'active') ?? group.find((u) => (liveOf(u)?.content ?? null) !== null) ?? group[0];
+}
+
+function slotNamesOf(rendered: RenderedUnit[], service: string): string[] {
+  return [...new Set(rendered.filter((u) => u.service === service && u.slot).map((u) => u.slot!.name))];
+}
+
+/**
+ * unitMatcher, widened to a node's every slot: `w1.blue` (or its full name) means the node, since
+ * its slots are updated, compared and switched together.
+ */
+function nodeMatcher(envName: string, service: string, unit: string, slots: string[] = []): (name: string) => boolean {
+  const match = unitMatcher(envName, service, unit, slots);
+  if (slots.length === 0) return match;
+  const slotSuffix = new RegExp(`\\.(${slots.join('|')})\\.service$`);
+  return (n) => {
+    if (match(n)) return true;
+    const m = slotSuffix.exec(n);
+    return m !== null && slots.some((s) => match(n.slice(0, m.index) + `.${s}.service`));
   };
 }
 
@@ -124,4 +194,29 @@ function placeOnClient(
   const placedTimers = placeUnits({ units: toPlace(lonelyTimers), machines, existing, current });
   placements.push(...placedTimers.placements);
   return { placements, errors: [...placed.errors, ...placedTimers.errors] };
+}
+
+/**
+ * The unit commands (start, stop, status, ...) on a slot named explicitly (`w1.green`, or its
+ * full name) act on that slot, also when it is the idle one; the plan itself compares the node's
+ * live slot (`update w1.green` updates the node).
+ */
+export function focusNamedSlot(plan: LivePlan, unit: string | undefined): LivePlan {
+  if (unit === undefined || !plan.changes.some((c) => c.slot)) return plan;
+  const changes = plan.changes.map((c): UnitChange => {
+    const o = c.slot?.other;
+    if (!o || ![o.unit, `${c.slot!.hostname}.${o.name}`, `${c.slot!.hostname}.${o.name}.service`].includes(unit)) return c;
+    const kind = o.live === null ? 'new' : o.live === o.desired ? 'unchanged' : 'changed';
+    return {
+      kind,
+      unit: o.unit,
+      service: c.service,
+      machine: c.machine,
+      desired: o.desired,
+      live: o.live ?? undefined,
+      state: o.state,
+      ...(c.secrets ? { secrets: c.secrets } : {}),
+    };
+  });
+  return { ...plan, changes };
 }

@@ -17,6 +17,19 @@ export interface DesiredUnit {
   content: string;
   /** Set when secrets reach the unit (how to print it masked). */
   secrets?: SecretView;
+  /** A slot unit (`rollout:`): the node's live slot, with its idle sibling. */
+  slot?: SlotPair;
+}
+
+/**
+ * A node of a service with `rollout:` on one machine: the plan compares its live slot (this
+ * unit) and carries the other slot, which an update writes and starts next to it.
+ */
+export interface SlotPair {
+  name: string;
+  port: number;
+  hostname: string;
+  other: { name: string; port: number; unit: string; desired: string; live: string | null; state?: UnitState };
 }
 
 export interface UnitChange {
@@ -29,6 +42,8 @@ export interface UnitChange {
   state?: UnitState;
   /** Set when secrets reach the desired unit: every printed version of it is masked with it. */
   secrets?: SecretView;
+  /** A slot unit (`rollout:`): see SlotPair. */
+  slot?: SlotPair;
 }
 
 export interface Plan {
@@ -62,7 +77,15 @@ export function planChanges(desired: DesiredUnit[], snapshots: HostSnapshot[], o
     const l = live.get(key);
     // A private file on the host (written holding a secret) is masked even when the tree's version holds none.
     const secrets = d.secrets ?? (l?.private && l.content !== null ? SecretView.hiding(d.content) : undefined);
-    const base = { unit: d.name, service: d.service, machine: d.machine, desired: d.content, state: l?.state, ...(secrets ? { secrets } : {}) };
+    const base = {
+      unit: d.name,
+      service: d.service,
+      machine: d.machine,
+      desired: d.content,
+      state: l?.state,
+      ...(secrets ? { secrets } : {}),
+      ...(d.slot ? { slot: d.slot } : {}),
+    };
     if (!l || l.content === null) changes.push({ ...base, kind: 'new' });
     else changes.push({ ...base, kind: l.content === d.content ? 'unchanged' : 'changed', live: l.content });
   }

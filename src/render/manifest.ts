@@ -13,6 +13,7 @@ import { GoMap, GoValue, newMap } from '../template/values';
 import { compileTemplate, executeTemplate } from './compile';
 import { checkUnitSize, maxUnitSize, unitLimits } from './size-limit';
 import { ggnVersion } from '../version';
+import { readRolloutConfig, RolloutConfig } from './rollout-config';
 
 export interface ServiceManifest {
   file: string;
@@ -20,6 +21,8 @@ export interface ServiceManifest {
   containers: string[];
   concurrentUpdater: number;
   exposeNodesInUnitEnv: boolean;
+  /** `rollout:`: zero-downtime updates with two slots per node (undefined: in place, as GGN). */
+  rollout?: RolloutConfig;
   /** The whole rendered manifest, for keys later steps read (healthCheck, ...). */
   raw: GoMap;
 }
@@ -82,6 +85,7 @@ export function loadManifest(source: ServiceSource, manifestAttributes: GoMap): 
   } catch (e) {
     throw toGgnError(e, ctx);
   }
+  manifest.rollout = readRolloutConfig(doc, file);
   return manifest;
 }
 

@@ -44,13 +44,32 @@ export function shortUnitName(envName: string, service: string, name: string): s
   return isService(n) ? unitBase(n) : n;
 }
 
-/** Which units a GGN unit argument means: `cass1` (the service unit and its timer), `cass1.timer`, or a full name. */
-export function unitMatcher(envName: string, service: string, unit: string): (name: string) => boolean {
+/**
+ * Which units a GGN unit argument means: `cass1` (the service unit and its timer), `cass1.timer`,
+ * or a full name. With `slots` (a service with `rollout:`), `cass1` also means each slot's unit
+ * (`cass1.blue.service`), and `cass1.blue` that slot's unit alone.
+ */
+export function unitMatcher(envName: string, service: string, unit: string, slots: readonly string[] = []): (name: string) => boolean {
   const prefix = unitPrefix(envName, service);
   if (unit.startsWith(prefix) && hasUnitSuffix(unit)) return (n) => n === unit;
   if (hasUnitSuffix(unit)) return (n) => n === `${prefix}${unit}`;
-  return (n) => n === `${prefix}${unit}.service` || n === `${prefix}${unit}.timer`;
+  const slotted = new Set(slots.map((s) => `${prefix}${unit}.${s}.service`));
+  return (n) => n === `${prefix}${unit}.service` || n === `${prefix}${unit}.timer` || slotted.has(n);
 }
+
+/**
+ * A slot's unit of a node (`rollout:` in the manifest): `<envName>_<service>_<hostname>.<slot>.service`.
+ * A dot, not `@` (which would make a template unit), so the name stays a plain unit name that
+ * `unitBase`, `shortUnitName` (`w1.blue`) and the unit commands handle like any other.
+ */
+export function slotUnitName(envName: string, service: string, hostname: string, slot: string): string {
+  const name = `${unitBaseName(envName, service, hostname)}.${slot}.service`;
+  if (name.length > 255) throw new GgnError(`unit name ${name} is longer than systemd's 255 characters`, { service });
+  return name;
+}
+
+/** Slot names: short lowercase words (they end up in unit names and in proxy server names). */
+export const SLOT_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
 export function unitFileName(envName: string, service: string, hostname: string, kind: UnitKind): string {
   const name = `${unitBaseName(envName, service, hostname)}.${kind}`;

@@ -19,7 +19,8 @@ import { compileTemplate, executeTemplate } from './compile';
 import { LocalManifests, resolveContainers } from './containers';
 import { buildUnitData, serviceDataContext } from './data';
 import { loadManifest, ServiceManifest } from './manifest';
-import { checkNamePart, UnitKind, unitFileName } from './names';
+import { checkNamePart, slotUnitName, UnitKind, unitFileName } from './names';
+import { Slot } from './rollout-config';
 import { checkUnitSize, maxUnitSize, unitLimits } from './size-limit';
 import { envSettings } from '../config/env-config';
 
@@ -60,6 +61,8 @@ export interface RenderedUnit {
   localPath: string;
   /** Set when secrets reach the unit: how to show it (and other versions of it) masked. */
   secrets?: SecretView;
+  /** A service with `rollout:`: the slot this unit is (its node then holds `slot` and `slotPort`). */
+  slot?: Slot;
 }
 
 export interface RenderResult {
@@ -83,6 +86,9 @@ export function prepareService(env: Env, name: string, opts: RenderOptions): Pre
     const templates: PreparedService['templates'] = [];
     const partials = env.partials;
     templates.push({ kind: 'service', file: source.unitTemplateFile, template: compileUnitTemplate(source.unitTemplateFile, partials, ctx) });
+    if (source.timerTemplateFile && manifest.rollout) {
+      throw new GgnError('a service with `rollout:` (slots) cannot have a timer (unit.timer.tmpl)', { ...ctx, file: manifest.file });
+    }
     if (source.timerTemplateFile) {
       templates.push({ kind: 'timer', file: source.timerTemplateFile, template: compileUnitTemplate(source.timerTemplateFile, partials, ctx) });
     }
@@ -176,11 +182,12 @@ export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) 
     onNoValue: (at: { file: string; line: number; col: number; context: string }) =>
       void missing.push(new GgnError(noValueMessage(at.context), { file: at.file, line: at.line, col: at.col })),
   };
-  for (const node of svc.nodes) {
+  for (const variant of unitVariants(svc)) {
+    const { node, slot } = variant;
     const hostname = node.hostname as string;
     let data: GoMap | undefined;
     for (const t of svc.templates) {
-      const name = unitFileName(env.name, svc.source.name, hostname, t.kind);
+      const name = slot ? slotUnitName(env.name, svc.source.name, hostname, slot.name) : unitFileName(env.name, svc.source.name, hostname, t.kind);
       if (onlyUnit && !onlyUnit(name)) continue;
       data ??= buildUnitData(shared, node);
       try {
@@ -198,7 +205,16 @@ export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) 
           continue;
         }
         result.warnings.push(...noValues);
-        const unit: RenderedUnit = { name, kind: t.kind, hostname, service: svc.source.name, node, content, localPath: unitsDir + name };
+        const unit: RenderedUnit = {
+          name,
+          kind: t.kind,
+          hostname,
+          service: svc.source.name,
+          node,
+          content,
+          localPath: unitsDir + name,
+          ...(slot ? { slot } : {}),
+        };
         const nodeVariants = secretLeaves() ? secretVariants(node, undefined, variants?.names.length ?? 0) : undefined;
         if (variants || nodeVariants) unit.secrets = secretView(t.template, content, node, nodeVariants, variants, shared, canaryShared, ctx, limits);
         result.units.push(unit);
@@ -208,6 +224,23 @@ export function renderUnits(svc: PreparedService, onlyUnit?: (unitName: string) 
     }
   }
   return result;
+}
+
+/**
+ * What each unit is rendered from: the node, or (a service with `rollout:`) the node once per
+ * slot with `slot` (its name) and `slotPort` added to the node's data.
+ */
+function unitVariants(svc: PreparedService): { node: GoMap; slot?: Slot }[] {
+  const slots = svc.manifest.rollout?.slots;
+  if (!slots) return svc.nodes.map((node) => ({ node }));
+  return svc.nodes.flatMap((node) =>
+    slots.map((slot) => {
+      const n = Object.assign(newMap(), node);
+      n.slot = slot.name;
+      n.slotPort = BigInt(slot.port);
+      return { node: n, slot };
+    }),
+  );
 }
 
 /** `{{.thread}}` -> the message for an action that printed nothing (a key not in the data, an empty `first`, ...). */

@@ -4,9 +4,11 @@
 # only recommends it), nftables (nft, for partition()), etcd-server/-client (etcd, etcdctl),
 # systemd-container (systemd-nspawn) and mmdebstrap for the system-scope hosts (system-hosts.ts),
 # whose shared root filesystem it then builds once (system-rootfs.sh; cached in /var/cache/ggn-test).
+# haproxy and socat for the zero-downtime rollout tests and bench (test/support/zdt.ts: one HAProxy
+# per test host, run as a user unit, driven through its runtime API with socat).
 # util-linux (unshare, setpriv, nsenter), iproute2 (ss) and passwd (useradd) are in the base system.
 set -eu
-PKGS="openssh-server openssh-client systemd nftables etcd-server etcd-client systemd-container mmdebstrap"
+PKGS="openssh-server openssh-client systemd nftables etcd-server etcd-client systemd-container mmdebstrap haproxy socat"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
