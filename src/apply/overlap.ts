@@ -113,7 +113,8 @@ export async function updateSlots(
         'stop-old',
         async () => {
           await proxy.setState(target(ov.other), 'maint');
-          await driver.stop(item.machine, [ov.other.unit]);
+          // Disabled too: after a reboot only the slot the proxy serves comes back.
+          await driver.stop(item.machine, [ov.other.unit], { disable: true });
         },
         late,
       );
@@ -230,7 +231,7 @@ async function restoreSlots(
     if (ov.otherServing) await attempt('proxy back to the old slot', () => proxy.setState(t(ov.other), 'ready'));
     await attempt('new slot out of the proxy', () => proxy.setState(t(ov.to), 'maint'));
   }
-  if (state.started) await attempt('stop the new slot', () => driver.stop(item.machine, [ov.to.unit], { quiet: true }));
+  if (state.started) await attempt('stop the new slot', () => driver.stop(item.machine, [ov.to.unit], { quiet: true, disable: true }));
   const w = written[0];
   if (w) {
     await attempt('put the file back', async () => {

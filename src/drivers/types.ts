@@ -140,8 +140,11 @@ export interface Driver {
   reload(machine: string): Promise<void>;
 
   start(machine: string, units: string[]): Promise<void>;
-  /** Stops units; `quiet`: units that are not loaded are not an error. */
-  stop(machine: string, units: string[], opts?: { quiet?: boolean }): Promise<void>;
+  /**
+   * Stops units; `quiet`: units that are not loaded are not an error; `disable`: they do not come
+   * back at the next boot either (a slot taken out of service).
+   */
+  stop(machine: string, units: string[], opts?: { quiet?: boolean; disable?: boolean }): Promise<void>;
   restart(machine: string, units: string[]): Promise<void>;
   /** Forgets units' failed state (after a restore or a destroy). */
   resetFailed(machine: string, units: string[]): Promise<void>;

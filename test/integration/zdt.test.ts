@@ -98,6 +98,9 @@ describe('zero-downtime rollouts with HAProxy on a live cluster', {
     const steps = events.filter((e) => e.unit === unit(0, 'green') && e.result === 'ok').map((e) => e.step);
     assert.deepEqual(steps, ['hooks-early', 'write', 'reload', 'start-new', 'wait-active', 'health', 'switch', 'drain', 'stop-old', 'hooks-late', 'done']);
     assert.match(unitFile(0, 'blue')!, /v1/, 'the old slot keeps its file');
+    // After a reboot only the slot the proxy serves comes back.
+    const enabled = async (slot: string) => (await cluster.exec(h[0], ['systemctl', '--user', 'is-enabled', unit(0, slot)])).stdout.trim();
+    assert.deepEqual([await enabled('green'), await enabled('blue')], ['enabled', 'disabled']);
     assert.equal(run('prod', 'web', 'diff', '--exit-code').code, 0);
     const lu = run('prod', 'web', 'list-units');
     assert.match(lu.stdout, /prod_web_w1\.green\.service +\S+ +unchanged +loaded +active/, lu.stdout);

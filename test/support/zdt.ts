@@ -60,6 +60,9 @@ Description=web {{.hostname}} {{.slot}} v{{.version}}
 Environment=PORT={{.slotPort}} ADDR={{.addr}} VERSION={{.version}}
 ExecStart=${process.execPath} ${APP_DIR}/app.js
 
+[Install]
+WantedBy=default.target
+
 [X-Fleet]
 MachineID={{.machine_id}}
 `;

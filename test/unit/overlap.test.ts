@@ -154,6 +154,21 @@ describe('overlap rollout: runs', () => {
     );
   });
 
+  it('the old slot is disabled as it is stopped: after a reboot only the serving slot comes back', async () => {
+    const INSTALL = '\n[Install]\nWantedBy=default.target\n';
+    const w = world({ greenFile: `v0 green${INSTALL}` });
+    const h = w.driver.hosts.get('m0')!;
+    h.files.set(BLUE, `v1 blue${INSTALL}`);
+    h.enabled = new Set([BLUE]);
+    const c = change(w, 'v2');
+    c.slot!.other.desired = `v2 green${INSTALL}`;
+    const s = await w.run(rolloutItems([c], { all: false, force: false }));
+    assert.deepEqual(s.ok, [`${GREEN}@m0`]);
+    assert.deepEqual([...h.enabled], [GREEN]);
+    w.driver.reboot('m0');
+    assert.ok(w.unitActive(GREEN) && !w.unitActive(BLUE), 'only the slot the proxy serves runs after a reboot');
+  });
+
   it('the first update of a node (nothing runs): its slot is brought up, the other put in maint, nothing to drain', async () => {
     const w = world({ greenFile: null });
     const h = w.driver.hosts.get('m0')!;

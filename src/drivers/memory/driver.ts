@@ -207,10 +207,11 @@ export class MemoryDriver implements Driver {
     for (const u of units) if (this.host(machine).states.get(u)?.activeState !== 'active') this.startNow(machine, u);
   }
 
-  async stop(machine: string, units: string[], opts: { quiet?: boolean } = {}): Promise<void> {
+  async stop(machine: string, units: string[], opts: { quiet?: boolean; disable?: boolean } = {}): Promise<void> {
     this.record(`stop ${machine} ${units.join(' ')}`);
     const h = this.host(machine);
     for (const u of units) {
+      if (opts.disable) h.enabled?.delete(u);
       if (!h.files.has(u) && !h.states.has(u) && !opts.quiet) throw new GgnError(`Unit ${u} not loaded.`, { host: machine });
       if (h.states.has(u)) h.states.set(u, { ...h.states.get(u)!, activeState: 'inactive', subState: 'dead', mainPid: 0 });
     }

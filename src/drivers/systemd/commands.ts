@@ -411,6 +411,19 @@ export const SYSTEMCTL_SCRIPT = PRELUDE + `sc "$@"\n`;
 /** `start` or `restart` of units, enabling first those with an [Install] section (ENABLE_HELPERS). */
 export const START_SCRIPT = PRELUDE + ENABLE_HELPERS + `verb=$1; shift; enable_installed "$@"; sc "$verb" -- "$@"\n`;
 
+/** Disables (when installable) and stops units; `quiet` (\$1 = 1): a unit that is not loaded is no error. */
+export const STOP_DISABLING_SCRIPT =
+  PRELUDE +
+  ENABLE_HELPERS +
+  `quiet=$1; shift
+for u in "$@"; do disable_installed "$u"; done
+sc stop -- "$@" && exit 0
+rc=$?
+# 5: not loaded; 1: some systemd versions for the same.
+[ "$quiet" = 1 ] && { [ $rc = 5 ] || [ $rc = 1 ]; } && exit 0
+exit $rc
+`;
+
 function checkUnits(units: string[]): void {
   for (const u of units) if (!isValidUnitName(u)) throw new Error(`refusing invalid unit name ${JSON.stringify(u)}`);
 }
@@ -586,6 +599,11 @@ export function systemctlCommand(t: CommandTarget, verb: SystemctlVerb, units: s
 export function startCommand(t: CommandTarget, verb: 'start' | 'restart', units: string[]): string[] {
   checkUnits(units);
   return wrap(t, START_SCRIPT, [verb, ...units]);
+}
+
+export function stopDisablingCommand(t: CommandTarget, units: string[], quiet: boolean): string[] {
+  checkUnits(units);
+  return wrap(t, STOP_DISABLING_SCRIPT, [quiet ? '1' : '0', ...units]);
 }
 
 export function journalCommand(t: CommandTarget, unit: string, lines: number, follow: boolean): string[] {

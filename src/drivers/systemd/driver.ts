@@ -43,6 +43,7 @@ import {
   removeUnitsCommand,
   splitWarnings,
   startCommand,
+  stopDisablingCommand,
   AUDIT_FAILED_PREFIX,
   systemctlCommand,
   SystemctlVerb,
@@ -223,7 +224,11 @@ export class SshSystemdDriver implements Driver {
     await this.runScript(machine, startCommand(this.opts.target, 'start', units), `systemctl start ${units.join(' ')}`);
   }
 
-  async stop(machine: string, units: string[], opts: { quiet?: boolean } = {}): Promise<void> {
+  async stop(machine: string, units: string[], opts: { quiet?: boolean; disable?: boolean } = {}): Promise<void> {
+    if (opts.disable) {
+      await this.runScript(machine, stopDisablingCommand(this.opts.target, units, !!opts.quiet), `systemctl disable + stop ${units.join(' ')}`);
+      return;
+    }
     // 5: not loaded; 1: some systemd versions for the same.
     await this.systemctl(machine, 'stop', units, { allowCodes: opts.quiet ? [1, 5] : [] });
   }
