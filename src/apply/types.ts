@@ -40,7 +40,7 @@ export interface RolloutEvent {
   result: RolloutResult;
   /** ms spent in this step (on 'ok' / 'failed'). */
   durationMs?: number;
-  /** Human detail: the hook's or systemctl's output, the health check's answer, ... */
+  /** Human detail: the hook's or the service manager's output, the health check's answer, ... */
   message?: string;
 }
 
