@@ -31,6 +31,7 @@
 import { formatDuration } from '../durations';
 import { mapLimit } from '../parallel';
 import { UnitChange } from '../plan/diff';
+import { otherSlotChange } from '../plan/build';
 import { STARTED } from './audit';
 import { SlotTarget, TrafficProxy } from '../proxy/types';
 import { Clock } from './types';
@@ -142,31 +143,9 @@ export async function liveSlotsByProxy(changes: UnitChange[], proxy: TrafficProx
     const o = c.slot?.other;
     if (!o || c.kind === 'orphan' || o.live === null || o.state?.activeState !== 'active' || c.state?.activeState !== 'active') return c;
     const s = await proxy.servers(c.machine, c.slot!.hostname, [c.slot!.name, o.name]);
-    return s.get(o.name)!.state === 'ready' && s.get(c.slot!.name)!.state !== 'ready' ? swapSlots(c) : c;
+    return s.get(o.name)!.state === 'ready' && s.get(c.slot!.name)!.state !== 'ready' ? otherSlotChange(c) : c;
   });
   return answers.map((a, i) => (a.ok ? a.value : changes[i]));
-}
-
-/** The same node's change, seen from its other slot. */
-function swapSlots(c: UnitChange): UnitChange {
-  const s = c.slot!;
-  const o = s.other;
-  return {
-    kind: o.live === o.desired ? 'unchanged' : 'changed',
-    unit: o.unit,
-    service: c.service,
-    machine: c.machine,
-    desired: o.desired,
-    live: o.live ?? undefined,
-    state: o.state,
-    ...(c.secrets ? { secrets: c.secrets } : {}),
-    slot: {
-      name: o.name,
-      port: o.port,
-      hostname: s.hostname,
-      other: { name: s.name, port: s.port, unit: c.unit, desired: c.desired!, live: c.live ?? null, state: c.state },
-    },
-  };
 }
 
 /** The proxy must not send traffic to the slot about to be written (the plan read unit states only). */

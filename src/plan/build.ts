@@ -206,17 +206,31 @@ export function focusNamedSlot(plan: LivePlan, unit: string | undefined): LivePl
   const changes = plan.changes.map((c): UnitChange => {
     const o = c.slot?.other;
     if (!o || ![o.unit, `${c.slot!.hostname}.${o.name}`, `${c.slot!.hostname}.${o.name}.service`].includes(unit)) return c;
-    const kind = o.live === null ? 'new' : o.live === o.desired ? 'unchanged' : 'changed';
-    return {
-      kind,
-      unit: o.unit,
-      service: c.service,
-      machine: c.machine,
-      desired: o.desired,
-      live: o.live ?? undefined,
-      state: o.state,
-      ...(c.secrets ? { secrets: c.secrets } : {}),
-    };
+    // The named slot on its own: no longer paired with the node's other slot.
+    const { slot: _, ...named } = otherSlotChange(c);
+    return named;
   });
   return { ...plan, changes };
+}
+
+/** A node's change seen from its other slot (that slot compared with the tree, paired with this one). */
+export function otherSlotChange(c: UnitChange): UnitChange {
+  const s = c.slot!;
+  const o = s.other;
+  return {
+    kind: o.live === null ? 'new' : o.live === o.desired ? 'unchanged' : 'changed',
+    unit: o.unit,
+    service: c.service,
+    machine: c.machine,
+    desired: o.desired,
+    live: o.live ?? undefined,
+    state: o.state,
+    ...(c.secrets ? { secrets: c.secrets } : {}),
+    slot: {
+      name: o.name,
+      port: o.port,
+      hostname: s.hostname,
+      other: { name: s.name, port: s.port, unit: c.unit, desired: c.desired!, live: c.live ?? null, state: c.state },
+    },
+  };
 }
