@@ -13,15 +13,16 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { background, Run, tmpDir } from '../support/cli';
+import { RunningEtcd, startEtcd } from '../harness/etcd';
 import { DEFAULT_MACHINES, FakeFleet } from '../fleet-fake/fake';
 
 const REAL = process.env.GGN_FLEET_ENDPOINT;
-const ETCD_PORTS = { client: 12479, peer: 12480 };
+// Not the test hosts' etcd ports (12379, 12479): this suite holds no test-host lock.
+const ETCD_PORTS = { client: 12579, peer: 12580 };
 const hasEtcd = !!process.env.GGN_FLEET_ETCD || ['/usr/bin/etcd', '/usr/local/bin/etcd'].some((p) => fs.existsSync(p));
 const skip = hasEtcd ? false : 'needs etcd (GGN_FLEET_ETCD, or the etcd binary)';
 const fakeOnly = REAL ? 'fault injection needs the fake (GGN_FLEET_ENDPOINT is set)' : false;
@@ -29,7 +30,7 @@ const fakeOnly = REAL ? 'fault injection needs the fake (GGN_FLEET_ENDPOINT is s
 let fake: FakeFleet | undefined;
 let endpoint: string;
 let etcdUrl: string;
-let etcdChild: ChildProcess | undefined;
+let etcd: RunningEtcd | undefined;
 let base: string;
 let home: string;
 let work: string;
@@ -49,47 +50,6 @@ function write(rel: string, content: string): void {
 /** The CLI, asynchronously (the fake answers from this process). */
 async function ggn(...args: string[]): Promise<Run> {
   return background(['-H', home, ...args]).done;
-}
-
-async function startEtcd(): Promise<string> {
-  const dir = path.join(base, 'etcd');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const client = `http://127.0.0.1:${ETCD_PORTS.client}`;
-  const peer = `http://127.0.0.1:${ETCD_PORTS.peer}`;
-  const log = fs.openSync(path.join(base, 'etcd.log'), 'a');
-  etcdChild = spawn(
-    'etcd',
-    [
-      '--name',
-      'ggn-fleet-contract',
-      '--data-dir',
-      path.join(dir, 'data'),
-      '--listen-client-urls',
-      client,
-      '--advertise-client-urls',
-      client,
-      '--listen-peer-urls',
-      peer,
-      '--initial-advertise-peer-urls',
-      peer,
-      '--initial-cluster',
-      `ggn-fleet-contract=${peer}`,
-    ],
-    { stdio: ['ignore', log, log] },
-  );
-  fs.closeSync(log);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const r = await fetch(`${client}/health`);
-      if (((await r.json()) as { health?: string }).health === 'true') return client;
-    } catch {
-      /* not yet */
-    }
-    if (etcdChild.exitCode !== null) throw new Error(`etcd exited (port ${ETCD_PORTS.client} busy?); see ${base}/etcd.log`);
-    if (Date.now() > deadline) throw new Error(`etcd not healthy after 30 s; see ${base}/etcd.log`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const events = (r: Run) =>
@@ -112,7 +72,12 @@ describe('fleet driver contract', { skip, timeout: 300_000, concurrency: 1 }, ()
       fake = new FakeFleet({ timeScale: 0.05, delays: { outage500: 3_600_000 } });
       endpoint = await fake.listen(path.join(base, 'fleet.sock'));
     }
-    etcdUrl = process.env.GGN_FLEET_ETCD ?? (await startEtcd());
+    if (process.env.GGN_FLEET_ETCD) etcdUrl = process.env.GGN_FLEET_ETCD;
+    else {
+      // The harness's etcd starter, without cgroups (no test hosts here).
+      etcd = await startEtcd({ dir: base, roots: [], cgroup: '', clientPort: ETCD_PORTS.client, peerPort: ETCD_PORTS.peer });
+      etcdUrl = etcd.endpoint;
+    }
     write(
       'env/prod/config.yml',
       `envName: ${envName}\ndriver: fleet\nfleet:\n  endpoint: ${endpoint}\n  requestTimeout: 5s\nlock: {backend: etcd, endpoints: [${etcdUrl}]}\n`,
@@ -128,7 +93,7 @@ describe('fleet driver contract', { skip, timeout: 300_000, concurrency: 1 }, ()
       for (const h of ['w1', 'w2', 'bad', 'nowhere']) await ggn('prod', 'web', h, 'destroy', '-y').catch(() => undefined);
     }
     await fake?.close();
-    if (etcdChild?.pid) etcdChild.kill('SIGTERM');
+    if (etcd?.pid) process.kill(etcd.pid, 'SIGTERM');
   });
 
   it('diff and check see new units; generate is unchanged', async () => {
