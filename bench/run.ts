@@ -5,6 +5,7 @@
  *            files with writeFileSync (the copy floor), target <= 2.5x, 150 MiB
  *   diff     `ggn prod web diff` of 5 units on each of 30 test hosts vs 30 parallel `ssh cat`, target <= 1.5x
  *   update   30 units on 6 hosts at concurrency 5: ggn's overhead per unit, target <= 0.3 s
+ *   settle   how long typical broken services look up before they die, against --settle's default
  *   zdt      HTTP load through HAProxy on 4 hosts while 4 nodes are updated, in place then with
  *            `rollout: overlap`: requests sent, failed, slowest; goal 0 failed with overlap
  *            (bench/zdt.ts; `npm run bench -- zdt` runs it alone)
@@ -21,6 +22,9 @@ import { benchDiff } from './diff';
 import { benchStartup } from './startup';
 import { addRow, median, printTable } from './table';
 import { benchUpdate } from './update';
+import { benchSettle } from './settle';
+import { DEFAULT_SETTLE } from '../src/apply/rollout';
+import { parseDuration } from '../src/durations';
 import { benchZdt } from './zdt';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -149,6 +153,7 @@ async function main(): Promise<void> {
   if (!only || only === 'render') benchRender(baseline);
   if (!only || only === 'diff') await benchDiff();
   if (!only || only === 'update') await benchUpdate();
+  if (!only || only === 'settle') await benchSettle(parseDuration(DEFAULT_SETTLE));
   if (!only || only === 'zdt') await benchZdt();
   printTable();
 }

@@ -6,18 +6,25 @@
  *   systemd's own time, measured in the same run on the same hosts: `systemctl --user
  *     daemon-reload` timed inside 5 hosts at once (as the rollout runs them) plus the units' start
  *     (ActiveEnter - InactiveExit);
+ *   --settle's default, a wait the operator chooses, counted apart;
  *   overhead per unit = (wall - systemd start time) / units, the older figure (context).
+ * The median of 5 rollouts (by slot).
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { up, Cluster } from '../test/harness';
 import { addRow, median } from './table';
 import { clusterTree } from '../test/support/cluster-tree';
+import { DEFAULT_SETTLE } from '../src/apply/rollout';
+import { parseDuration } from '../src/durations';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const HOSTS = 6;
 const PER_HOST = 5;
 const CONCURRENCY = 5;
+const ROUNDS = 5;
+/** `--settle`, ggn's default: a wait the operator chooses, counted apart from ggn's own time. */
+const SETTLE_MS = parseDuration(DEFAULT_SETTLE);
 
 export async function benchUpdate(): Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -45,7 +52,7 @@ export async function benchUpdate(): Promise<void> {
     const first = ggn('prod', 'web', 'update', '-y');
     if (first.status !== 0) throw new Error(`first update failed: ${first.stderr}`);
     const rounds: { wall: number; systemd: number; steps: Map<string, number[]>; slots: number[] }[] = [];
-    for (let round = 2; round <= 4; round++) {
+    for (let round = 2; round < 2 + ROUNDS; round++) {
       tree.write('env/prod/attributes/base.yml', `default:\n  version: "${round}"\n`);
       const t0 = process.hrtime.bigint();
       const r = ggn('prod', 'web', 'update', '-y', '--json');
@@ -84,19 +91,21 @@ export async function benchUpdate(): Promise<void> {
     }
     const units = HOSTS * PER_HOST;
     const reload = await daemonReloadMs(cluster, CONCURRENCY);
-    const best = rounds.map((r) => ({ ...r, overhead: (r.wall - r.systemd) / units, slot: median(r.slots) })).sort((a, b) => a.slot - b.slot)[1];
+    const best = rounds.map((r) => ({ ...r, overhead: (r.wall - r.systemd) / units, slot: median(r.slots) })).sort((a, b) => a.slot - b.slot)[
+      Math.floor(ROUNDS / 2)
+    ];
     const start = best.systemd / units;
-    const own = best.slot - reload - start;
+    const own = best.slot - reload - start - SETTLE_MS;
     console.log(
-      `update: ${units} units on ${HOSTS} hosts at concurrency ${CONCURRENCY}, the middle of ${rounds.length} rollouts (each after a version change)`,
+      `update: ${units} units on ${HOSTS} hosts at concurrency ${CONCURRENCY}, the median of ${rounds.length} rollouts (each after a version change)`,
     );
     console.log(`  wall ${(best.wall / 1000).toFixed(2)} s; overhead per unit (wall - systemd start) / units ${(best.overhead / 1000).toFixed(3)} s`);
     console.log(`  mean per step (ms): ${[...best.steps].map(([k, v]) => `${k} ${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(0)}`).join(', ')}`);
     addRow({
       what: `update: a unit's slot (${units} units, ${HOSTS} hosts, concurrency ${CONCURRENCY})`,
-      measured: `${(best.slot / 1000).toFixed(3)} s; without systemd's ${((reload + start) / 1000).toFixed(3)} s: ${(own / 1000).toFixed(3)} s`,
-      yardstick: `daemon-reload ${reload.toFixed(0)} ms (5 hosts at once) + start ${start.toFixed(0)} ms`,
-      target: "<= 0.3 s without systemd's time",
+      measured: `${(best.slot / 1000).toFixed(3)} s; without systemd's ${((reload + start) / 1000).toFixed(3)} s and --settle ${DEFAULT_SETTLE}: ${(own / 1000).toFixed(3)} s`,
+      yardstick: `daemon-reload ${reload.toFixed(0)} ms (5 hosts at once) + start ${start.toFixed(0)} ms + settle ${SETTLE_MS} ms`,
+      target: "<= 0.3 s without systemd's time and --settle",
       ok: own <= 300,
     });
   } finally {

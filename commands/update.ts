@@ -3,7 +3,7 @@ import * as Flags from './flags';
 import { DEFAULT_LOCK_TTL } from '../src/apply/lock/run';
 import { parseDuration } from '../src/durations';
 import { createReporter, TerminalReporter } from '../src/apply/reporters';
-import { parseBatches, PromptAnswer, RolloutItem } from '../src/apply/rollout';
+import { DEFAULT_SETTLE, parseBatches, PromptAnswer, RolloutItem } from '../src/apply/rollout';
 import { realClock } from '../src/apply/types';
 import { Mode, ServiceResult, update } from '../src/apply/update';
 import { describePrune, PruneItem } from '../src/apply/prune';
@@ -37,7 +37,7 @@ const FLAGS = {
   }),
   settle: Flags.string({
     description: 'how long a started service must stay up (same PID, no restart) to count as started',
-    default: '100ms',
+    default: DEFAULT_SETTLE,
     helpValue: 'DURATION',
   }),
   json: Flags.boolean({ description: 'stdout: one JSON event per line (unit, host, step, result, duration), then a summary line' }),

@@ -28,7 +28,7 @@ import * as os from 'node:os';
 import { isService, isTimer, unitBase } from '../render/names';
 import { GgnError } from '../errors';
 import { auditFields, contentHash, STARTED } from './audit';
-import { Driver, FailureDetail, InstallAndStartError, StartTicket } from '../drivers/types';
+import { Driver, FailureDetail, InstallAndStartError, StartTicket, StartWatch } from '../drivers/types';
 import { UnitChange } from '../plan/diff';
 import { Clock, Reporter, RolloutStep } from './types';
 import { TrafficProxy } from '../proxy/types';
@@ -75,6 +75,21 @@ export type RolloutDriver = Pick<
   Driver,
   'install' | 'uninstall' | 'reload' | 'stop' | 'resetFailed' | 'beginStart' | 'waitUp' | 'appendAudit' | 'dropRevision' | 'installAndStart' | 'failureDetail'
 >;
+
+/**
+ * `--settle`'s default: how long a started service must stay up to count. bench/settle.ts
+ * measures how long typical broken services look up before they die: a missing binary or a
+ * shell `exit 1` under 30 ms, a Python import error ~100 ms, Node's missing module or port in
+ * use ~200-350 ms, Java's missing main class ~500-700 ms on this machine; 1 s outlasts them all.
+ */
+export const DEFAULT_SETTLE = '1s';
+
+/**
+ * How long the start's own round trip may watch a service from its host before ggn looks from
+ * here (a driver that can: StartWatch); `--settle` comes on top. A stop asked meanwhile takes
+ * effect when that round trip returns, so this stays short.
+ */
+export const WATCH_BUDGET_MS = 1000;
 
 /** Journal lines shown with a unit that did not come up. */
 export const FAILURE_JOURNAL_LINES = 10;
@@ -415,7 +430,9 @@ async function updateItem(
         if (f === combined) {
           deadline = clock.now() + opts.timeoutMs;
           try {
-            ticket = await installAndStart(driver, item, f, { keepRevision, target, auditFirst: startedLine }, written, (why) => auditFailed(STARTED, why));
+            ticket = await installAndStart(driver, item, f, { keepRevision, target, auditFirst: startedLine, watch: watchFor(opts) }, written, (why) =>
+              auditFailed(STARTED, why),
+            );
           } catch (e) {
             if (!(e instanceof LaterStepError)) throw e;
             later = e;
@@ -445,7 +462,7 @@ async function updateItem(
     } else {
       if (written.length) await step('reload', () => driver.reload(item.machine));
       deadline = clock.now() + opts.timeoutMs;
-      ticket = await step('restart', () => driver.beginStart(item.machine, target));
+      ticket = await step('restart', () => driver.beginStart(item.machine, target, { watch: watchFor(opts) }));
     }
     await step('wait-active', () => waitUp(driver, item, ticket!, opts, deadline, signal, clock));
     if (deps.health) {
@@ -510,7 +527,7 @@ async function installAndStart(
   driver: RolloutDriver,
   item: RolloutItem,
   f: RolloutItem['files'][number],
-  opts: { keepRevision: boolean; target: string; auditFirst?: string[] },
+  opts: { keepRevision: boolean; target: string; auditFirst?: string[]; watch: StartWatch },
   written: { unit: string; previous: string | null; revision?: string; secret?: boolean }[],
   auditFailed: (why: string) => void,
 ): Promise<StartTicket> {
@@ -522,6 +539,7 @@ async function installAndStart(
       start: opts.target,
       auditFirst: opts.auditFirst,
       secret: f.secret,
+      watch: opts.watch,
     });
     if (r.auditError) auditFailed(r.auditError);
     written.push({ unit: f.unit, previous: f.previous, revision: r.revision, secret: f.secret });
@@ -543,6 +561,11 @@ class LaterStepError extends Error {
   ) {
     super(message);
   }
+}
+
+/** What the start's round trip watches (WATCH_BUDGET_MS, bounded by the unit's timeout). */
+function watchFor(opts: Pick<RolloutOptions, 'settleMs' | 'timeoutMs'>): StartWatch {
+  return { settleMs: opts.settleMs, budgetMs: Math.min(WATCH_BUDGET_MS, opts.timeoutMs) };
 }
 
 /** The driver's wait, bounded by the deadline taken before the start was asked for. */
@@ -588,7 +611,7 @@ async function restore(
     if (item.wasActive && written.every((w) => w.previous !== null || w.unit !== target)) {
       const timeoutMs = Math.min(opts.timeoutMs, 30_000);
       const deadline = clock.now() + timeoutMs;
-      const ticket = await driver.beginStart(item.machine, target);
+      const ticket = await driver.beginStart(item.machine, target, { watch: watchFor({ ...opts, timeoutMs }) });
       // A restore is never interrupted: it is what leaves the host as it was.
       await waitUp(driver, item, ticket, { ...opts, timeoutMs }, deadline, new AbortController().signal, clock);
     } else if (!item.wasActive) {

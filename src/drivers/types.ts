@@ -64,6 +64,20 @@ export interface StartTicket {
   unit: string;
   /** Driver-specific: systemd's invocation id before the restart. */
   before?: string;
+  /**
+   * Looks at the unit taken by the start's own round trip (a driver that can watch a start from
+   * the host, asked to by `watch`), oldest first: waitUp judges them before it looks itself.
+   */
+  looks?: UnitState[];
+}
+
+/**
+ * Asks a driver to watch a start from the host, in the start's own round trip: for up to
+ * `budgetMs` until the service has started, then `settleMs` more (StartTicket.looks).
+ */
+export interface StartWatch {
+  settleMs: number;
+  budgetMs: number;
 }
 
 export interface WaitUpOptions {
@@ -99,6 +113,7 @@ export interface InstallAndStart {
    * that cannot be written does not stop the rest: `auditError` then says why.
    */
   auditFirst?: string[];
+  watch?: StartWatch;
 }
 
 /**
@@ -149,7 +164,7 @@ export interface Driver {
   /** Forgets units' failed state (after a restore or a destroy). */
   resetFailed(machine: string, units: string[]): Promise<void>;
   /** (Re)starts a unit without waiting for it to come up: `waitUp` does that, bounded. */
-  beginStart(machine: string, unit: string): Promise<StartTicket>;
+  beginStart(machine: string, unit: string, opts?: { watch?: StartWatch }): Promise<StartTicket>;
   /**
    * Waits until the started unit is up by the driver's rules; throws an Error saying why not. A
    * backend that placed the unit itself (fleet) says where in `note`.

@@ -127,6 +127,20 @@ function suite(scope: Scope): void {
       setVersion('2');
     });
 
+    it("--settle's default catches a service that dies a moment after it started (as a failing Python or Node start does)", async () => {
+      tree.write('env/prod/services/slow/service-manifest.yml', `nodes:\n  - hostname: s1\n    machine_id: ${h[0].name}\n`);
+      tree.write('env/prod/services/slow/unit.tmpl', "[Service]\nExecStart=/bin/sh -c 'sleep 0.3; exit 1'\n\n[X-Fleet]\nMachineID={{.machine_id}}\n");
+      const unit = path.join(cluster.unitDir(h[0]), 'prod_slow_s1.service');
+      try {
+        const r = ggn(['-H', tree.home, 'prod', 'slow', 'update', '-y'], { defaultSettle: true });
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, new RegExp(`unit prod_slow_s1\\.service, host ${h[0].name}: update failed at wait-active: .*(did not stay up|exited|failed)`));
+        assert.equal(await cluster.read(h[0], unit), null, 'the new unit is removed again');
+      } finally {
+        fs.rmSync(path.join(tree.work, 'env/prod/services/slow'), { recursive: true, force: true });
+      }
+    });
+
     it('rollback puts back the previous revision of every unit', async () => {
       setVersion('3');
       assert.equal(run('prod', 'web', 'update', '-y', '--parallel', '3').code, 0);
@@ -213,7 +227,9 @@ function suite(scope: Scope): void {
       setVersion('5');
       const before = await onHost(0);
       const p = background(['prod', 'web', 'update', '-y', '--json', '--settle', '1s']);
-      await p.until((e) => e.unit === 'prod_web_w1.service' && e.step === 'wait-active' && e.result === 'started');
+      // The write's round trip also starts the unit and watches it settle for 1 s on the host:
+      // the signal comes while it runs, and is acted on when it returns.
+      await p.until((e) => e.unit === 'prod_web_w1.service' && e.step === 'write' && e.result === 'started');
       p.process.kill('SIGINT');
       const r = await p.done;
       assert.equal(r.code, 130, r.stderr);

@@ -120,11 +120,12 @@ function suite(scope: Scope): void {
           const other = homeOf('second');
           setAttrs(`${backend}-ttl`, 3);
           const t0 = Date.now();
-          const a = bg(tree.home, 'prod', 'web', 'update', '-y', '--parallel', '1', '--lock-ttl', '5s');
+          const a = bg(tree.home, 'prod', 'web', 'update', '-y', '--json', '--parallel', '1', '--lock-ttl', '5s');
           let finished = false;
           const doneA = a.done.then((r) => ((finished = true), r));
           const refusals: string[] = [];
-          await sleep(1500);
+          // Its first unit's first step: the lock is taken by then.
+          await a.until((e) => e.unit !== undefined);
           while (!finished) {
             // Asynchronously, so that the first run's exit is seen as soon as it happens.
             const b = await bg(other, 'prod', 'web', 'w2', 'restart').done;
@@ -139,7 +140,7 @@ function suite(scope: Scope): void {
           }
           const ra = await doneA;
           assert.equal(ra.code, 0, ra.stdout + ra.stderr);
-          assert.match(ra.stdout, /prod\/web: 3 updated/);
+          assert.match(ra.stderr, /prod\/web: 3 updated/);
           assert.ok(Date.now() - t0 >= 9000, `the rollout took ${Date.now() - t0} ms`);
           assert.ok(refusals.length >= 4, `${refusals.length} attempts`);
           assert.ok(
@@ -154,7 +155,8 @@ function suite(scope: Scope): void {
           ['SIGINT', 130],
         ] as const) {
           it(`${sig} mid-rollout: the unit in flight is restored, the lock released, audit lines written, exit ${code}`, async () => {
-            setAttrs(`${backend}-${sig}`, 2);
+            // 3 s of ExecStartPre: the start's own round trip watches it for 1 s, then ggn looks itself.
+            setAttrs(`${backend}-${sig}`, 3);
             const before = await onHost(0);
             const p = bg(tree.home, 'prod', 'web', 'update', '-y', '--json', '--parallel', '1');
             await p.until((e) => e.unit === 'prod_web_w1.service' && e.step === 'wait-active' && e.result === 'started');

@@ -13,8 +13,19 @@ export interface Run {
   stderr: string;
 }
 
-export function ggn(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Run {
-  const r = spawnSync(process.execPath, [GGN, ...args], {
+/**
+ * `update` and `rollback` wait `--settle` (1s by default) for every service they start; the
+ * tests' units start in milliseconds, so they settle for 100 ms unless a test says otherwise
+ * (test/integration/rollout.test.ts checks the default itself).
+ */
+export function withTestSettle(args: string[]): string[] {
+  const rollout = args.includes('update') || args.includes('rollback');
+  if (!rollout || args.some((a) => a === '--settle' || a.startsWith('--settle=') || a === '--help' || a === '-h' || a === '--')) return args;
+  return [...args, '--settle', '100ms'];
+}
+
+export function ggn(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; defaultSettle?: boolean } = {}): Run {
+  const r = spawnSync(process.execPath, [GGN, ...(opts.defaultSettle ? args : withTestSettle(args))], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
     input: opts.input ?? '',
@@ -67,7 +78,7 @@ export interface Background {
 
 /** Starts ggn in the background (for signals and concurrency), collecting its output. */
 export function background(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Background {
-  const p = spawn(process.execPath, [GGN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...opts.env } });
+  const p = spawn(process.execPath, [GGN, ...withTestSettle(args)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...opts.env } });
   let stdout = '';
   let stderr = '';
   let partial = '';

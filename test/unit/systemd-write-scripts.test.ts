@@ -470,3 +470,91 @@ describe('installAndStart: write, daemon-reload and restart in one script', () =
     await assert.rejects(driver.installAndStart('m1', req('v1')), (e: any) => e.step === 'write' && e.mayHaveChanged === true);
   });
 });
+
+describe('watching a start from the host, in the start round trip', () => {
+  const host: HostSpec = {
+    name: 'm1',
+    address: '127.0.0.1',
+    port: 22,
+    user: 'u',
+    identityFiles: [],
+    knownHostsFile: '/dev/null',
+    strictHostKeyChecking: true,
+    connectTimeoutMs: 1000,
+  };
+  type Look = { act: string; sub: string; inv: string; pid?: number; restarts?: number; result?: string };
+  const show = (l: Look) =>
+    `Id=${UNIT}\nLoadState=loaded\nActiveState=${l.act}\nSubState=${l.sub}\nUnitFileState=static\nResult=${l.result ?? 'success'}\n` +
+    `MainPID=${l.pid ?? 0}\nNRestarts=${l.restarts ?? 0}\nActiveEnterTimestamp=\nType=simple\nInvocationID=${l.inv}\n`;
+  /** A box whose `systemctl show` of the state properties answers `looks` in turn (then the last one again). */
+  function fakeSystemd(name: string, shell: string, looks: Look[]) {
+    const b = box(name);
+    const bin = path.join(b.home, 'bin');
+    const states = path.join(b.home, 'states');
+    fs.mkdirSync(bin);
+    fs.mkdirSync(states);
+    for (const [i, l] of looks.entries()) fs.writeFileSync(path.join(states, String(i + 1)), show(l));
+    const count = path.join(b.home, 'count');
+    fs.writeFileSync(
+      path.join(bin, 'systemctl'),
+      `#!/bin/sh\ncase "$*" in\n  *--value*) echo inv-before;;\n  *' show '*)\n` +
+        `    n=$(( $(cat ${count} 2>/dev/null || echo 0) + 1 )); echo $n > ${count}\n` +
+        `    [ -f ${states}/$n ] && cat ${states}/$n || cat ${states}/${looks.length};;\nesac\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    b.env = { ...b.env, PATH: `${bin}:${b.env.PATH}` };
+    const conn: Connection = { host, exec: async (argv, o) => run(b, argv, String(o?.stdin ?? ''), shell), close: async () => {} };
+    const transport: Transport = { connect: async () => conn, closeAll: async () => {} };
+    const driver = new SshSystemdDriver({ target: user, machines: [], hosts: [host], transport, parallel: 1 });
+    return { driver, looked: () => Number(fs.readFileSync(count, 'utf8')) };
+  }
+  const req = (watch: { settleMs: number; budgetMs: number }) => ({ unit: UNIT, content: 'v1', keepRevision: false, start: UNIT, watch });
+  const brief = (t: { looks?: { activeState: string; invocationId: string; mainPid: number }[] }) =>
+    (t.looks ?? []).map((l) => `${l.invocationId} ${l.activeState} ${l.mainPid}`);
+  const BEFORE: Look = { act: 'active', sub: 'running', inv: 'inv-before', pid: 7 };
+
+  for (const shell of SHELLS) {
+    it(`${shell}: until the new start is no longer activating, then once more after the settle time`, async () => {
+      const { driver, looked } = fakeSystemd(`watch-ok-${shell}`, shell, [
+        BEFORE,
+        { act: 'activating', sub: 'start', inv: 'inv-new' },
+        { act: 'active', sub: 'running', inv: 'inv-new', pid: 42 },
+        { act: 'active', sub: 'running', inv: 'inv-new', pid: 42 },
+      ]);
+      const r = await driver.installAndStart('m1', req({ settleMs: 50, budgetMs: 60_000 }));
+      assert.deepEqual(brief(r.ticket), ['inv-new activating 0', 'inv-new active 42', 'inv-new active 42']);
+      assert.equal(looked(), 4);
+    });
+
+    it(`${shell}: a service that dies during the settle time is seen dead in the same round trip`, async () => {
+      const { driver } = fakeSystemd(`watch-dies-${shell}`, shell, [
+        { act: 'active', sub: 'running', inv: 'inv-new', pid: 42 },
+        { act: 'failed', sub: 'failed', inv: 'inv-new', result: 'exit-code' },
+      ]);
+      const ticket = await driver.beginStart('m1', UNIT, { watch: { settleMs: 50, budgetMs: 60_000 } });
+      assert.deepEqual(brief(ticket), ['inv-new active 42', 'inv-new failed 0']);
+      assert.equal(ticket.before, 'inv-before');
+    });
+
+    it(`${shell}: a start that outlasts the budget: the first and the last look, the rest is the client's`, async () => {
+      const { driver, looked } = fakeSystemd(`watch-slow-${shell}`, shell, [{ act: 'activating', sub: 'start', inv: 'inv-new' }]);
+      const r = await driver.installAndStart('m1', req({ settleMs: 50, budgetMs: 50 }));
+      const looks = brief(r.ticket);
+      assert.ok(looks.length >= 1 && looks.length <= 2 && looks.every((l) => l === 'inv-new activating 0'), looks.join(', '));
+      assert.ok(looked() <= 50 / 8 + 4, `${looked()} looks at most as many as fit`);
+    });
+
+    it(`${shell}: a restart still queued when the budget ends: the last look, with the old invocation`, async () => {
+      const { driver } = fakeSystemd(`watch-queued-${shell}`, shell, [BEFORE]);
+      const ticket = await driver.beginStart('m1', UNIT, { watch: { settleMs: 0, budgetMs: 10 } });
+      assert.deepEqual(brief(ticket), ['inv-before active 7']);
+    });
+  }
+
+  it('without a watch the start returns at once, with no looks', async () => {
+    const { driver, looked } = fakeSystemd('watch-none', 'dash', [BEFORE]);
+    const ticket = await driver.beginStart('m1', UNIT);
+    assert.deepEqual(ticket, { unit: UNIT, before: 'inv-before' });
+    assert.throws(looked, /ENOENT/, 'systemctl show of the state was never run');
+  });
+});

@@ -72,6 +72,63 @@ if [ -n "$names" ]; then
 fi
 `;
 
+/** The properties of a unit's state (`UnitState`), as `systemctl show` names them. */
+export const STATE_PROPERTIES = 'Id,LoadState,ActiveState,SubState,UnitFileState,Result,MainPID,NRestarts,ActiveEnterTimestamp,Type,InvocationID';
+
+/** A look at a unit taken on the host by WATCH_HELPERS: a `look` line, `systemctl show`'s lines, `end`. */
+export const LOOK_BEGIN = 'look';
+export const LOOK_END = 'end';
+
+/**
+ * `watch UNIT BEFORE SETTLE BUDGET`, after `restart --no-block`: looks at the service from the
+ * host itself (a round trip per look would cost more than the look) until systemd has run the
+ * start (its InvocationID is no longer BEFORE) and it is no longer activating, 10, 20, 40, then
+ * 80 ms apart, for BUDGET centiseconds of the host's clock (/proc/uptime, read without a process;
+ * without it, as many looks as would fit); then, if it is running, once more SETTLE seconds later.
+ * It prints the first look of the new start (what restarts are counted from), the last one, and
+ * the one after SETTLE. It judges nothing: the driver runs its own rules over the looks
+ * (wait.ts) and goes on looking from the client where they do not conclude. A `sleep` without
+ * fractions ends the watch early. Each look is one `systemctl` (and a `sleep`) on the host.
+ */
+const WATCH_HELPERS = `look() {
+  out=$(sc show --no-pager -p ${STATE_PROPERTIES} -- "$1") || return 1
+  inv=; act=; sub=
+  while IFS='=' read -r k v; do
+    case "$k" in InvocationID) inv=$v;; ActiveState) act=$v;; SubState) sub=$v;; esac
+  done <<EOF_LOOK
+$out
+EOF_LOOK
+}
+show_look() { printf '${LOOK_BEGIN}\\n%s\\n${LOOK_END}\\n' "$out"; shown=1; }
+uptime_cs() {
+  up=; read -r up _ 2>/dev/null < /proc/uptime
+  case "$up" in [0-9]*.[0-9][0-9]) cs=$(( \${up%.*} * 100 + 1\${up#*.} - 100 ));; *) cs=0;; esac
+}
+watch() {
+  n=0; base=; uptime_cs; end=$((cs + $4)); max=$(($4 / 8 + 4))
+  while look "$1"; do
+    n=$((n + 1)); shown=
+    if [ "$inv" != "$2" ]; then
+      [ -n "$base" ] || { base=1; show_look; }
+      case "$act" in
+        activating|deactivating|reloading) ;;
+        *)
+          [ -n "$shown" ] || show_look
+          { [ "$act" = active ] && [ "$sub" = running ] && [ -n "$3" ]; } || return 0
+          sleep "$3" 2>/dev/null || return 0
+          look "$1" && show_look
+          return 0;;
+      esac
+    fi
+    uptime_cs
+    if [ $cs -ge $end ] || [ $n -ge $max ]; then [ -n "$shown" ] || show_look; return 0; fi
+    case $n in 1) p=0.01;; 2) p=0.02;; 3) p=0.04;; *) p=0.08;; esac
+    sleep $p 2>/dev/null || { [ -n "$shown" ] || show_look; return 0; }
+  done
+  return 0
+}
+`;
+
 /**
  * Helpers of the write scripts. `$tmp` / `$rtmp` are removed on every way out: a failure, the
  * end of the script, or a signal (the channel closing, ggn being killed): the traps turn
@@ -279,11 +336,15 @@ export const INSTALL_AND_START_SCRIPT =
   WRITE_HELPERS +
   REVISION_HELPERS +
   ENABLE_HELPERS +
-  `if [ $# -gt 7 ]; then
-  # The audit line (arguments 8...) before anything changes; one that cannot be written is said
+  WATCH_HELPERS +
+  `settle=\${8:-}; budget=\${9:-}
+case "$settle" in *[!0-9.]*) fail "refusing settle $settle";; esac
+case "$budget" in *[!0-9]*) fail "refusing budget $budget";; esac
+if [ $# -gt 9 ]; then
+  # The audit line (arguments 10...) before anything changes; one that cannot be written is said
   # on stderr and the rest goes on, as when it has its own round trip.
-  line=$8; i=0
-  for f in "$@"; do i=$((i + 1)); [ $i -gt 8 ] && line="$line	$f"; done
+  line=\${10}; i=0
+  for f in "$@"; do i=$((i + 1)); [ $i -gt 10 ] && line="$line	$f"; done
   { [ -d "$state" ] || mkstate; } 2>/dev/null
   { printf '%s\\n' "$line" >> "$state/audit.log"; } 2>/dev/null || printf '${AUDIT_FAILED_PREFIX}cannot append to %s\\n' "$state/audit.log" >&2
 fi
@@ -296,12 +357,12 @@ enable_installed "$name"; [ "$start" = "$name" ] || enable_installed "$start"
 case "$start" in
   *.timer) sc restart -- "$start" || exit 1;;
   *)
-    printf 'invocation '
-    sc show -p InvocationID --value -- "$start" || exit 1
+    before=$(sc show -p InvocationID --value -- "$start") || exit 1
+    printf 'invocation %s\\n' "$before"
     sc restart --no-block -- "$start" || exit 1;;
 esac
-# (a line of its own even if systemctl printed the id without a newline)
-printf '\\nstarted\\n'
+printf 'started\\n'
+case "$start" in *.service) [ -z "$budget" ] || watch "$start" "$before" "$settle" "$budget";; esac
 exit 0
 `;
 
@@ -347,7 +408,16 @@ exit 1
 
 /** Prints the unit's invocation id, then queues its restart without waiting for the job. */
 export const RESTART_NO_BLOCK_SCRIPT =
-  PRELUDE + ENABLE_HELPERS + `enable_installed "$1"; sc show -p InvocationID --value -- "$1" && sc restart --no-block -- "$1"\n`;
+  PRELUDE +
+  ENABLE_HELPERS +
+  WATCH_HELPERS +
+  `case "\${2:-}\${3:-}" in *[!0-9.]*) printf 'ggn: refusing watch %s %s\\n' "$2" "$3" >&2; exit 1;; esac
+enable_installed "$1"
+before=$(sc show -p InvocationID --value -- "$1") || exit 1
+printf '%s\\n' "$before"
+sc restart --no-block -- "$1" || exit 1
+[ -z "\${3:-}" ] || watch "$1" "$before" "$2" "$3"
+`;
 
 /** Prints the audit log (empty when there is none). */
 /**
@@ -469,10 +539,40 @@ export function writeUnitWithRevisionCommand(
 }
 
 /** INSTALL_AND_START_SCRIPT: (audit line,) write `unit` (stdin, `size` bytes; 0600 when it holds a secret), daemon-reload, start `start`. */
+/** How the start scripts watch a service from the host (WATCH_HELPERS): settle and budget in ms. */
+export interface WatchArgs {
+  settleMs: number;
+  budgetMs: number;
+}
+
+/** WATCH_HELPERS' SETTLE and BUDGET arguments: seconds for `sleep`, and centiseconds. */
+function watchArgs(w: WatchArgs | undefined): [string, string] {
+  if (!w) return ['', ''];
+  if (!(w.settleMs >= 0) || !(w.budgetMs >= 0)) throw new Error(`refusing watch ${JSON.stringify(w)}`);
+  return [w.settleMs > 0 ? (w.settleMs / 1000).toFixed(3) : '', String(Math.ceil(w.budgetMs / 10))];
+}
+
+/** The looks WATCH_HELPERS printed, in order: each as `systemctl show`'s fields. */
+export function parseLooks(stdout: string): Record<string, string>[] {
+  const looks: Record<string, string>[] = [];
+  let cur: Record<string, string> | undefined;
+  for (const line of stdout.split('\n')) {
+    if (line === LOOK_BEGIN && !cur) cur = {};
+    else if (line === LOOK_END && cur) {
+      looks.push(cur);
+      cur = undefined;
+    } else if (cur) {
+      const eq = line.indexOf('=');
+      if (eq > 0) cur[line.slice(0, eq)] = line.slice(eq + 1);
+    }
+  }
+  return looks;
+}
+
 export function installAndStartCommand(
   t: CommandTarget,
   unit: string,
-  opts: { save: boolean; dropRevision?: string; size: number; start: string; audit?: string[]; secret?: boolean },
+  opts: { save: boolean; dropRevision?: string; size: number; start: string; audit?: string[]; secret?: boolean; watch?: WatchArgs },
 ): string[] {
   checkUnits([unit, opts.start]);
   const drop = opts.dropRevision;
@@ -486,6 +586,7 @@ export function installAndStartCommand(
     ...sizeArg(opts.size),
     opts.start,
     opts.secret ? '600' : '644',
+    ...watchArgs(opts.watch),
     ...audit,
   ]);
 }
@@ -531,9 +632,9 @@ export function auditCheckCommand(t: CommandTarget): string[] {
   return wrap(t, AUDIT_CHECK_SCRIPT, []);
 }
 
-export function restartNoBlockCommand(t: CommandTarget, unit: string): string[] {
+export function restartNoBlockCommand(t: CommandTarget, unit: string, watch?: WatchArgs): string[] {
   checkUnits([unit]);
-  return wrap(t, RESTART_NO_BLOCK_SCRIPT, [unit]);
+  return wrap(t, RESTART_NO_BLOCK_SCRIPT, [unit, ...(watch ? watchArgs(watch) : [])]);
 }
 
 export function failureCommand(t: CommandTarget, unit: string, lines: number): string[] {

@@ -17,6 +17,7 @@ import {
   LiveUnit,
   Machine,
   StartTicket,
+  StartWatch,
   UnitState,
   WaitUpOptions,
 } from '../types';
@@ -35,6 +36,7 @@ import {
   dropRevisionCommand,
   installAndStartCommand,
   journalCommand,
+  parseLooks,
   parseRevisionsOutput,
   readRevisionsCommand,
   writeUnitWithRevisionCommand,
@@ -42,6 +44,7 @@ import {
   readUnitsCommand,
   removeUnitsCommand,
   splitWarnings,
+  STATE_PROPERTIES,
   startCommand,
   stopDisablingCommand,
   AUDIT_FAILED_PREFIX,
@@ -160,10 +163,13 @@ export class SshSystemdDriver implements Driver {
     await this.run(machine, auditCheckCommand(this.opts.target), 'checking the audit log');
   }
 
-  /** Queues a restart and returns at once, with the invocation id the unit had before. */
-  async restartNoBlock(machine: string, unit: string): Promise<{ invocationBefore: string }> {
-    const r = await this.runScript(machine, restartNoBlockCommand(this.opts.target, unit), `systemctl restart --no-block ${unit}`);
-    return { invocationBefore: r.stdout.split('\n')[0].trim() };
+  /**
+   * Queues a restart, with the invocation id the unit had before; with `watch`, the looks the
+   * host then took (StartTicket.looks).
+   */
+  async restartNoBlock(machine: string, unit: string, watch?: StartWatch): Promise<{ invocationBefore: string; looks: UnitState[] }> {
+    const r = await this.runScript(machine, restartNoBlockCommand(this.opts.target, unit, watch), `systemctl restart --no-block ${unit}`);
+    return { invocationBefore: r.stdout.split('\n')[0].trim(), looks: parseLooks(r.stdout).map(toState) };
   }
 
   async readAudit(machine: string): Promise<string> {
@@ -172,9 +178,7 @@ export class SshSystemdDriver implements Driver {
 
   /** systemd's view of units right now (one round trip). */
   async unitStates(machine: string, units: string[]): Promise<Map<string, UnitState>> {
-    const r = await this.systemctl(machine, 'show', units, {
-      extra: ['--no-pager', '--property=Id,LoadState,ActiveState,SubState,UnitFileState,Result,MainPID,NRestarts,ActiveEnterTimestamp,Type,InvocationID'],
-    });
+    const r = await this.systemctl(machine, 'show', units, { extra: ['--no-pager', `--property=${STATE_PROPERTIES}`] });
     const out = new Map<string, UnitState>();
     for (const block of r.stdout.split('\n\n')) {
       const fields: Record<string, string> = {};
@@ -242,13 +246,13 @@ export class SshSystemdDriver implements Driver {
   }
 
   /** A service is restarted without blocking (`--no-block`: its start is bounded by waitUp); a timer at once. */
-  async beginStart(machine: string, unit: string): Promise<StartTicket> {
+  async beginStart(machine: string, unit: string, opts: { watch?: StartWatch } = {}): Promise<StartTicket> {
     if (isTimer(unit)) {
       await this.restart(machine, [unit]);
       return { unit };
     }
-    const { invocationBefore } = await this.restartNoBlock(machine, unit);
-    return { unit, before: invocationBefore };
+    const { invocationBefore, looks } = await this.restartNoBlock(machine, unit, opts.watch);
+    return { unit, before: invocationBefore, ...(looks.length ? { looks } : {}) };
   }
 
   /** install + reload + beginStart in one round trip (INSTALL_AND_START_SCRIPT). */
@@ -261,6 +265,7 @@ export class SshSystemdDriver implements Driver {
       start,
       audit: req.auditFirst,
       secret: req.secret,
+      watch: req.watch,
     });
     let r: ExecResult;
     try {
@@ -290,7 +295,9 @@ export class SshSystemdDriver implements Driver {
       const what = isTimer(start) ? `systemctl restart ${start}` : `systemctl restart --no-block ${start}`;
       throw new InstallAndStartError(remoteError(machine, what, out).message, 'restart', true, revision, host, auditError);
     }
-    return { revision, ticket: isTimer(start) ? { unit: start } : { unit: start, before: invocation ?? '' }, auditError };
+    if (isTimer(start)) return { revision, ticket: { unit: start }, auditError };
+    const looks = parseLooks(r.stdout).map(toState);
+    return { revision, ticket: { unit: start, before: invocation ?? '', ...(looks.length ? { looks } : {}) }, auditError };
   }
 
   async waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<undefined> {
