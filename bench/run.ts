@@ -6,6 +6,9 @@
  *   diff     `ggn prod web diff` of 5 units on each of 30 test hosts vs 30 parallel `ssh cat`, target <= 1.5x
  *   update   30 units on 6 hosts at concurrency 5: ggn's overhead per unit, target <= 0.3 s
  *   settle   how long typical broken services look up before they die, against --settle's default
+ *   hosts    diff, check and update of 1,000 units on 200 test hosts vs 200 parallel OpenSSH
+ *            processes doing the same reads / writes, with peak RSS and open descriptors;
+ *            diff's target <= 0.5x (bench/hosts.ts; `npm run bench -- hosts` runs it alone)
  *   zdt      HTTP load through HAProxy on 4 hosts while 4 nodes are updated, in place then with
  *            `rollout: overlap`: requests sent, failed, slowest; goal 0 failed with overlap
  *            (bench/zdt.ts; `npm run bench -- zdt` runs it alone)
@@ -19,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateBenchTree } from './gen-tree';
 import { benchDiff } from './diff';
+import { benchHosts } from './hosts';
 import { benchStartup } from './startup';
 import { addRow, median, printTable } from './table';
 import { benchUpdate } from './update';
@@ -154,6 +158,7 @@ async function main(): Promise<void> {
   if (!only || only === 'diff') await benchDiff();
   if (!only || only === 'update') await benchUpdate();
   if (!only || only === 'settle') await benchSettle(parseDuration(DEFAULT_SETTLE));
+  if (!only || only === 'hosts') await benchHosts();
   if (!only || only === 'zdt') await benchZdt();
   printTable();
 }

@@ -1,6 +1,6 @@
 /** Shared by the commands that talk to hosts: flags, the driver's lifecycle, colours, errors. */
 import * as Flags from './flags';
-import { createDriver } from '../src/drivers';
+import { createDriver, DEFAULT_HOST_PARALLEL } from '../src/drivers';
 import { Driver } from '../src/drivers/types';
 import { printable } from '../src/report/printable';
 import { GgnError } from '../src/errors';
@@ -8,7 +8,7 @@ import { ANSI, Colors, PLAIN } from '../src/report/diff';
 import { CommandContext } from './base';
 import { reportError } from './errors';
 
-export const parallelFlag = Flags.integer({ description: 'hosts contacted at once', default: 20, min: 1, helpValue: 'N' });
+export const parallelFlag = Flags.integer({ description: 'hosts contacted at once', default: DEFAULT_HOST_PARALLEL, min: 1, helpValue: 'N' });
 export const jsonFlag = Flags.boolean({ description: 'print one JSON document instead of text' });
 
 export async function withDriver<T>(ctx: CommandContext, parallel: number, fn: (d: Driver) => Promise<T>): Promise<T> {

@@ -16,6 +16,7 @@ import { GgnCommand } from './base';
 import { reportError } from './errors';
 import { printable } from '../src/report/printable';
 import { colorsFor, withDriver } from './live';
+import { DEFAULT_HOST_PARALLEL } from '../src/drivers';
 import { ask, isInteractive } from './prompt';
 import { stopOnSignals } from './signals';
 import { UsageError } from './globals';
@@ -153,7 +154,7 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
         };
       let results: ServiceResult[] = [];
       try {
-        results = await withDriver(ctx, 20, (driver) =>
+        results = await withDriver(ctx, DEFAULT_HOST_PARALLEL, (driver) =>
           update(
             ctx.ws,
             driver,

@@ -22,7 +22,10 @@ import { shellQuote } from './quote';
 import { Connection, ExecOptions, ExecResult, HostSpec, Transport, TransportError, TransportErrorKind } from './types';
 
 export interface SshTransportOptions {
-  /** ssh keepalive period (default 1000 ms). A dead peer is detected after interval × (countMax + 1). */
+  /**
+   * ssh keepalive period (default 1000 ms). A dead peer is detected after interval × (countMax + 1),
+   * or after the host's connectTimeout if that is longer (the period is stretched to fit).
+   */
   keepaliveIntervalMs?: number;
   /** Unanswered keepalives before the connection is dropped (default 3). */
   keepaliveCountMax?: number;
@@ -181,7 +184,9 @@ export class SshTransport implements Transport {
         port: host.port,
         username: host.user,
         readyTimeout: host.connectTimeoutMs,
-        keepaliveInterval: this.opts.keepaliveIntervalMs,
+        // A host given connectTimeout to answer a handshake is given as long to answer keepalives
+        // (at least the default 4 s window): 200 busy hosts on few cores missed a 4 s window.
+        keepaliveInterval: Math.max(this.opts.keepaliveIntervalMs, Math.ceil(host.connectTimeoutMs / (this.opts.keepaliveCountMax + 1))),
         keepaliveCountMax: this.opts.keepaliveCountMax,
         authHandler: authHandler as unknown as ConnectConfig['authHandler'],
         hostVerifier: (blob: Buffer): boolean => {

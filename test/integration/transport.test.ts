@@ -17,8 +17,8 @@ const skip = isRoot ? false : 'the test cluster needs root';
 const hasNft = fs.existsSync('/usr/sbin/nft') || fs.existsSync('/sbin/nft');
 const hasAgent = fs.existsSync('/usr/bin/ssh-agent') && fs.existsSync('/usr/bin/ssh-add');
 
-/** keepalive 1000 ms × (3 + 1) = a dead peer is noticed after about 4 s. */
-const KEEPALIVE_WINDOW_MS = 4000;
+/** keepalive 1000 ms × (3 + 1) = 4 s, stretched to the spec's connectTimeout (5 s): a dead peer is noticed after about 5 s. */
+const KEEPALIVE_WINDOW_MS = 5000;
 
 let cluster: Cluster;
 let tmp: string;

@@ -126,7 +126,7 @@ export function ggnOnTerminal(
   answers: { expect: string; send: string }[],
   opts: { env?: NodeJS.ProcessEnv } = {},
 ): { code: number; output: string } {
-  const r = spawnSync('python3', [path.join(ROOT, 'test/support/pty-run.py'), JSON.stringify(answers), process.execPath, GGN, ...args], {
+  const r = spawnSync('python3', [path.join(ROOT, 'test/support/pty-run.py'), JSON.stringify(answers), process.execPath, GGN, ...withTestSettle(args)], {
     env: { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1', ...opts.env },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,

@@ -3,7 +3,7 @@
 argv[1]: JSON list of {"expect": text, "send": text}, answered in order: each `send` is typed
 once `expect` has appeared in the output after the previous answer. argv[2:]: the command.
 Everything the command prints goes to stdout as is; the exit code is the command's. A command
-still running after 180 s is killed (exit 124)."""
+still running after 180 s (or $PTY_RUN_TIMEOUT_S) is killed (exit 124)."""
 import fcntl, json, os, pty, select, signal, struct, sys, termios, time
 
 steps = json.loads(sys.argv[1])
@@ -14,7 +14,7 @@ if pid == 0:
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
 os.kill(pid, signal.SIGWINCH)
 buf, seen, i = b"", 0, 0
-deadline = time.time() + 180
+deadline = time.time() + float(os.environ.get("PTY_RUN_TIMEOUT_S", "180"))
 while True:
     if time.time() > deadline:
         os.kill(pid, signal.SIGKILL)
