@@ -231,6 +231,7 @@ export class SshTransport implements Transport {
         return;
       }
       if (early && (early.socket.destroyed || early.socket.readableEnded)) {
+        early.socket.destroy();
         client.emit('close');
         return;
       }
