@@ -9,12 +9,12 @@
  * through vm.Script with the cache) make `generate` of one service start about as fast as
  * `node -e 0`. The unbundled dist/ from tsc stays (the tests import it).
  *
- * Kept out of the bundle, and required from node_modules/ by the commands that use them: ssh2
- * (optional native binding), etcd3 (loads .proto files next to its own sources) and cockatiel
- * (only with etcd3), typescript (oclif's optional ts-node path, never taken by ggn), and the big
- * libraries only some runs need: yaml (the full parser, behind src/tree/yaml-fast.ts), listr2
- * (update's task list), diff (changed units) and @oclif/core (flag parsing, when flags are given).
- * Every byte in the bundle is read at every start; these would triple it.
+ * Kept out of the bundle, and required from node_modules/ by the commands that use them: etcd3
+ * (loads .proto files next to its own sources) and cockatiel (only with etcd3), typescript
+ * (oclif's optional ts-node path, never taken by ggn), and the big libraries only some runs need:
+ * yaml (the full parser, behind src/tree/yaml-fast.ts), listr2 (update's task list) and
+ * @oclif/core (flag parsing, when flags are given). ssh2 and diff are kept out too, but bundled on
+ * their own (LAZY below). Every byte in the bundle is read at every start; these would triple it.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -26,6 +26,21 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'dist', 'bundle');
 
 export const EXTERNAL = ['ssh2', 'etcd3', 'cockatiel', 'typescript', 'yaml', 'listr2', 'diff', '@oclif/core', 'semver'];
+
+/**
+ * Libraries bundled on their own into dist/bundle/<name>.js, each with its own code cache, which
+ * bin/ggn.js (its LAZY list) loads the first time the CLI bundle requires them: ssh2 for the
+ * commands that reach hosts (from node_modules/: ~60 files resolved and compiled, and node's
+ * http, zlib and child_process modules), diff for a changed unit. From node_modules/ the two cost
+ * `diff` of one unit ~75 ms of CPU (node's 125 ms in the same run). Each entry
+ * exports exactly what src/ imports of the library (test/unit/lazy-bundles.test.ts checks it).
+ */
+export const LAZY: Record<string, string> = {
+  // The client and the key parser only: not the server, SFTP, the HTTP agents or keygen.
+  ssh2: "module.exports = { Client: require('ssh2/lib/client.js'), utils: { parseKey: require('ssh2/lib/protocol/keyParser.js').parseKey } };",
+  // Its ES module build, so that only the patch code is kept.
+  diff: "export { createTwoFilesPatch } from 'diff';",
+};
 
 /**
  * The age and AES code (ESM packages, about 250 KB) is left out of the CLI's bundle: only
@@ -42,7 +57,40 @@ async function bundle(): Promise<void> {
   await build({ ggn: 'commands/main.ts', 'write-worker': 'src/render/write-worker.ts' }, [...EXTERNAL, ...CRYPTO]);
   await build({ 'ggn-local': 'commands/main.ts' }, [...EXTERNAL, ...CRYPTO], [localOnly]);
   await build({ 'decrypt-worker': 'src/secrets/decrypt-worker.ts' }, EXTERNAL);
+  for (const name of Object.keys(LAZY)) await build({ [name]: `lazy:${name}` }, [], [lazyEntries, ssh2Stubs]);
 }
+
+/** The LAZY entries, as virtual files resolved from the project root. */
+const lazyEntries: Plugin = {
+  name: 'lazy-entries',
+  setup(b) {
+    b.onResolve({ filter: /^lazy:/ }, (args) => ({ path: args.path.slice('lazy:'.length), namespace: 'lazy' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({ contents: LAZY[args.path], resolveDir: ROOT, loader: 'js' }));
+  },
+};
+
+/**
+ * What ggn's ssh2 bundle leaves out: bcrypt-pbkdf, which only decrypts a key with a passphrase
+ * (ggn never passes one: an encrypted key is refused before), and SFTP, which ggn never opens.
+ * ssh2's optional native parts (its crypto binding and cpu-features, built by npm's install
+ * script when a compiler is there) stay in node_modules/ and are required from there as ssh2
+ * itself does, so the bundle picks the same ciphers and implementations (~5 ms to load them).
+ */
+const ssh2Stubs: Plugin = {
+  name: 'ssh2-stubs',
+  setup(b) {
+    b.onResolve({ filter: /^cpu-features$/ }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /sshcrypto\.node$/ }, () => ({ path: 'ssh2/lib/protocol/crypto/build/Release/sshcrypto.node', external: true }));
+    const stubs: [RegExp, string][] = [
+      [/^bcrypt-pbkdf$/, "exports.pbkdf = () => { throw new Error('bcrypt-pbkdf: left out of the bundle (ggn reads no key with a passphrase)'); };"],
+      [/\/SFTP\.js$/, "exports.SFTP = class SFTP { constructor() { throw new Error('ssh2 SFTP: left out of the bundle'); } };"],
+    ];
+    for (const [filter, contents] of stubs) {
+      b.onResolve({ filter }, (args) => (args.importer.includes('node_modules') ? { path: args.path, namespace: 'ssh2-stub' } : undefined));
+      b.onLoad({ filter, namespace: 'ssh2-stub' }, () => ({ contents, loader: 'js' }));
+    }
+  },
+};
 
 /**
  * dist/bundle/ggn-local.js: the same CLI without the commands that reach hosts (drivers, SSH,

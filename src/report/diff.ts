@@ -4,7 +4,7 @@
  */
 import { printable } from './printable';
 import { problemJson, unitJson } from './json';
-import { createTwoFilesPatch } from 'diff';
+import type * as Diff from 'diff';
 import { GgnError } from '../errors';
 import { summarize, UnitChange } from '../plan/diff';
 
@@ -39,6 +39,8 @@ export function unifiedDiff(c: UnitChange, colors: Colors, desiredLabel = 'from 
     desired = d.text;
     for (const n of changed) notes.push(colors.cyan(`~ ${n} changed`));
   }
+  // Required here, not at the top: a diff of unchanged units does not load the library (bin/ggn.js's LAZY).
+  const { createTwoFilesPatch } = require('diff') as typeof Diff;
   const patch = createTwoFilesPatch(`${c.unit} (on ${c.machine})`, `${c.unit} (${desiredLabel})`, live, desired, undefined, undefined, { context: 3 });
   const lines = patch.split('\n');
   // Drop the "=====" banner createTwoFilesPatch starts with.

@@ -14,9 +14,10 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import { Duplex } from 'node:stream';
-import { AnyAuthMethod, Client, ClientChannel, ConnectConfig, ParsedKey, utils as sshUtils } from 'ssh2';
+import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
 import { checkHostKey, HostKeyCheck, hostKeyAlgorithms, keyTypeOfBlob, knownKeyTypes, loadKnownHosts } from './known-hosts';
 import { shellQuote } from './quote';
 import { Connection, ExecOptions, ExecResult, HostSpec, Transport, TransportError, TransportErrorKind } from './types';
@@ -40,6 +41,9 @@ export interface SshTransportOptions {
 }
 
 type SshError = Error & { level?: string; code?: string; reason?: number | string; description?: string };
+
+/** ssh2, loaded by the first connection once its TCP connect has started (bin/ggn.js: from its own code-cached bundle). */
+const ssh2 = (): typeof import('ssh2') => require('ssh2');
 
 export class SshTransport implements Transport {
   private readonly pool = new Map<string, Promise<SshConnection>>();
@@ -95,12 +99,13 @@ export class SshTransport implements Transport {
     const where = `host ${host.name} (${host.address}:${host.port})`;
 
     // --- credentials first: with nothing to offer there is no point in connecting
-    const creds = loadIdentities(host.identityFiles);
+    const files = readIdentityFiles(host.identityFiles);
     const agent = this.opts.agentSocket;
-    if (creds.keys.length === 0 && !agent) {
-      const why = creds.notes.length ? creds.notes.join('; ') : 'no identity file configured';
-      throw new TransportError('auth', `host ${host.name}: no usable SSH key for user ${host.user} (${why}; no ssh-agent: SSH_AUTH_SOCK is not set)`, ctx);
-    }
+    const noKey = (notes: string[]): TransportError => {
+      const why = notes.length ? notes.join('; ') : 'no identity file configured';
+      return new TransportError('auth', `host ${host.name}: no usable SSH key for user ${host.user} (${why}; no ssh-agent: SSH_AUTH_SOCK is not set)`, ctx);
+    };
+    if (!files.some((f) => f.data) && !agent) throw noKey(files.flatMap((f) => (f.note ? [f.note] : [])));
 
     // --- jump host: a direct-tcpip channel on its (pooled) connection becomes our socket
     let sock: Duplex | undefined;
@@ -117,14 +122,40 @@ export class SshTransport implements Transport {
       sock = await jc.forwardOut(host, where + via);
     }
 
-    // --- known_hosts: what we can verify decides which host key algorithms we offer
-    const kh = loadKnownHosts(host.knownHostsFile);
+    // --- a direct host's TCP connect starts before ssh2 loads and the keys and known_hosts are
+    // read. Node sends the SYN on its next tick, so one turn of the event loop lets the server
+    // accept, fork and send its banner meanwhile. ssh2 takes the connecting (or connected) socket;
+    // an error or a close before ssh2 listens is reported as ssh2 would have.
+    let early: { socket: net.Socket; error?: SshError } | undefined;
+    if (!sock) {
+      const socket = net.connect({ host: host.address, port: host.port }).setMaxListeners(0);
+      const seen: { socket: net.Socket; error?: SshError } = { socket };
+      socket.on('error', (err: SshError) => {
+        seen.error ??= err;
+      });
+      early = seen;
+      sock = socket;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    let creds: LoadedIdentities;
+    let Ssh2Client: typeof Client;
+    let kh: ReturnType<typeof loadKnownHosts>;
+    try {
+      Ssh2Client = ssh2().Client;
+      creds = parseIdentities(files);
+      if (creds.keys.length === 0 && !agent) throw noKey(creds.notes);
+      // --- known_hosts: what we can verify decides which host key algorithms we offer
+      kh = loadKnownHosts(host.knownHostsFile);
+    } catch (e) {
+      sock.destroy();
+      throw e;
+    }
     const lookupNames = host.name !== host.address ? [host.address, host.name] : [host.address];
     const knownTypes = knownKeyTypes(kh, lookupNames, host.port);
     const serverHostKey = hostKeyAlgorithms(knownTypes);
 
     return new Promise<SshConnection>((resolve, reject) => {
-      const client = new Client();
+      const client = new Ssh2Client();
       let settled = false;
       let hostKey: { check: HostKeyCheck; type: string; fp: string; accepted: boolean } | undefined;
       const tried: string[] = [];
@@ -198,8 +229,17 @@ export class SshTransport implements Transport {
         },
       };
       if (serverHostKey) cfg.algorithms = { serverHostKey: serverHostKey as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] };
-      if (sock) cfg.sock = sock;
+      cfg.sock = sock;
       if (this.opts.debug) cfg.debug = this.opts.debug;
+      if (early?.error) {
+        client.emit('error', Object.assign(early.error, { level: 'client-socket' }));
+        return;
+      }
+      if (early && (early.socket.destroyed || early.socket.readableEnded)) {
+        early.socket.destroy();
+        client.emit('close');
+        return;
+      }
       try {
         client.connect(cfg);
       } catch (e) {
@@ -540,18 +580,28 @@ interface LoadedIdentities {
   notes: string[];
 }
 
-function loadIdentities(files: string[]): LoadedIdentities {
-  const out: LoadedIdentities = { keys: [], notes: [] };
-  for (const f of files) {
-    let data: Buffer;
+/** The identity files' bytes (no ssh2 needed yet), or why one could not be read, in their order. */
+function readIdentityFiles(files: string[]): IdentityFile[] {
+  return files.map((f) => {
     try {
-      data = fs.readFileSync(f);
+      return { path: f, data: fs.readFileSync(f) };
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      out.notes.push(`${tildify(f)} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (e as Error).message})`}`);
+      return { path: f, note: `${tildify(f)} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (e as Error).message})`}` };
+    }
+  });
+}
+
+type IdentityFile = { path: string; data: Buffer; note?: undefined } | { path: string; data?: undefined; note: string };
+
+function parseIdentities(files: IdentityFile[]): LoadedIdentities {
+  const out: LoadedIdentities = { keys: [], notes: [] };
+  for (const { path: f, data, note } of files) {
+    if (data === undefined) {
+      out.notes.push(note);
       continue;
     }
-    const parsed = sshUtils.parseKey(data);
+    const parsed = ssh2().utils.parseKey(data);
     if (parsed instanceof Error) {
       if (/encrypted/i.test(parsed.message)) {
         out.notes.push(`${tildify(f)} is encrypted and passphrases are not supported (load it into ssh-agent)`);
