@@ -25,6 +25,17 @@ import { tmpDir } from '../support/cli';
 const user = { scope: 'user' as const, sudo: false };
 const UNIT = 'p_web_a.service';
 const SHELLS = ['dash', 'bash'];
+/** The host of the drivers whose transport runs the scripts locally. */
+const host: HostSpec = {
+  name: 'm1',
+  address: '127.0.0.1',
+  port: 22,
+  user: 'u',
+  identityFiles: [],
+  knownHostsFile: '/dev/null',
+  strictHostKeyChecking: true,
+  connectTimeoutMs: 1000,
+};
 
 interface Box {
   home: string;
@@ -277,16 +288,6 @@ describe('revision scripts: junk in the state directory', () => {
 
   it('the driver shows the warnings with the host and still succeeds', async () => {
     const b = box('rev-driver');
-    const host: HostSpec = {
-      name: 'm1',
-      address: '127.0.0.1',
-      port: 22,
-      user: 'u',
-      identityFiles: [],
-      knownHostsFile: '/dev/null',
-      strictHostKeyChecking: true,
-      connectTimeoutMs: 1000,
-    };
     const conn: Connection = { host, exec: async (argv, o) => run(b, argv, String(o?.stdin ?? '')), close: async () => {} };
     const transport: Transport = { connect: async () => conn, closeAll: async () => {} };
     const warnings: string[] = [];
@@ -353,16 +354,6 @@ describe('revision scripts: concurrent writers', () => {
 });
 
 describe('installAndStart: write, daemon-reload and restart in one script', () => {
-  const host: HostSpec = {
-    name: 'm1',
-    address: '127.0.0.1',
-    port: 22,
-    user: 'u',
-    identityFiles: [],
-    knownHostsFile: '/dev/null',
-    strictHostKeyChecking: true,
-    connectTimeoutMs: 1000,
-  };
   /** A box whose `systemctl` logs its arguments and fails the verb named in FAIL_VERB. */
   function fakeSystemd(name: string, shell: string, failVerb = '') {
     const b = box(name);
@@ -472,16 +463,6 @@ describe('installAndStart: write, daemon-reload and restart in one script', () =
 });
 
 describe('watching a start from the host, in the start round trip', () => {
-  const host: HostSpec = {
-    name: 'm1',
-    address: '127.0.0.1',
-    port: 22,
-    user: 'u',
-    identityFiles: [],
-    knownHostsFile: '/dev/null',
-    strictHostKeyChecking: true,
-    connectTimeoutMs: 1000,
-  };
   type Look = { act: string; sub: string; inv: string; pid?: number; restarts?: number; result?: string };
   const show = (l: Look) =>
     `Id=${UNIT}\nLoadState=loaded\nActiveState=${l.act}\nSubState=${l.sub}\nUnitFileState=static\nResult=${l.result ?? 'success'}\n` +
