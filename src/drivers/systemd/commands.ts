@@ -5,7 +5,7 @@
  * place. Unit names are validated before they get here.
  */
 import { isValidUnitName } from '../../render/names';
-import type { FailureDetail } from '../types';
+import type { FailureDetail, StartWatch } from '../types';
 
 export type Scope = 'system' | 'user';
 
@@ -538,15 +538,8 @@ export function writeUnitWithRevisionCommand(
   return wrap(t, WRITE_REVISION_SCRIPT, args);
 }
 
-/** INSTALL_AND_START_SCRIPT: (audit line,) write `unit` (stdin, `size` bytes; 0600 when it holds a secret), daemon-reload, start `start`. */
-/** How the start scripts watch a service from the host (WATCH_HELPERS): settle and budget in ms. */
-export interface WatchArgs {
-  settleMs: number;
-  budgetMs: number;
-}
-
 /** WATCH_HELPERS' SETTLE and BUDGET arguments: seconds for `sleep`, and centiseconds. */
-function watchArgs(w: WatchArgs | undefined): [string, string] {
+function watchArgs(w: StartWatch | undefined): [string, string] {
   if (!w) return ['', ''];
   if (!(w.settleMs >= 0) || !(w.budgetMs >= 0)) throw new Error(`refusing watch ${JSON.stringify(w)}`);
   return [w.settleMs > 0 ? (w.settleMs / 1000).toFixed(3) : '', String(Math.ceil(w.budgetMs / 10))];
@@ -555,24 +548,33 @@ function watchArgs(w: WatchArgs | undefined): [string, string] {
 /** The looks WATCH_HELPERS printed, in order: each as `systemctl show`'s fields. */
 export function parseLooks(stdout: string): Record<string, string>[] {
   const looks: Record<string, string>[] = [];
-  let cur: Record<string, string> | undefined;
+  let cur: string[] | undefined;
   for (const line of stdout.split('\n')) {
-    if (line === LOOK_BEGIN && !cur) cur = {};
+    if (line === LOOK_BEGIN && !cur) cur = [];
     else if (line === LOOK_END && cur) {
-      looks.push(cur);
+      looks.push(parseShowFields(cur.join('\n')));
       cur = undefined;
-    } else if (cur) {
-      const eq = line.indexOf('=');
-      if (eq > 0) cur[line.slice(0, eq)] = line.slice(eq + 1);
-    }
+    } else cur?.push(line);
   }
   return looks;
 }
 
+/** One unit's block of `systemctl show` (`Key=value` lines) as its fields. */
+export function parseShowFields(block: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const line of block.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) fields[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return fields;
+}
+
+/** INSTALL_AND_START_SCRIPT: (audit line,) write `unit` (stdin, `size` bytes; 0600 when it holds a secret), daemon-reload, start `start`. */
+
 export function installAndStartCommand(
   t: CommandTarget,
   unit: string,
-  opts: { save: boolean; dropRevision?: string; size: number; start: string; audit?: string[]; secret?: boolean; watch?: WatchArgs },
+  opts: { save: boolean; dropRevision?: string; size: number; start: string; audit?: string[]; secret?: boolean; watch?: StartWatch },
 ): string[] {
   checkUnits([unit, opts.start]);
   const drop = opts.dropRevision;
@@ -632,7 +634,7 @@ export function auditCheckCommand(t: CommandTarget): string[] {
   return wrap(t, AUDIT_CHECK_SCRIPT, []);
 }
 
-export function restartNoBlockCommand(t: CommandTarget, unit: string, watch?: WatchArgs): string[] {
+export function restartNoBlockCommand(t: CommandTarget, unit: string, watch?: StartWatch): string[] {
   checkUnits([unit]);
   return wrap(t, RESTART_NO_BLOCK_SCRIPT, [unit, ...(watch ? watchArgs(watch) : [])]);
 }
@@ -644,11 +646,7 @@ export function failureCommand(t: CommandTarget, unit: string, lines: number): s
 
 export function parseFailureOutput(out: string): FailureDetail {
   const [show, journal = ''] = out.split('--ggn-journal--\n');
-  const f: Record<string, string> = {};
-  for (const line of show.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) f[line.slice(0, eq)] = line.slice(eq + 1);
-  }
+  const f = parseShowFields(show);
   const code = Number(f.ExecMainCode);
   const status = Number(f.ExecMainStatus);
   const lines = journal.split('\n').filter((l) => l !== '');

@@ -37,6 +37,7 @@ import {
   installAndStartCommand,
   journalCommand,
   parseLooks,
+  parseShowFields,
   parseRevisionsOutput,
   readRevisionsCommand,
   writeUnitWithRevisionCommand,
@@ -181,11 +182,7 @@ export class SshSystemdDriver implements Driver {
     const r = await this.systemctl(machine, 'show', units, { extra: ['--no-pager', `--property=${STATE_PROPERTIES}`] });
     const out = new Map<string, UnitState>();
     for (const block of r.stdout.split('\n\n')) {
-      const fields: Record<string, string> = {};
-      for (const line of block.split('\n')) {
-        const eq = line.indexOf('=');
-        if (eq > 0) fields[line.slice(0, eq)] = line.slice(eq + 1);
-      }
+      const fields = parseShowFields(block);
       if (fields.Id) out.set(fields.Id, toState(fields));
     }
     return out;
