@@ -120,8 +120,8 @@ class DerivedValues {
     const svc = this.svc;
     const cache = svc.jsonCache;
     const fragments = escaped ? svc.escapedFragments : svc.fragments;
-    let out = '{';
-    let first = true;
+    // Joined once (a flat string), not appended to (a rope flattened again by every reader).
+    const parts: string[] = [];
     for (const k of this.jsonKeys()) {
       const own = this.own.includes(k);
       let frag = own ? undefined : fragments.get(k);
@@ -130,10 +130,9 @@ class DerivedValues {
         if (escaped) frag = escapeForUnit(frag);
         if (!own) fragments.set(k, frag);
       }
-      out += first ? frag : ',' + frag;
-      first = false;
+      parts.push(frag);
     }
-    return out + '}';
+    return '{' + parts.join(',') + '}';
   }
 
   /** Sorted top-level keys without the derived ones: the service's shared keys merged with the node's. */

@@ -61,6 +61,8 @@ export async function generate(ws: Workspace, scope: GenerateScope): Promise<Ser
     } catch (e) {
       outcome.errors.push(toGgnError(e, { env: env.dir, service: name }));
     }
+    // Lets the writer thread's replies in: they bring back its buffers for the next services.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   try {
     await Promise.all(writes);

@@ -12,12 +12,17 @@ parentPort!.on('message', (msg: Batch) => {
   try {
     // Each unit's content is its slice of the batch's bytes (UnitSink.write).
     const res = writeUnits(msg.units.map((u, i) => ({ ...u, content: msg.bytes.subarray(i === 0 ? 0 : msg.ends[i - 1], msg.ends[i]) })));
-    parentPort!.postMessage({
-      id: msg.id,
-      written: res.written,
-      unchanged: res.unchanged,
-      errors: res.errors.map((e) => ({ message: e.message, ctx: e.ctx })),
-    });
+    // The buffer goes back (moved) for the next batch.
+    parentPort!.postMessage(
+      {
+        id: msg.id,
+        written: res.written,
+        unchanged: res.unchanged,
+        errors: res.errors.map((e) => ({ message: e.message, ctx: e.ctx })),
+        bytes: msg.bytes.buffer as ArrayBuffer,
+      },
+      [msg.bytes.buffer as ArrayBuffer],
+    );
   } catch (e) {
     const err = e as Error & { ctx?: object };
     parentPort!.postMessage({ id: msg.id, error: { message: err.message, ctx: err.ctx ?? {} } });

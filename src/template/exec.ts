@@ -102,7 +102,10 @@ export function errorContext(n: Node): { file: string; line: number; col: number
 }
 
 export class ExecState {
-  out = '';
+  /** The output so far, as pieces joined once at the end: one flat string, where appending to a
+   * string made a rope that cost more to flatten (when encoded for writing) than to build. */
+  private parts: string[] = [];
+  private outLength = 0;
   node: Node | null = null;
   tmplName: string;
   depth = 0;
@@ -620,7 +623,9 @@ export class ExecState {
           this.errorf(`can't print ${nodeString(node)} of type ${goTypeName(v)}`);
         }
         if (v !== null && (v as GoOpaque).formatDeref !== undefined) {
-          this.out += (v as GoOpaque).formatDeref!();
+          const s = (v as GoOpaque).formatDeref!();
+          this.parts.push(s);
+          this.outLength += s.length;
           return;
         }
     }
@@ -629,10 +634,15 @@ export class ExecState {
 
   /** Appends to the output, refusing to grow it past the limit (checked as it is written). */
   private emit(s: string): void {
-    if (this.out.length + s.length > this.limits.maxOutput) {
+    if (this.outLength + s.length > this.limits.maxOutput) {
       this.errorf(`the rendered output is larger than ${this.limits.what}`);
     }
-    this.out += s;
+    this.parts.push(s);
+    this.outLength += s.length;
+  }
+
+  get out(): string {
+    return this.parts.join('');
   }
 
   /** Runs the template's tree. */
