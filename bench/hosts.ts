@@ -226,6 +226,7 @@ export async function benchHosts(): Promise<void> {
         }),
       );
     }
+    if (UPDATES === 0) return;
     const um = median(updates.map((x) => x.ms));
     const uf = median(updateFloor);
     console.log(

@@ -15,7 +15,7 @@ function runLocal(argv: string[], home: string, stdin = ''): { code: number; std
   fs.mkdirSync(bin, { recursive: true });
   fs.writeFileSync(
     path.join(bin, 'systemctl'),
-    `#!/bin/sh\necho "$@" >> "${home}/systemctl.log"\ncase "$2" in\n  list-units) echo "p_web_gone.service loaded failed failed gone";;\n  show) shift 2; for a in "$@"; do case "$a" in -*|Id,*) ;; *) printf 'Id=%s\\nLoadState=loaded\\nActiveState=active\\n\\n' "$a";; esac; done;;\nesac\n`,
+    `#!/bin/sh\necho "$@" >> "${home}/systemctl.log"\ncase "$2" in\n  show) shift 2; for a in "$@"; do case "$a" in -*|Id,*) ;; *\\*) printf 'Id=p_web_gone.service\\nLoadState=loaded\\nActiveState=failed\\n\\n';; *) printf 'Id=%s\\nLoadState=loaded\\nActiveState=active\\n\\n' "$a";; esac; done;;\nesac\n`,
     { mode: 0o755 },
   );
   const r = spawnSync(argv[0], argv.slice(1), { input: stdin, encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, HOME: home } });
@@ -45,21 +45,27 @@ describe('systemd driver commands', () => {
     const content = '[Service]\nExecStart=/bin/sh -c \'echo "$x" é\'\n';
     assert.equal(runLocal(writeUnitCommand(user, 'p_web_a.service'), home, content).code, 0);
     assert.equal(runLocal(writeUnitCommand(user, 'p_web_b.timer'), home, 'T').code, 0);
+    // base64 wraps its lines at 76 characters: a longer unit comes back in several
+    const long = `[Service]\n${'Environment=X=é 0123456789\n'.repeat(40)}`;
+    assert.equal(runLocal(writeUnitCommand(user, 'p_web_long.service'), home, long).code, 0);
     fs.writeFileSync(path.join(home, '.config/systemd/user/p_web_bad name.service'), 'x');
     fs.writeFileSync(path.join(home, '.config/systemd/user/other_x.service'), 'x');
     const dir = path.join(home, '.config/systemd/user');
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['other_x.service', 'p_web_a.service', 'p_web_b.timer', 'p_web_bad name.service']);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['other_x.service', 'p_web_a.service', 'p_web_b.timer', 'p_web_bad name.service', 'p_web_long.service']);
     const r = runLocal(readUnitsCommand(user, ['p_web_']), home);
     assert.equal(r.code, 0, r.stderr);
     const parsed = parseReadOutput(r.stdout);
     assert.equal(parsed.files.get('p_web_a.service'), content);
     assert.equal(parsed.files.get('p_web_b.timer'), 'T');
+    assert.equal(parsed.files.get('p_web_long.service'), long);
     assert.deepEqual([...parsed.private], [], 'units written 0644 are not private');
     assert.equal(runLocal(writeUnitCommand(user, 'p_web_s.service', 1, { secret: true }), home, 'S').code, 0);
     assert.deepEqual([...parseReadOutput(runLocal(readUnitsCommand(user, ['p_web_']), home).stdout).private], ['p_web_s.service']);
     fs.rmSync(path.join(home, '.config/systemd/user/p_web_s.service'));
     assert.ok(!parsed.files.has('other_x.service'));
-    assert.deepEqual([...parsed.states.keys()].sort(), ['p_web_a.service', 'p_web_b.timer', 'p_web_gone.service']);
+    // the files' units, and by pattern the loaded ones without a file
+    assert.deepEqual([...parsed.states.keys()].sort(), ['p_web_a.service', 'p_web_b.timer', 'p_web_gone.service', 'p_web_long.service']);
+    assert.equal(parsed.states.get('p_web_gone.service')?.ActiveState, 'failed');
     assert.ok(!fs.readFileSync(path.join(home, 'systemctl.log'), 'utf8').includes('bad name'), 'odd file names never reach systemctl');
     assert.equal(runLocal(removeUnitsCommand(user, ['p_web_a.service', 'p_web_zz.service']), home).code, 0);
     assert.ok(!fs.existsSync(path.join(dir, 'p_web_a.service')));

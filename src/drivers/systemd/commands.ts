@@ -38,12 +38,14 @@ mkstate() { (umask 077 && mkdir -p "$state") || return 1; chmod 700 "$state" 2>/
 /**
  * Reads every unit file whose name starts with one of the prefixes (base64, so any bytes
  * survive), the units systemd has loaded with those prefixes, and `systemctl show` of all of
- * them, in one round trip. Output sections: `F <name>` + base64 line, `S` + show output.
+ * them, in one round trip. Output sections: `F <name>` + base64 lines + `.`, `P <name>`, `S` +
+ * show output. Per host: a `base64` per file, one `find` and one `systemctl` (this runs on every
+ * host of the env for every diff, check and update).
  */
 export const READ_SCRIPT =
   PRELUDE +
   `set -f
-names=
+names=; patterns=
 add() {
   case "$1" in *[!A-Za-z0-9:_.@-]*|'') return;; esac
   case " $names " in *" $1 "*) return;; esac
@@ -56,20 +58,21 @@ for p in "$@"; do
     n=\${f##*/}
     # temp files of a write (.<unit>.ggn-tmp.*) and names systemd would not load are not units
     case "$n" in .*|*[!A-Za-z0-9:_.@-]*) continue;; esac
+    # base64's lines as they come (no alphabet letter is a dot), then a line with a dot
     printf 'F %s\\n' "$n"
-    base64 < "$f" | tr -d '\\n'
-    printf '\\n'
+    base64 < "$f"
+    printf '.\\n'
     add "$n"
   done
   # the files only their owner can read (ggn wrote them holding a secret); GNU find, else none
-  find "$dir" -maxdepth 1 -type f \\( -name "$p*.service" -o -name "$p*.timer" \\) ! -perm -o=r -printf 'P %f\\n' 2>/dev/null
+  [ -z "$names" ] || find "$dir" -maxdepth 1 -type f \\( -name "$p*.service" -o -name "$p*.timer" \\) ! -perm -o=r -printf 'P %f\\n' 2>/dev/null
   set -f
-  for n in $(sc list-units --all --plain --no-legend --full --no-pager "$p*" 2>/dev/null | cut -d' ' -f1); do add "$n"; done
+  patterns="$patterns $p*"
 done
 printf 'S\\n'
-if [ -n "$names" ]; then
-  sc show --no-pager -p Id,LoadState,ActiveState,SubState,UnitFileState,Result,MainPID,NRestarts,ActiveEnterTimestamp,Type -- $names
-fi
+# One systemctl for the files' units and, by pattern, every loaded unit of the prefixes (one
+# without a file: failed, or its file removed). A unit named twice is shown twice.
+[ -z "$patterns" ] || sc show --no-pager -p Id,LoadState,ActiveState,SubState,UnitFileState,Result,MainPID,NRestarts,ActiveEnterTimestamp,Type -- $names $patterns
 `;
 
 /** The properties of a unit's state (`UnitState`), as `systemctl show` names them. */
@@ -739,7 +742,10 @@ export function parseReadOutput(stdout: string): ParsedRead {
     if (p) priv.add(p[1]);
     const m = /^F (.+)$/.exec(lines[i]);
     if (!m) continue;
-    files.set(m[1], Buffer.from(lines[++i] ?? '', 'base64').toString('utf8'));
+    // base64's lines up to the line with a dot
+    let b64 = '';
+    for (i++; i < lines.length && lines[i] !== '.'; i++) b64 += lines[i];
+    files.set(m[1], Buffer.from(b64, 'base64').toString('utf8'));
   }
   let cur: Record<string, string> = {};
   const flush = () => {
