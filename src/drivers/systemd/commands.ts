@@ -277,7 +277,9 @@ lockrev() {
 # it as the next revision number with ln, which fails when the name exists; sets $seq.
 keeprev() {
   rtmp=$(mktemp "$rev/.tmp.XXXXXX") || fail "cannot create a temporary file in $rev"
-  cp "$dir/$name" "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
+  # cat, not cp: the file open is the version kept even when another writer (no flock) renames
+  # a new one over the name meanwhile; GNU cp refuses that case ("replaced while being copied")
+  cat "$dir/$name" > "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
   newest; seq=\${best:-0}; tries=0
   while :; do
     seq=$((seq + 1)); tries=$((tries + 1))
