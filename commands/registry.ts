@@ -76,9 +76,9 @@ const VERBS: Record<string, Verb> = {
     summary: 'start the unit (its timer when it has one), writing it to its machine first if missing',
     load: () => require('./unit-actions').Start,
   },
-  stop: { levels: ['unit'], summary: 'stop the unit and its timer', load: () => require('./unit-actions').Stop },
+  stop: { levels: ['unit'], summary: 'stop the unit and its timer (disabled: it stays stopped after a reboot)', load: () => require('./unit-actions').Stop },
   restart: { levels: ['unit'], summary: 'restart the unit', load: () => require('./unit-actions').Restart },
-  unload: { levels: ['unit'], summary: 'stop the unit and its timer, keeping the files', load: () => require('./unit-actions').Unload },
+  unload: { levels: ['unit'], summary: 'stop the unit and its timer (disabled), keeping the files', load: () => require('./unit-actions').Unload },
   destroy: {
     levels: ['unit'],
     summary: 'stop the unit and remove its files from the machine (asks first on a terminal; -y in scripts)',

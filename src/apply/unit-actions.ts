@@ -91,7 +91,9 @@ async function actOn(d: Driver, machine: string, changes: UnitChange[], action: 
     case 'stop':
     case 'unload':
       if (stopOrder.length) {
-        await d.stop(machine, stopOrder);
+        // Disabled too (as `systemctl disable --now`), a unit with an [Install] section that
+        // start enabled: a stopped unit stays stopped when the host reboots.
+        await d.stop(machine, stopOrder, { disable: true });
         done.push(`stopped ${stopOrder.join(' ')}`);
       }
       return;

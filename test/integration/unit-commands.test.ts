@@ -135,6 +135,19 @@ function suite(scope: Scope): void {
       const s = run('prod', 'boot', 'b1', 'start');
       assert.equal(s.code, 0, s.stdout + s.stderr);
       assert.equal(await sc(h[1], 'is-enabled', unit), 'enabled', 'the start command enables it too');
+      const st = run('prod', 'boot', 'b1', 'stop');
+      assert.equal(st.code, 0, st.stdout + st.stderr);
+      assert.equal(await sc(h[1], 'is-enabled', unit), 'disabled', 'stop disables it: it stays stopped after a reboot');
+      assert.equal(await sc(h[1], 'is-active', unit), 'inactive');
+      await cluster.restart(h[1]);
+      // once the boot's target is reached, what it wanted has been started
+      let booted = '';
+      for (let i = 0; i < 100 && booted !== 'active'; i++) {
+        booted = await sc(h[1], 'is-active', target);
+        if (booted !== 'active') await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(booted, 'active', `${target} reached`);
+      assert.equal(await sc(h[1], 'is-active', unit), 'inactive', 'not started at boot');
     });
   });
 }
