@@ -152,6 +152,12 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const b = args.indexOf('--baseline');
   const baseline = b >= 0 ? path.resolve(args.splice(b, 2)[1]) : undefined;
+  // Without its bundle a checkout's bin/ggn.js runs the unbundled tsc output (a build whose
+  // bundling step did not run): timing that would compare something else than the build.
+  if (baseline && !fs.existsSync(path.join(baseline, 'dist', 'bundle', 'ggn-local.js'))) {
+    console.error(`--baseline ${baseline}: no dist/bundle/ggn-local.js there (run npm ci && npm run build in it)`);
+    process.exit(2);
+  }
   const only = args[0];
   if (!only || only === 'startup') benchStartup(baseline);
   if (!only || only === 'render') benchRender(baseline);
