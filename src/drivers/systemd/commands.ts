@@ -575,7 +575,6 @@ export function parseShowFields(block: string): Record<string, string> {
 }
 
 /** INSTALL_AND_START_SCRIPT: (audit line,) write `unit` (stdin, `size` bytes; 0600 when it holds a secret), daemon-reload, start `start`. */
-
 export function installAndStartCommand(
   t: CommandTarget,
   unit: string,
@@ -749,20 +748,13 @@ export function parseReadOutput(stdout: string): ParsedRead {
     for (i++; i < lines.length && lines[i] !== '.'; i++) b64 += lines[i];
     files.set(m[1], Buffer.from(b64, 'base64').toString('utf8'));
   }
-  let cur: Record<string, string> = {};
-  const flush = () => {
-    if (cur.Id) states.set(cur.Id, cur);
-    cur = {};
-  };
-  for (i++; i < lines.length; i++) {
-    const line = lines[i];
-    if (line === '') {
-      flush();
-      continue;
-    }
-    const eq = line.indexOf('=');
-    if (eq > 0) cur[line.slice(0, eq)] = line.slice(eq + 1);
+  // `systemctl show`'s blocks, one per unit, separated by empty lines
+  for (const block of lines
+    .slice(i + 1)
+    .join('\n')
+    .split('\n\n')) {
+    const fields = parseShowFields(block);
+    if (fields.Id) states.set(fields.Id, fields);
   }
-  flush();
   return { files, private: priv, states };
 }
