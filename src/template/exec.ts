@@ -623,9 +623,7 @@ export class ExecState {
           this.errorf(`can't print ${nodeString(node)} of type ${goTypeName(v)}`);
         }
         if (v !== null && (v as GoOpaque).formatDeref !== undefined) {
-          const s = (v as GoOpaque).formatDeref!();
-          this.parts.push(s);
-          this.outLength += s.length;
+          this.append((v as GoOpaque).formatDeref!());
           return;
         }
     }
@@ -637,6 +635,10 @@ export class ExecState {
     if (this.outLength + s.length > this.limits.maxOutput) {
       this.errorf(`the rendered output is larger than ${this.limits.what}`);
     }
+    this.append(s);
+  }
+
+  private append(s: string): void {
     this.parts.push(s);
     this.outLength += s.length;
   }
