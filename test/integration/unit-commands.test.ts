@@ -121,13 +121,17 @@ function suite(scope: Scope): void {
       assert.equal(u.code, 0, u.stdout + u.stderr);
       assert.equal(await sc(h[1], 'is-enabled', unit), 'enabled');
       assert.ok((await cluster.list(h[1], wants)).includes(unit));
+      // is-active of a unit, asked every 100 ms for up to 10 s until it says active
+      const activeSoon = async (u: string) => {
+        let state = '';
+        for (let i = 0; i < 100 && state !== 'active'; i++) {
+          state = await sc(h[1], 'is-active', u);
+          if (state !== 'active') await new Promise((r) => setTimeout(r, 100));
+        }
+        return state;
+      };
       await cluster.restart(h[1]);
-      let state = '';
-      for (let i = 0; i < 100 && state !== 'active'; i++) {
-        state = await sc(h[1], 'is-active', unit);
-        if (state !== 'active') await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(state, 'active', 'started at boot');
+      assert.equal(await activeSoon(unit), 'active', 'started at boot');
       assert.equal(run('prod', 'boot', 'check').code, 0);
       const d = run('prod', 'boot', 'b1', 'destroy', '-y');
       assert.equal(d.code, 0, d.stdout + d.stderr);
@@ -141,12 +145,7 @@ function suite(scope: Scope): void {
       assert.equal(await sc(h[1], 'is-active', unit), 'inactive');
       await cluster.restart(h[1]);
       // once the boot's target is reached, what it wanted has been started
-      let booted = '';
-      for (let i = 0; i < 100 && booted !== 'active'; i++) {
-        booted = await sc(h[1], 'is-active', target);
-        if (booted !== 'active') await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(booted, 'active', `${target} reached`);
+      assert.equal(await activeSoon(target), 'active', `${target} reached`);
       assert.equal(await sc(h[1], 'is-active', unit), 'inactive', 'not started at boot');
     });
   });
