@@ -2,10 +2,12 @@
  * update benchmark (root only): 30 units, 5 on each of 6 test hosts, rolled out at concurrency 5
  * with a unit that starts in milliseconds. Figures:
  *   slot: how long each unit holds its place in the window, from its first event to `done`
- *     (the JSON events), median over the units; target: slot - systemd's own time <= 0.3 s;
- *   systemd's own time, measured in the same run on the same hosts: `systemctl --user
- *     daemon-reload` timed inside 5 hosts at once (as the rollout runs them) plus the units' start
- *     (ActiveEnter - InactiveExit);
+ *     (the JSON events); target: slot - systemd's own time - --settle <= 0.3 s, the median over
+ *     the units;
+ *   systemd's own time, in the same slot: its daemon-reload, as the host timed it in the unit's
+ *     round trip (the `reload` event's durationMs), plus the units' start (ActiveEnter -
+ *     InactiveExit, their mean); for context, `systemctl --user daemon-reload` timed apart inside
+ *     5 hosts at once, the yardstick of earlier runs;
  *   --settle's default, a wait the operator chooses, counted apart;
  *   overhead per unit = (wall - systemd start time) / units, the older figure (context).
  * The median of 5 rollouts (by slot).
@@ -51,7 +53,7 @@ export async function benchUpdate(): Promise<void> {
     const ggn = (...args: string[]) => spawnSync(process.execPath, [bin, '-H', tree.home, ...args], { encoding: 'utf8' });
     const first = ggn('prod', 'web', 'update', '-y');
     if (first.status !== 0) throw new Error(`first update failed: ${first.stderr}`);
-    const rounds: { wall: number; systemd: number; steps: Map<string, number[]>; slots: number[] }[] = [];
+    const rounds: { wall: number; systemd: number; steps: Map<string, number[]>; slots: number[]; own: number[]; reloads: number[] }[] = [];
     for (let round = 2; round < 2 + ROUNDS; round++) {
       tree.write('env/prod/attributes/base.yml', `default:\n  version: "${round}"\n`);
       const t0 = process.hrtime.bigint();
@@ -60,6 +62,8 @@ export async function benchUpdate(): Promise<void> {
       if (r.status !== 0) throw new Error(`update failed: ${r.stderr}`);
       const steps = new Map<string, number[]>();
       const first = new Map<string, number>();
+      const reloadOf = new Map<string, number>();
+      const slotOf = new Map<string, number>();
       const slots: number[] = [];
       for (const line of r.stdout.split('\n')) {
         if (!line.startsWith('{')) continue;
@@ -68,7 +72,11 @@ export async function benchUpdate(): Promise<void> {
         const id = `${e.unit}@${e.host}`;
         const t = Date.parse(e.time);
         if (!first.has(id)) first.set(id, t);
-        if (e.step === 'done' && e.result === 'ok') slots.push(t - first.get(id)!);
+        if (e.step === 'done' && e.result === 'ok') {
+          slots.push(t - first.get(id)!);
+          slotOf.set(id, t - first.get(id)!);
+        }
+        if (e.step === 'reload' && e.result === 'ok') reloadOf.set(id, e.durationMs);
         if (e.result === 'ok' && typeof e.durationMs === 'number') steps.set(e.step, [...(steps.get(e.step) ?? []), e.durationMs]);
       }
       let systemd = 0;
@@ -87,26 +95,32 @@ export async function benchUpdate(): Promise<void> {
           systemd += (Number(f.ActiveEnterTimestampMonotonic) - Number(f.InactiveExitTimestampMonotonic)) / 1000;
         }
       }
-      rounds.push({ wall, systemd, steps, slots });
+      const start = systemd / (HOSTS * PER_HOST);
+      const own = [...slotOf].map(([id, slot]) => slot - (reloadOf.get(id) ?? NaN) - start - SETTLE_MS);
+      rounds.push({ wall, systemd, steps, slots, own, reloads: [...reloadOf.values()] });
     }
     const units = HOSTS * PER_HOST;
     const reload = await daemonReloadMs(cluster, CONCURRENCY);
-    const best = rounds.map((r) => ({ ...r, overhead: (r.wall - r.systemd) / units, slot: median(r.slots) })).sort((a, b) => a.slot - b.slot)[
-      Math.floor(ROUNDS / 2)
-    ];
+    // The median round by ggn's own time (each round's: the median over its units).
+    const best = rounds
+      .map((r) => ({ ...r, overhead: (r.wall - r.systemd) / units, slot: median(r.slots), ownMs: median(r.own), reloadMs: median(r.reloads) }))
+      .sort((a, b) => a.ownMs - b.ownMs)[Math.floor(ROUNDS / 2)];
     const start = best.systemd / units;
-    const own = best.slot - reload - start - SETTLE_MS;
+    const apart = best.slot - reload - start - SETTLE_MS;
     console.log(
       `update: ${units} units on ${HOSTS} hosts at concurrency ${CONCURRENCY}, the median of ${rounds.length} rollouts (each after a version change)`,
     );
     console.log(`  wall ${(best.wall / 1000).toFixed(2)} s; overhead per unit (wall - systemd start) / units ${(best.overhead / 1000).toFixed(3)} s`);
     console.log(`  mean per step (ms): ${[...best.steps].map(([k, v]) => `${k} ${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(0)}`).join(', ')}`);
+    console.log(
+      `  per round, ggn's own time per slot (ms): ${rounds.map((r) => median(r.own).toFixed(0)).join(', ')}; with daemon-reload timed apart instead (${reload.toFixed(0)} ms): ${(apart / 1000).toFixed(3)} s`,
+    );
     addRow({
       what: `update: a unit's slot (${units} units, ${HOSTS} hosts, concurrency ${CONCURRENCY})`,
-      measured: `${(best.slot / 1000).toFixed(3)} s; without systemd's ${((reload + start) / 1000).toFixed(3)} s and --settle ${DEFAULT_SETTLE}: ${(own / 1000).toFixed(3)} s`,
-      yardstick: `daemon-reload ${reload.toFixed(0)} ms (5 hosts at once) + start ${start.toFixed(0)} ms + settle ${SETTLE_MS} ms`,
+      measured: `${(best.slot / 1000).toFixed(3)} s; without systemd's ${((best.reloadMs + start) / 1000).toFixed(3)} s and --settle ${DEFAULT_SETTLE}: ${(best.ownMs / 1000).toFixed(3)} s`,
+      yardstick: `daemon-reload in the slot ${best.reloadMs.toFixed(0)} ms (apart, 5 hosts at once: ${reload.toFixed(0)} ms) + start ${start.toFixed(0)} ms + settle ${SETTLE_MS} ms`,
       target: "<= 0.3 s without systemd's time and --settle",
-      ok: own <= 300,
+      ok: best.ownMs <= 300,
     });
   } finally {
     await cluster.down();

@@ -15,8 +15,9 @@
  * bounds its whole start, ExecStartPre included.
  *
  * When the driver can (`installAndStart`), the last file's write, the reload and the restart go
- * in one round trip; the steps are still reported one by one (reload and restart with no time
- * of their own), and a failure still names the step that failed.
+ * in one round trip; the steps are still reported one by one, each with the time the host says
+ * it took (the write's event keeps the rest of the round trip; without the host's figures,
+ * reload and restart show 0 ms), and a failure still names the step that failed.
  *
  * A node of a service with `rollout:` (an item with `overlap`) takes the two-slot path instead:
  * the new version started next to the old one, the proxy switched, the old one drained and
@@ -28,7 +29,7 @@ import * as os from 'node:os';
 import { isService, isTimer, unitBase } from '../render/names';
 import { GgnError } from '../errors';
 import { auditFields, contentHash, STARTED } from './audit';
-import { Driver, FailureDetail, InstallAndStartError, StartTicket, StartWatch } from '../drivers/types';
+import { Driver, FailureDetail, InstallAndStartError, InstallAndStartResult, StartTicket, StartWatch } from '../drivers/types';
 import { UnitChange } from '../plan/diff';
 import { Clock, Reporter, RolloutStep } from './types';
 import { TrafficProxy } from '../proxy/types';
@@ -162,22 +163,24 @@ export function unitSteps(item: RolloutItem, deps: RolloutDeps, signal: AbortSig
   const { driver, clock, reporter } = deps;
   const ev = (step: RolloutStep, result: 'started' | 'ok' | 'failed' | 'restored' | 'restore-failed', extra: { durationMs?: number; message?: string } = {}) =>
     reporter.event({ time: clock.now(), unit: item.main, host: item.machine, step, result, ...extra });
-  const step = async <T>(name: RolloutStep, fn: () => Promise<T>, opts: { interruptible?: boolean } = {}): Promise<T> => {
+  /** `moveMs`: time that belongs to another step (a round trip that did several), added to this one's. */
+  const step = async <T>(name: RolloutStep, fn: () => Promise<T>, opts: { interruptible?: boolean; moveMs?: () => number } = {}): Promise<T> => {
     // Stopped (signal, lock lost): no further step; the unit is restored.
     if (signal.aborted && opts.interruptible !== false) throw new StepError(name, 'interrupted');
     const t0 = clock.now();
+    const took = () => Math.max(0, clock.now() - t0 + (opts.moveMs?.() ?? 0));
     ev(name, 'started');
     try {
       const v = await fn();
       // A backend that placed the unit itself says where (waitUp's note).
       const note = typeof v === 'object' && v !== null ? (v as { note?: unknown }).note : undefined;
-      ev(name, 'ok', { durationMs: clock.now() - t0, ...(typeof note === 'string' ? { message: note } : {}) });
+      ev(name, 'ok', { durationMs: took(), ...(typeof note === 'string' ? { message: note } : {}) });
       return v;
     } catch (e) {
       // A wait or health check cut short by a stop says so, not "timed out after 0.0 s".
       const message =
         signal.aborted && (name === 'wait-active' || name === 'health' || name === 'hooks-early') ? 'interrupted' : e instanceof Error ? e.message : String(e);
-      ev(name, 'failed', { durationMs: clock.now() - t0, message });
+      ev(name, 'failed', { durationMs: took(), message });
       throw e instanceof StepError && e.message === message ? e : new StepError(name, message);
     }
   };
@@ -422,27 +425,39 @@ async function updateItem(
     audited = true;
     let deadline = 0;
     let ticket: StartTicket | undefined;
+    let hostMs: InstallAndStartResult['hostMs'];
     let later: LaterStepError | undefined;
-    await step('write', async () => {
-      for (const f of changed) {
-        // A rollback does not keep the bytes it replaces; its revision is dropped once the unit is up.
-        const keepRevision = f.fromRevision === undefined;
-        if (f === combined) {
-          deadline = clock.now() + opts.timeoutMs;
-          try {
-            ticket = await installAndStart(driver, item, f, { keepRevision, target, auditFirst: startedLine, watch: watchFor(opts) }, written, (why) =>
-              auditFailed(STARTED, why),
-            );
-          } catch (e) {
-            if (!(e instanceof LaterStepError)) throw e;
-            later = e;
+    // The round trip's time on the host after the write is the later steps' (reported with them).
+    const movedOn = () => (hostMs ? -(hostMs.reload + hostMs.restart + hostMs.watch) : 0);
+    await step(
+      'write',
+      async () => {
+        for (const f of changed) {
+          // A rollback does not keep the bytes it replaces; its revision is dropped once the unit is up.
+          const keepRevision = f.fromRevision === undefined;
+          if (f === combined) {
+            deadline = clock.now() + opts.timeoutMs;
+            try {
+              ({ ticket, hostMs } = await installAndStart(
+                driver,
+                item,
+                f,
+                { keepRevision, target, auditFirst: startedLine, watch: watchFor(opts) },
+                written,
+                (why) => auditFailed(STARTED, why),
+              ));
+            } catch (e) {
+              if (!(e instanceof LaterStepError)) throw e;
+              later = e;
+            }
+          } else {
+            const { revision } = await driver.install(item.machine, f.unit, f.desired, { keepRevision, secret: f.secret });
+            written.push({ unit: f.unit, previous: f.previous, revision, secret: f.secret });
           }
-        } else {
-          const { revision } = await driver.install(item.machine, f.unit, f.desired, { keepRevision, secret: f.secret });
-          written.push({ unit: f.unit, previous: f.previous, revision, secret: f.secret });
         }
-      }
-    });
+      },
+      { moveMs: movedOn },
+    );
     if (later) {
       // The write went through; the reload or the restart in the same round trip did not.
       if (later.step === 'restart') {
@@ -454,17 +469,18 @@ async function updateItem(
       throw new StepError(later.step, later.message);
     }
     if (ticket) {
-      // Reloaded and restarted in the write's round trip.
+      // Reloaded and restarted in the write's round trip: the host's time for each, when it said.
       for (const name of ['reload', 'restart'] as const) {
         ev(name, 'started');
-        ev(name, 'ok', { durationMs: 0 });
+        ev(name, 'ok', { durationMs: hostMs?.[name] ?? 0 });
       }
     } else {
       if (written.length) await step('reload', () => driver.reload(item.machine));
       deadline = clock.now() + opts.timeoutMs;
       ticket = await step('restart', () => driver.beginStart(item.machine, target, { watch: watchFor(opts) }));
     }
-    await step('wait-active', () => waitUp(driver, item, ticket!, opts, deadline, signal, clock));
+    // The host's watch of the start (in the write's round trip) is part of this wait.
+    await step('wait-active', () => waitUp(driver, item, ticket!, opts, deadline, signal, clock), { moveMs: () => hostMs?.watch ?? 0 });
     if (deps.health) {
       await step('health', async () => {
         const r = await deps.health!(item, signal);
@@ -530,7 +546,7 @@ async function installAndStart(
   opts: { keepRevision: boolean; target: string; auditFirst?: string[]; watch: StartWatch },
   written: { unit: string; previous: string | null; revision?: string; secret?: boolean }[],
   auditFailed: (why: string) => void,
-): Promise<StartTicket> {
+): Promise<Pick<InstallAndStartResult, 'ticket' | 'hostMs'>> {
   try {
     const r = await driver.installAndStart!(item.machine, {
       unit: f.unit,
@@ -543,7 +559,7 @@ async function installAndStart(
     });
     if (r.auditError) auditFailed(r.auditError);
     written.push({ unit: f.unit, previous: f.previous, revision: r.revision, secret: f.secret });
-    return r.ticket;
+    return r;
   } catch (e) {
     if (!(e instanceof InstallAndStartError)) throw e;
     if (e.auditError) auditFailed(e.auditError);

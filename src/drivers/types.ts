@@ -116,6 +116,19 @@ export interface InstallAndStart {
   watch?: StartWatch;
 }
 
+/** What `installAndStart` did. */
+export interface InstallAndStartResult {
+  revision?: string;
+  ticket: StartTicket;
+  auditError?: string;
+  /**
+   * How long the host spent on the steps after the write, by its own clock (10 ms resolution),
+   * when it can say: systemd's reload, the restart's request, the watch of the start (looks and
+   * settle). The round trip's events report these instead of 0 ms for reload and restart.
+   */
+  hostMs?: { reload: number; restart: number; watch: number };
+}
+
 /**
  * installAndStart stopped at `step`. `mayHaveChanged`: the unit file may be installed (it was,
  * or the driver cannot tell: a connection lost mid-way), so the caller restores it; `revision`
@@ -176,7 +189,7 @@ export interface Driver {
    * Stops at the first step that fails (a failed write reloads and restarts nothing) and throws
    * an InstallAndStartError naming it.
    */
-  installAndStart?(machine: string, req: InstallAndStart): Promise<{ revision?: string; ticket: StartTicket; auditError?: string }>;
+  installAndStart?(machine: string, req: InstallAndStart): Promise<InstallAndStartResult>;
 
   /** The revisions kept of a unit on its machine (the last few), oldest first. */
   readRevisions(machine: string, unit: string): Promise<{ revision: string; content: string }[]>;

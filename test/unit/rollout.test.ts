@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { batchSizes, parseBatches, RolloutDriver, rolloutItems, runRollout, RolloutItem } from '../../src/apply/rollout';
 import { fakeClock, FakeClock } from '../support/fake-clock';
 import { UnitChange } from '../../src/plan/diff';
-import { UnitState } from '../../src/drivers/types';
+import { InstallAndStart, UnitState } from '../../src/drivers/types';
 import { MemoryDriver } from '../../src/drivers/memory/driver';
 
 const st = (active: string, sub: string, extra: Partial<UnitState> = {}): UnitState => ({
@@ -410,6 +410,29 @@ describe('runRollout: write, reload and restart in one round trip (installAndSta
       );
     });
   }
+
+  it("each step's event takes the time the host says it spent on it; the write keeps the rest of the round trip", async () => {
+    const items = one();
+    const { clock, hosts, reporter, deps, opts } = setup(items);
+    let roundTrip = 0;
+    const timed: RolloutDriver = new Proxy(hosts, {
+      get: (t, k) =>
+        k === 'installAndStart'
+          ? async (m: string, req: InstallAndStart) => {
+              const t0 = clock.t;
+              const r = await t.installAndStart(m, req);
+              clock.t += 1500; // the round trip: the write, then 1,400 ms that the host says it spent after it
+              roundTrip = clock.t - t0;
+              return { ...r, hostMs: { reload: 400, restart: 100, watch: 900 } };
+            }
+          : Reflect.get(t, k, t),
+    });
+    const s = await runRollout(items, { ...deps, driver: timed }, opts);
+    assert.equal(s.ok.length, 1);
+    const took = (step: string) => reporter.events.find((e) => e.step === step && e.result === 'ok')?.durationMs;
+    assert.deepEqual([took('write'), took('reload'), took('restart')], [roundTrip - 1400, 400, 100]);
+    assert.ok(took('wait-active')! >= 900, `wait-active ${took('wait-active')} ms counts the host's watch`);
+  });
 
   it('a driver without it gets the three steps as before, with the same outcome', async () => {
     const items = one();

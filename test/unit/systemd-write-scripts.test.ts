@@ -225,6 +225,18 @@ describe('unit write scripts: interrupted writes', () => {
 
 describe('revision scripts: how the replaced file is kept', () => {
   for (const shell of SHELLS) {
+    it(`${shell}: a removal that keeps the revision: the unit gone, its bytes a private revision, no temp file`, () => {
+      const b = box(`rev-remove-${shell}`);
+      assert.equal(run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: 2 }), 'v1', shell).code, 0);
+      const r = run(b, removeUnitsCommand(user, [UNIT], true), '', shell);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `revision ${UNIT} 1\n`);
+      assert.ok(!fs.existsSync(path.join(b.unitDir, UNIT)));
+      assert.equal(fs.readFileSync(path.join(b.revDir, '1'), 'utf8'), 'v1');
+      assert.equal((fs.statSync(path.join(b.revDir, '1')).mode & 0o777).toString(8), '600');
+      assert.deepEqual(tempFiles(b), []);
+    });
+
     it(`${shell}: the replaced bytes are copied into a private revision (0600: they may hold a secret), also from a symlinked unit file`, () => {
       const b = box(`rev-link-${shell}`);
       const save = (content: string) => run(b, writeUnitWithRevisionCommand(user, UNIT, { save: true, size: content.length }), content, shell);
@@ -355,7 +367,7 @@ describe('revision scripts: concurrent writers', () => {
 
 describe('installAndStart: write, daemon-reload and restart in one script', () => {
   /** A box whose `systemctl` logs its arguments and fails the verb named in FAIL_VERB. */
-  function fakeSystemd(name: string, shell: string, failVerb = '') {
+  function fakeSystemd(name: string, shell: string, failVerb = '', slow: Record<string, number> = {}) {
     const b = box(name);
     const bin = path.join(b.home, 'bin');
     fs.mkdirSync(bin);
@@ -363,7 +375,11 @@ describe('installAndStart: write, daemon-reload and restart in one script', () =
     fs.writeFileSync(
       path.join(bin, 'systemctl'),
       `#!/bin/sh\necho "$*" >> ${log}\nfor a in "$@"; do [ "$a" = "${failVerb || 'none'}" ] && { echo "Failed to $a: boom" >&2; exit 1; }; done\n` +
-        `case "$*" in *InvocationID*) echo inv-before;; esac\nexit 0\n`,
+        Object.entries(slow)
+          .map(([verb, s]) => `for a in "$@"; do [ "$a" = "${verb}" ] && sleep ${s}; done\n`)
+          .join('') +
+        // a look (the watch) sees the new start running; the show before the restart, the old invocation
+        `case "$*" in *ActiveState*) printf 'Id=${UNIT}\\nActiveState=active\\nSubState=running\\nInvocationID=inv-new\\nMainPID=9\\n';; *InvocationID*) echo inv-before;; esac\nexit 0\n`,
       { mode: 0o755 },
     );
     b.env = { ...b.env, PATH: `${bin}:${b.env.PATH}` };
@@ -379,10 +395,32 @@ describe('installAndStart: write, daemon-reload and restart in one script', () =
     it(`${shell}: writes (keeping the revision), reloads, reads the invocation and queues the restart, in that order`, async () => {
       const { b, driver, calls } = fakeSystemd('ias-ok', shell);
       await driver.writeUnitRevision('m1', UNIT, 'v1', { save: true });
-      const r = await driver.installAndStart('m1', req('v2'));
+      const { hostMs, ...r } = await driver.installAndStart('m1', req('v2'));
       assert.deepEqual(r, { revision: '1', ticket: { unit: UNIT, before: 'inv-before' }, auditError: undefined });
+      assert.ok(hostMs && hostMs.reload >= 0 && hostMs.restart >= 0 && hostMs.watch === 0, JSON.stringify(hostMs));
       assert.equal(fs.readFileSync(path.join(b.unitDir, UNIT), 'utf8'), 'v2');
       assert.deepEqual(calls(), ['--user daemon-reload', `--user show -p InvocationID --value -- ${UNIT}`, `--user restart --no-block -- ${UNIT}`]);
+    });
+
+    it(`${shell}: says how long the host spent reloading, restarting and watching (its own clock)`, async () => {
+      const { driver } = fakeSystemd('ias-timed', shell, '', { 'daemon-reload': 0.3, restart: 0.1 });
+      const { hostMs } = await driver.installAndStart('m1', { ...req('v1'), watch: { settleMs: 200, budgetMs: 60_000 } });
+      // Lower bounds only (the fake's sleeps); centiseconds, so 10 ms below each sleep at worst.
+      assert.ok(hostMs, 'the host said');
+      assert.ok(hostMs.reload >= 290, `reload ${hostMs.reload} ms`);
+      assert.ok(hostMs.restart >= 90, `restart ${hostMs.restart} ms`);
+      assert.ok(hostMs.watch >= 190, `watch ${hostMs.watch} ms (the settle time)`);
+    });
+
+    it(`${shell}: enables the written unit when it has an [Install] section (known without reading it back), and the start unit when its file has one`, async () => {
+      const { b, driver, calls } = fakeSystemd('ias-enable', shell);
+      const installable = '[Unit]\nDescription=x\n\n[Install]\nWantedBy=default.target\n';
+      await driver.installAndStart('m1', req(installable));
+      assert.deepEqual(calls()[1], `--user enable --quiet -- ${UNIT}`);
+      fs.writeFileSync(path.join(b.unitDir, 'p_web_a.timer'), '[Timer]\nOnCalendar=daily\n[Install]\nWantedBy=timers.target\n');
+      fs.writeFileSync(path.join(b.home, 'systemctl.log'), '');
+      await driver.installAndStart('m1', req('[Unit]\nDescription=no install section\n', 'p_web_a.timer'));
+      assert.deepEqual(calls(), ['--user daemon-reload', '--user enable --quiet -- p_web_a.timer', '--user restart -- p_web_a.timer']);
     });
 
     it(`${shell}: a timer is restarted (blocking), no invocation`, async () => {

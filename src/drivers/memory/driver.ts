@@ -17,6 +17,7 @@ import {
   HostSnapshot,
   InstallAndStart,
   InstallAndStartError,
+  InstallAndStartResult,
   InstallOptions,
   Machine,
   StartTicket,
@@ -246,7 +247,7 @@ export class MemoryDriver implements Driver {
   failInstallAndStartAt?: 'write' | 'reload' | 'restart';
 
   /** install, reload, beginStart: the same calls, in order, stopping at the first that fails. */
-  async installAndStart(machine: string, req: InstallAndStart): Promise<{ revision?: string; ticket: StartTicket; auditError?: string }> {
+  async installAndStart(machine: string, req: InstallAndStart): Promise<InstallAndStartResult> {
     const failAt = this.failInstallAndStartAt;
     this.failInstallAndStartAt = undefined;
     let auditError: string | undefined;

@@ -154,12 +154,13 @@ stale() {
     return 0
   done
 }
+modemask() { case "$mode" in 600) umask 077;; 644) umask 022;; *) fail "refusing mode $mode";; esac; }
 receive() {
   stale "$dir" ".$name.ggn-tmp.*"
   # A unit file is 0644, as systemd's own tools write them, unless it holds a secret (600: its
   # owner only, root in scope system). Created under that umask and exclusively (noclobber:
   # O_EXCL), named after this shell's pid: no mktemp, no chmod.
-  case "$mode" in 600) umask 077;; 644) umask 022;; *) fail "refusing mode $mode";; esac
+  modemask
   i=0
   set -C
   while :; do
@@ -205,10 +206,11 @@ export const WARNING_PREFIX = 'ggn-warning: ';
  * such units: `systemctl enable` warns about the others. A failure is a warning, not an error.
  */
 const ENABLE_HELPERS = `installable() { grep -q '^\\[Install\\]' "$dir/$1" 2>/dev/null; }
+enable_unit() { sc enable --quiet -- "$1" >/dev/null 2>&1 || printf '${WARNING_PREFIX}cannot enable %s\\n' "$1" >&2; }
 enable_installed() {
   for u in "$@"; do
     installable "$u" || continue
-    sc enable --quiet -- "$u" >/dev/null 2>&1 || printf '${WARNING_PREFIX}cannot enable %s\\n' "$u" >&2
+    enable_unit "$u"
   done
   return 0
 }
@@ -273,10 +275,18 @@ lockrev() {
   exec 9>>"$lock" || fail "cannot open $lock"
   flock -w 60 9 || fail "another write of $name on this host held $lock for 60 s"
 }
-# keeprev: copies $dir/$name into a private file (mktemp: 0600, it may hold a secret) and claims
-# it as the next revision number with ln, which fails when the name exists; sets $seq.
+# keeprev: copies $dir/$name into a private file (0600, it may hold a secret; made as receive
+# makes its temp file, no mktemp) and claims it as the next revision number with ln, which fails
+# when the name exists; sets $seq.
 keeprev() {
-  rtmp=$(mktemp "$rev/.tmp.XXXXXX") || fail "cannot create a temporary file in $rev"
+  umask 077; set -C; i=0
+  while :; do
+    rtmp="$rev/.tmp.$$.$i"
+    if true 2>/dev/null > "$rtmp"; then break; fi
+    rtmp=; i=$((i + 1))
+    [ $i -lt 100 ] || { set +C; fail "cannot create a temporary file in $rev"; }
+  done
+  set +C; modemask
   # cat, not cp: the file open is the version kept even when another writer (no flock) renames
   # a new one over the name meanwhile; GNU cp refuses that case ("replaced while being copied")
   cat "$dir/$name" > "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
@@ -334,7 +344,10 @@ export const WRITE_REVISION_SCRIPT = PRELUDE + WRITE_HELPERS + REVISION_HELPERS 
  * One round trip of a rollout: WRITE_REVISION_SCRIPT's write, then `daemon-reload`, then the
  * start of `$6` (a service: its InvocationID, then `restart --no-block`; a timer: `restart`).
  * Each step runs only when the one before succeeded (a failed write reloads and restarts
- * nothing), and stdout says how far it got: `installed`, `reloaded`, `invocation <id>`, `started`.
+ * nothing), and stdout says how far it got: `installed`, `reloaded`, `invocation <id>`, `started`,
+ * then `watched` after the watch; each of these four words is followed by the host's
+ * /proc/uptime in centiseconds (read without a process; 0 without it), so the driver can say how
+ * long systemd's reload, the restart and the watch took (parseStepStamps).
  */
 export const INSTALL_AND_START_SCRIPT =
   PRELUDE +
@@ -342,23 +355,25 @@ export const INSTALL_AND_START_SCRIPT =
   REVISION_HELPERS +
   ENABLE_HELPERS +
   WATCH_HELPERS +
-  `settle=\${8:-}; budget=\${9:-}
+  `settle=\${8:-}; budget=\${9:-}; installs=\${10:-}
 case "$settle" in *[!0-9.]*) fail "refusing settle $settle";; esac
 case "$budget" in *[!0-9]*) fail "refusing budget $budget";; esac
-if [ $# -gt 9 ]; then
-  # The audit line (arguments 10...) before anything changes; one that cannot be written is said
+if [ $# -gt 10 ]; then
+  # The audit line (arguments 11...) before anything changes; one that cannot be written is said
   # on stderr and the rest goes on, as when it has its own round trip.
-  line=\${10}; i=0
-  for f in "$@"; do i=$((i + 1)); [ $i -gt 10 ] && line="$line	$f"; done
+  line=\${11}; i=0
+  for f in "$@"; do i=$((i + 1)); [ $i -gt 11 ] && line="$line	$f"; done
   { [ -d "$state" ] || mkstate; } 2>/dev/null
   { printf '%s\\n' "$line" >> "$state/audit.log"; } 2>/dev/null || printf '${AUDIT_FAILED_PREFIX}cannot append to %s\\n' "$state/audit.log" >&2
 fi
 ` +
   WRITE_REVISION_BODY +
-  `printf 'installed\\n'
+  `uptime_cs; printf 'installed %s\\n' "$cs"
 sc daemon-reload || exit 1
-printf 'reloaded\\n'
-enable_installed "$name"; [ "$start" = "$name" ] || enable_installed "$start"
+uptime_cs; printf 'reloaded %s\\n' "$cs"
+# the written unit's [Install] section is known to the client ($installs: no grep); another start unit's is looked up
+[ "$installs" != 1 ] || enable_unit "$name"
+[ "$start" = "$name" ] || enable_installed "$start"
 case "$start" in
   *.timer) sc restart -- "$start" || exit 1;;
   *)
@@ -366,8 +381,9 @@ case "$start" in
     printf 'invocation %s\\n' "$before"
     sc restart --no-block -- "$start" || exit 1;;
 esac
-printf 'started\\n'
+uptime_cs; printf 'started %s\\n' "$cs"
 case "$start" in *.service) [ -z "$budget" ] || watch "$start" "$before" "$settle" "$budget";; esac
+uptime_cs; printf 'watched %s\\n' "$cs"
 exit 0
 `;
 
@@ -463,6 +479,8 @@ export const REMOVE_KEEPING_REVISION_SCRIPT =
   REVISION_HELPERS +
   ENABLE_HELPERS +
   `keep=$1; shift
+# the umask keeprev goes back to after making its private file (modemask); nothing is written here
+mode=644
 case "$keep" in ''|*[!0-9]*) fail "refusing keep count $keep";; esac
 for name in "$@"; do
   [ -f "$dir/$name" ] || continue
@@ -550,6 +568,26 @@ function watchArgs(w: StartWatch | undefined): [string, string] {
   return [w.settleMs > 0 ? (w.settleMs / 1000).toFixed(3) : '', String(Math.ceil(w.budgetMs / 10))];
 }
 
+/** INSTALL_AND_START_SCRIPT's progress words, each with the host's uptime in centiseconds (0: unknown). */
+export type StepStamp = 'installed' | 'reloaded' | 'started' | 'watched';
+
+/** The progress words INSTALL_AND_START_SCRIPT printed, with their stamps. */
+export function parseStepStamps(stdout: string): Map<StepStamp, number> {
+  const stamps = new Map<StepStamp, number>();
+  for (const m of stdout.matchAll(/^(installed|reloaded|started|watched) (\d+)$/gm)) stamps.set(m[1] as StepStamp, Number(m[2]));
+  return stamps;
+}
+
+/**
+ * How long the host spent reloading, restarting and watching, in ms, from the stamps; undefined
+ * when one is missing or unknown (no /proc/uptime).
+ */
+export function hostStepMs(stamps: Map<StepStamp, number>): { reload: number; restart: number; watch: number } | undefined {
+  const [i, r, s, w] = (['installed', 'reloaded', 'started', 'watched'] as const).map((k) => stamps.get(k) ?? 0);
+  if (!(i > 0 && r >= i && s >= r && w >= s)) return undefined;
+  return { reload: (r - i) * 10, restart: (s - r) * 10, watch: (w - s) * 10 };
+}
+
 /** The looks WATCH_HELPERS printed, in order: each as `systemctl show`'s fields. */
 export function parseLooks(stdout: string): Record<string, string>[] {
   const looks: Record<string, string>[] = [];
@@ -578,7 +616,17 @@ export function parseShowFields(block: string): Record<string, string> {
 export function installAndStartCommand(
   t: CommandTarget,
   unit: string,
-  opts: { save: boolean; dropRevision?: string; size: number; start: string; audit?: string[]; secret?: boolean; watch?: StartWatch },
+  opts: {
+    save: boolean;
+    dropRevision?: string;
+    size: number;
+    start: string;
+    audit?: string[];
+    secret?: boolean;
+    watch?: StartWatch;
+    /** The unit's bytes (sent on stdin): whether it has an [Install] section is decided here. */
+    content: string;
+  },
 ): string[] {
   checkUnits([unit, opts.start]);
   const drop = opts.dropRevision;
@@ -593,8 +641,14 @@ export function installAndStartCommand(
     opts.start,
     opts.secret ? '600' : '644',
     ...watchArgs(opts.watch),
+    hasInstallSection(opts.content) ? '1' : '0',
     ...audit,
   ]);
+}
+
+/** A line that starts with `[Install]`, as ENABLE_HELPERS' `installable` greps for it on the host. */
+function hasInstallSection(content: string): boolean {
+  return /^\[Install\]/m.test(content);
 }
 
 function sizeArg(size: number | undefined): string[] {

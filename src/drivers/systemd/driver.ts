@@ -13,6 +13,7 @@ import {
   HostSnapshot,
   InstallAndStart,
   InstallAndStartError,
+  InstallAndStartResult,
   InstallOptions,
   LiveUnit,
   Machine,
@@ -36,8 +37,10 @@ import {
   dropRevisionCommand,
   installAndStartCommand,
   journalCommand,
+  hostStepMs,
   parseLooks,
   parseShowFields,
+  parseStepStamps,
   parseRevisionsOutput,
   readRevisionsCommand,
   writeUnitWithRevisionCommand,
@@ -253,12 +256,13 @@ export class SshSystemdDriver implements Driver {
   }
 
   /** install + reload + beginStart in one round trip (INSTALL_AND_START_SCRIPT). */
-  async installAndStart(machine: string, req: InstallAndStart): Promise<{ revision?: string; ticket: StartTicket; auditError?: string }> {
+  async installAndStart(machine: string, req: InstallAndStart): Promise<InstallAndStartResult> {
     const { unit, content, start } = req;
     const argv = installAndStartCommand(this.opts.target, unit, {
       save: req.keepRevision,
       dropRevision: req.dropRevision,
       size: Buffer.byteLength(content),
+      content,
       start,
       audit: req.auditFirst,
       secret: req.secret,
@@ -279,7 +283,7 @@ export class SshSystemdDriver implements Driver {
       .split('\n')
       .filter((l) => !l.startsWith(AUDIT_FAILED_PREFIX))
       .join('\n');
-    const done = new Set(r.stdout.split('\n'));
+    const done = parseStepStamps(r.stdout);
     const revision = /^revision (\d+)$/m.exec(r.stdout)?.[1];
     const invocation = /^invocation (.*)$/m.exec(r.stdout)?.[1]?.trim();
     if (r.code !== 0 || !done.has('started')) {
@@ -292,9 +296,11 @@ export class SshSystemdDriver implements Driver {
       const what = isTimer(start) ? `systemctl restart ${start}` : `systemctl restart --no-block ${start}`;
       throw new InstallAndStartError(remoteError(machine, what, out).message, 'restart', true, revision, host, auditError);
     }
-    if (isTimer(start)) return { revision, ticket: { unit: start }, auditError };
+    const hostMs = hostStepMs(done);
+    const timed = hostMs ? { hostMs } : {};
+    if (isTimer(start)) return { revision, ticket: { unit: start }, auditError, ...timed };
     const looks = parseLooks(r.stdout).map(toState);
-    return { revision, ticket: { unit: start, before: invocation ?? '', ...(looks.length ? { looks } : {}) }, auditError };
+    return { revision, ticket: { unit: start, before: invocation ?? '', ...(looks.length ? { looks } : {}) }, auditError, ...timed };
   }
 
   async waitUp(machine: string, ticket: StartTicket, opts: WaitUpOptions): Promise<undefined> {
