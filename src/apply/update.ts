@@ -32,6 +32,7 @@ import { didYouMean } from '../report/suggest';
 import { mapLimit } from '../parallel';
 import { resolveRollbackTargets, Revision, unitKey } from './rollback-target';
 import { readHistory } from './history';
+import { AuditEntry } from './audit';
 import { PlanFile, planMoves } from '../plan/file';
 import { PruneItem, pruneItems, PruneSummary, runPrune } from './prune';
 import { formatDuration } from '../durations';
@@ -159,9 +160,10 @@ export async function update(ws: Workspace, driver: Driver, deps: UpdateDeps, op
     }
     const runId = deps.runId ?? randomUUID();
     const tree = deps.tree ?? describeTree(treeCommit(ws.home.workPath));
+    const history = envHistory(driver, env.name);
     for (const service of services) {
       if (opts.signal?.aborted) break;
-      const r = await updateService(ws, driver, lock, env, service, { ...deps, runId, tree }, opts);
+      const r = await updateService(ws, driver, lock, env, service, { ...deps, runId, tree, history }, opts);
       results.push(r);
       if (
         r.error ||
@@ -184,6 +186,7 @@ export async function update(ws: Workspace, driver: Driver, deps: UpdateDeps, op
 /** `--dry-run`: the plan of every service and each unit's steps; reads hosts, changes nothing, takes no lock. */
 async function dryRun(ws: Workspace, driver: Driver, env: Env, services: string[], deps: UpdateDeps, opts: UpdateOptions): Promise<ServiceResult[]> {
   const results: ServiceResult[] = [];
+  const history = envHistory(driver, env.name);
   for (const service of services) {
     const result: ServiceResult = { service };
     results.push(result);
@@ -193,7 +196,7 @@ async function dryRun(ws: Workspace, driver: Driver, env: Env, services: string[
       if (plan.errors.length) throw plan.errors[0];
       const items =
         opts.mode === 'rollback'
-          ? await rollbackItems(driver, plan, env.name, opts.rollbackTo)
+          ? await rollbackItems(driver, plan, history, opts.rollbackTo)
           : opts.mode === 'prune'
             ? []
             : rolloutItems(plan.changes, { all: opts.all, force: opts.force });
@@ -268,7 +271,7 @@ async function updateService(
   lock: ServiceLocks,
   env: Env,
   service: string,
-  deps: UpdateDeps & { runId: string },
+  deps: RunDeps,
   opts: UpdateOptions,
 ): Promise<ServiceResult> {
   const ctx = { env: env.dir, service };
@@ -305,6 +308,19 @@ async function updateService(
   return result;
 }
 
+/** A run's dependencies: UpdateDeps, the run's id, and the env's history read once for all its services. */
+type RunDeps = UpdateDeps & { runId: string; history: () => Promise<AuditEntry[]> };
+
+/**
+ * The env's audit history (every host's log), read on first use and then shared by the run's
+ * services: `rollback --to` of an env resolves every service against one read of each host's log,
+ * not one per service. Lines the run itself appends later concern units already rolled back.
+ */
+function envHistory(driver: Driver, envName: string): () => Promise<AuditEntry[]> {
+  let read: Promise<AuditEntry[]> | undefined;
+  return () => (read ??= readHistory(driver, envName).then((h) => h.entries));
+}
+
 /** One service's rollout, under its lock. */
 async function rollOutService(
   ws: Workspace,
@@ -312,7 +328,7 @@ async function rollOutService(
   env: Env,
   service: string,
   svc: PreparedService,
-  deps: UpdateDeps & { runId: string },
+  deps: RunDeps,
   opts: UpdateOptions,
 ): Promise<Pick<ServiceResult, 'summary' | 'nothingToDo' | 'prune'>> {
   const ctx = { env: env.dir, service };
@@ -334,7 +350,7 @@ async function rollOutService(
   const changes = slots ? await liveSlotsByProxy(plan.changes, slots.proxy) : plan.changes;
   const items =
     opts.mode === 'rollback'
-      ? await rollbackItems(driver, { ...plan, changes }, env.name, opts.rollbackTo)
+      ? await rollbackItems(driver, { ...plan, changes }, deps.history, opts.rollbackTo)
       : rolloutItems(changes, { all: opts.all, force: opts.force });
   if (items.length === 0) {
     deps.reporter.info(`${service}: nothing to ${opts.mode === 'rollback' ? 'roll back' : 'update'}`);
@@ -405,7 +421,7 @@ async function pruneService(
   env: Env,
   service: string,
   plan: LivePlan,
-  deps: UpdateDeps & { runId: string },
+  deps: RunDeps,
   opts: UpdateOptions,
 ): Promise<Pick<ServiceResult, 'prune' | 'nothingToDo'>> {
   const items = pruneItems(plan.changes.filter((c) => c.service === service));
@@ -489,7 +505,7 @@ function healthChecksByUnit(svc: PreparedService, plan: LivePlan): Map<string, H
  * Rollback: for each unit of the service on its machine, the newest revision kept there, or with
  * `to` the revision it names (resolved for every unit before anything changes).
  */
-async function rollbackItems(driver: Driver, plan: LivePlan, envName: string, to?: string): Promise<RolloutItem[]> {
+async function rollbackItems(driver: Driver, plan: LivePlan, history: () => Promise<AuditEntry[]>, to?: string): Promise<RolloutItem[]> {
   // A node with `rollout:` switches back to its idle slot, which holds the previous version.
   const slotted = plan.changes.filter((c) => c.slot && c.kind !== 'new' && c.live !== undefined);
   if (slotted.length && to !== undefined)
@@ -498,9 +514,7 @@ async function rollbackItems(driver: Driver, plan: LivePlan, envName: string, to
     );
   const slotItems = slotted.flatMap((c) => slotRollbackItem(c) ?? []);
   const groups = groupUnits(plan.changes.filter((c) => !c.slot && c.kind !== 'new' && c.live !== undefined));
-  const kept = new Map<string, Revision[]>();
-  const reads = await mapLimit(groups.flat(), 20, async (c) => kept.set(unitKey(c.unit, c.machine), await driver.readRevisions(c.machine, c.unit)));
-  for (const r of reads) if (!r.ok) throw r.error;
+  const kept = await readKept(driver, groups.flat());
   const newest = new Map([...kept].flatMap(([k, revs]) => (revs.length ? [[k, revs[revs.length - 1]] as const] : [])));
   const targets = to
     ? resolveRollbackTargets(
@@ -514,7 +528,7 @@ async function rollbackItems(driver: Driver, plan: LivePlan, envName: string, to
             revisions: kept.get(unitKey(c.unit, c.machine))!,
           })),
         ),
-        (await readHistory(driver, envName)).entries,
+        await history(),
       ).targets
     : newest;
   const items: RolloutItem[] = slotItems;
@@ -532,6 +546,21 @@ async function rollbackItems(driver: Driver, plan: LivePlan, envName: string, to
     items.push(itemFor(cs, files, 'rollback'));
   }
   return interleaveMachines(items.sort((a, b) => (a.id < b.id ? -1 : 1)));
+}
+
+/** The revisions kept of each unit: one round trip per machine where the driver can (readRevisionsOf), else one per unit. */
+async function readKept(driver: Driver, changes: UnitChange[]): Promise<Map<string, Revision[]>> {
+  const kept = new Map<string, Revision[]>();
+  const byMachine = new Map<string, string[]>();
+  for (const c of changes) byMachine.set(c.machine, [...(byMachine.get(c.machine) ?? []), c.unit]);
+  const reads = driver.readRevisionsOf
+    ? await mapLimit([...byMachine], 20, async ([m, units]) => {
+        const revs = await driver.readRevisionsOf!(m, units);
+        for (const u of units) kept.set(unitKey(u, m), revs.get(u) ?? []);
+      })
+    : await mapLimit(changes, 20, async (c) => kept.set(unitKey(c.unit, c.machine), await driver.readRevisions(c.machine, c.unit)));
+  for (const r of reads) if (!r.ok) throw r.error;
+  return kept;
 }
 
 /**

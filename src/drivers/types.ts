@@ -193,6 +193,8 @@ export interface Driver {
 
   /** The revisions kept of a unit on its machine (the last few), oldest first. */
   readRevisions(machine: string, unit: string): Promise<{ revision: string; content: string }[]>;
+  /** Optional: readRevisions of several units of one machine, in one round trip (each unit named is in the map). */
+  readRevisionsOf?(machine: string, units: string[]): Promise<Map<string, { revision: string; content: string }[]>>;
   dropRevision(machine: string, unit: string, revision: string): Promise<void>;
 
   /** Refuses, naming host and place, when the machine's audit log cannot be appended to. */

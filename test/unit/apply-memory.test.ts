@@ -173,6 +173,51 @@ describe('update and rollback on the in-memory driver', () => {
     assert.equal(again.nothingToDo, true, 'already there');
   });
 
+  it("an env-level rollback --to reads each host's audit log once for all services, and each host's revisions of a service in one call", async () => {
+    const t = setup();
+    fs.mkdirSync(path.join(t.work, 'env/prod/services/api'));
+    fs.writeFileSync(
+      path.join(t.work, 'env/prod/services/api/service-manifest.yml'),
+      'nodes:\n  - {hostname: a1, machine_id: m0}\n  - {hostname: a2, machine_id: m0}\n  - {hostname: a3, machine_id: m1}\n',
+    );
+    fs.writeFileSync(path.join(t.work, 'env/prod/services/api/unit.tmpl'), UNIT);
+    for (const [v, tree] of [
+      ['1', 'aaaa1111 first'],
+      ['2', 'bbbb2222 second'],
+    ]) {
+      t.setVersion(v);
+      t.clock.t += 60_000;
+      for (const r of await t.run({ scope: { env: 'prod' } }, { tree })) assert.equal(r.error, undefined, r.error?.message);
+    }
+    const audits: string[] = [];
+    const revisionReads: string[] = [];
+    const d = t.driver as any;
+    const readAudit = d.readAudit.bind(d);
+    d.readAudit = (m: string) => (audits.push(m), readAudit(m));
+    const readOf = d.readRevisionsOf.bind(d);
+    d.readRevisionsOf = (m: string, units: string[]) => (revisionReads.push(`${m}: ${[...units].sort().join(' ')}`), readOf(m, units));
+    const readOne = d.readRevisions.bind(d);
+    d.readRevisions = (m: string, u: string) => (revisionReads.push(`${m}: ${u} alone`), readOne(m, u));
+    t.clock.t += 60_000;
+    const rs = await t.run({ mode: 'rollback', rollbackTo: 'aaaa1111', scope: { env: 'prod' } });
+    for (const r of rs) assert.equal(r.error, undefined, r.error?.message);
+    for (const [m, u] of [
+      ['m0', 'prod_api_a1.service'],
+      ['m0', 'prod_api_a2.service'],
+      ['m1', 'prod_api_a3.service'],
+      ['m0', 'prod_web_w1.service'],
+      ['m1', 'prod_web_w2.service'],
+    ])
+      assert.match(t.file(m, u)!, /app 1/, `${u} back to the first tree's version`);
+    assert.deepEqual(audits.sort(), ['m0', 'm1'], 'one read of each audit log for both services');
+    assert.deepEqual(revisionReads.sort(), [
+      'm0: prod_api_a1.service prod_api_a2.service',
+      'm0: prod_web_w1.service',
+      'm1: prod_api_a3.service',
+      'm1: prod_web_w2.service',
+    ]);
+  });
+
   it('a version that fails to start is restored and stops the rollout; exit detail in the summary', async () => {
     const t = setup();
     await t.run();

@@ -116,6 +116,8 @@ describe('revisions and audit log on the host', () => {
     const {
       writeUnitWithRevisionCommand,
       readRevisionsCommand,
+      readRevisionsOfCommand,
+      parseRevisionsByUnit,
       parseRevisionsOutput,
       auditAppendCommand,
       auditReadCommand,
@@ -147,5 +149,13 @@ describe('revisions and audit log on the host', () => {
     assert.equal(runLocal(auditAppendCommand(user, ['t1', 'a@b', 'prod', 'web', 'p_web_a.service', 'update', 'h1', 'h2', 'ok\twith\ttabs']), home).code, 0);
     assert.equal(runLocal(auditReadCommand(user), home).stdout, 't1\ta@b\tprod\tweb\tp_web_a.service\tupdate\th1\th2\tok with tabs\n');
     assert.ok(!fs.readdirSync(path.join(home, '.config/systemd/user')).some((f) => f !== 'p_web_a.service'), 'the unit directory holds only unit files');
+    // Several units in one round trip: each named, with its own revisions (none for a unit without any).
+    assert.equal(runLocal(writeUnitWithRevisionCommand(user, 'p_web_b.service', { save: true }), home, 'b1').code, 0);
+    assert.equal(runLocal(writeUnitWithRevisionCommand(user, 'p_web_b.service', { save: true }), home, 'b2').stdout, 'revision 1\n');
+    const byUnit = parseRevisionsByUnit(runLocal(readRevisionsOfCommand(user, ['p_web_b.service', 'p_other.service', 'p_web_a.service']), home).stdout);
+    assert.deepEqual(
+      [...byUnit].map(([u, rs]: [string, { revision: string; content: string }[]]) => `${u}=${rs.map((r) => `${r.revision}:${r.content}`).join(',')}`),
+      ['p_web_b.service=1:b1', 'p_other.service=', 'p_web_a.service=3:v3,4:v4,5:v5,6:v6'],
+    );
   });
 });

@@ -306,6 +306,10 @@ export class MemoryDriver implements Driver {
     return [...(this.host(machine).revisions.get(unit) ?? [])];
   }
 
+  async readRevisionsOf(machine: string, units: string[]): Promise<Map<string, { revision: string; content: string }[]>> {
+    return new Map(units.map((u) => [u, [...(this.host(machine).revisions.get(u) ?? [])]]));
+  }
+
   async dropRevision(machine: string, unit: string, revision: string): Promise<void> {
     this.record(`drop ${machine} ${unit} ${revision}`);
     const h = this.host(machine);

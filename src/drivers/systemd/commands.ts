@@ -387,18 +387,23 @@ uptime_cs; printf 'watched %s\\n' "$cs"
 exit 0
 `;
 
-/** Prints every revision kept of a unit (`R <seq>` then its bytes, base64, a line each), or nothing. */
+/**
+ * Prints, for each unit named, `U <unit>` and then every revision kept of it (`R <seq>` then its
+ * bytes, base64, a line each): a rollback reads all of a host's units in one round trip.
+ */
 export const READ_REVISIONS_SCRIPT =
   PRELUDE +
   REVISION_HELPERS +
-  `name=$1
-rev="$state/revisions/$name"
-[ -d "$rev" ] || exit 0
-revs warn
-for r in $revlist; do
-  printf 'R %s\\n' "$r"
-  base64 < "$rev/$r" | tr -d '\\n'
-  printf '\\n'
+  `for name in "$@"; do
+  printf 'U %s\\n' "$name"
+  rev="$state/revisions/$name"
+  [ -d "$rev" ] || continue
+  revs warn
+  for r in $revlist; do
+    printf 'R %s\\n' "$r"
+    base64 < "$rev/$r" | tr -d '\\n'
+    printf '\\n'
+  done
 done
 `;
 
@@ -669,8 +674,13 @@ export function splitWarnings(stderr: string): { warnings: string[]; rest: strin
 }
 
 export function readRevisionsCommand(t: CommandTarget, unit: string): string[] {
-  checkUnits([unit]);
-  return wrap(t, READ_REVISIONS_SCRIPT, [unit]);
+  return readRevisionsOfCommand(t, [unit]);
+}
+
+/** READ_REVISIONS_SCRIPT for several units of one host (parseRevisionsByUnit reads its output). */
+export function readRevisionsOfCommand(t: CommandTarget, units: string[]): string[] {
+  checkUnits(units);
+  return wrap(t, READ_REVISIONS_SCRIPT, units);
 }
 
 export function dropRevisionCommand(t: CommandTarget, unit: string, revision: string): string[] {
@@ -722,6 +732,16 @@ export function auditReadCommand(t: CommandTarget): string[] {
 }
 
 /** The revisions printed by READ_REVISIONS_SCRIPT, oldest first. */
+/** READ_REVISIONS_SCRIPT's output for several units: each unit named (`U <unit>`) with its revisions, oldest first. */
+export function parseRevisionsByUnit(stdout: string): Map<string, { revision: string; content: string }[]> {
+  const byUnit = new Map<string, { revision: string; content: string }[]>();
+  const heads = [...stdout.matchAll(/^U (.+)$/gm)];
+  heads.forEach((h, i) => {
+    byUnit.set(h[1], parseRevisionsOutput(stdout.slice(h.index! + h[0].length, heads[i + 1]?.index ?? stdout.length)));
+  });
+  return byUnit;
+}
+
 export function parseRevisionsOutput(stdout: string): { revision: string; content: string }[] {
   const out: { revision: string; content: string }[] = [];
   const re = /^R (\d+)\n([A-Za-z0-9+/=]*)$/gm;

@@ -43,6 +43,8 @@ import {
   parseStepStamps,
   parseRevisionsOutput,
   readRevisionsCommand,
+  readRevisionsOfCommand,
+  parseRevisionsByUnit,
   writeUnitWithRevisionCommand,
   parseReadOutput,
   readUnitsCommand,
@@ -152,6 +154,15 @@ export class SshSystemdDriver implements Driver {
   async readRevisions(machine: string, unit: string): Promise<{ revision: string; content: string }[]> {
     const r = await this.runScript(machine, readRevisionsCommand(this.opts.target, unit), `reading revisions of ${unit}`);
     return parseRevisionsOutput(r.stdout);
+  }
+
+  async readRevisionsOf(machine: string, units: string[]): Promise<Map<string, { revision: string; content: string }[]>> {
+    const r = await this.runScript(machine, readRevisionsOfCommand(this.opts.target, units), `reading revisions of ${units.join(', ')}`);
+    const byUnit = parseRevisionsByUnit(r.stdout);
+    // Every unit asked for is answered: a missing section would be a cut output, not "no revisions".
+    const missing = units.filter((u) => !byUnit.has(u));
+    if (missing.length) throw new GgnError(`reading revisions of ${missing.join(', ')}: no answer in the output`, { host: machine });
+    return byUnit;
   }
 
   async dropRevision(machine: string, unit: string, revision: string): Promise<void> {
