@@ -10,7 +10,7 @@
  *     5 hosts at once, the yardstick of earlier runs;
  *   --settle's default, a wait the operator chooses, counted apart;
  *   overhead per unit = (wall - systemd start time) / units, the older figure (context).
- * The median of 5 rollouts (by slot).
+ * The median of 5 rollouts (by ggn's own time per slot).
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
