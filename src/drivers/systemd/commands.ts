@@ -731,7 +731,6 @@ export function auditReadCommand(t: CommandTarget): string[] {
   return wrap(t, AUDIT_READ_SCRIPT, []);
 }
 
-/** The revisions printed by READ_REVISIONS_SCRIPT, oldest first. */
 /** READ_REVISIONS_SCRIPT's output for several units: each unit named (`U <unit>`) with its revisions, oldest first. */
 export function parseRevisionsByUnit(stdout: string): Map<string, { revision: string; content: string }[]> {
   const byUnit = new Map<string, { revision: string; content: string }[]>();
@@ -742,6 +741,7 @@ export function parseRevisionsByUnit(stdout: string): Map<string, { revision: st
   return byUnit;
 }
 
+/** The revisions printed by READ_REVISIONS_SCRIPT (for one unit), oldest first. */
 export function parseRevisionsOutput(stdout: string): { revision: string; content: string }[] {
   const out: { revision: string; content: string }[] = [];
   const re = /^R (\d+)\n([A-Za-z0-9+/=]*)$/gm;
