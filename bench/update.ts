@@ -64,7 +64,6 @@ export async function benchUpdate(): Promise<void> {
       const first = new Map<string, number>();
       const reloadOf = new Map<string, number>();
       const slotOf = new Map<string, number>();
-      const slots: number[] = [];
       for (const line of r.stdout.split('\n')) {
         if (!line.startsWith('{')) continue;
         const e = JSON.parse(line);
@@ -72,10 +71,7 @@ export async function benchUpdate(): Promise<void> {
         const id = `${e.unit}@${e.host}`;
         const t = Date.parse(e.time);
         if (!first.has(id)) first.set(id, t);
-        if (e.step === 'done' && e.result === 'ok') {
-          slots.push(t - first.get(id)!);
-          slotOf.set(id, t - first.get(id)!);
-        }
+        if (e.step === 'done' && e.result === 'ok') slotOf.set(id, t - first.get(id)!);
         if (e.step === 'reload' && e.result === 'ok') reloadOf.set(id, e.durationMs);
         if (e.result === 'ok' && typeof e.durationMs === 'number') steps.set(e.step, [...(steps.get(e.step) ?? []), e.durationMs]);
       }
@@ -97,7 +93,7 @@ export async function benchUpdate(): Promise<void> {
       }
       const start = systemd / (HOSTS * PER_HOST);
       const own = [...slotOf].map(([id, slot]) => slot - (reloadOf.get(id) ?? NaN) - start - SETTLE_MS);
-      rounds.push({ wall, systemd, steps, slots, own, reloads: [...reloadOf.values()] });
+      rounds.push({ wall, systemd, steps, slots: [...slotOf.values()], own, reloads: [...reloadOf.values()] });
     }
     const units = HOSTS * PER_HOST;
     const reload = await daemonReloadMs(cluster, CONCURRENCY);

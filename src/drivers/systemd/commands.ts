@@ -140,8 +140,8 @@ watch() {
  * keeps its temp file's mtime fresh). `size`, when given, is the byte count ggn sent: a channel
  * that closed mid-transfer gives `cat` a normal EOF, so a short file must not be installed.
  */
-const WRITE_HELPERS = `tmp=; rtmp=
-cleanup() { [ -z "$tmp" ] || rm -f "$tmp"; [ -z "$rtmp" ] || rm -f "$rtmp"; }
+const WRITE_HELPERS = `tmp=; rtmp=; made=
+cleanup() { [ -z "$tmp" ] || rm -f "$tmp"; [ -z "$rtmp" ] || rm -f "$rtmp"; [ -z "$made" ] || rm -f "$made"; }
 trap cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
 fail() { printf 'ggn: %s\\n' "$1" >&2; exit 1; }
@@ -155,22 +155,26 @@ stale() {
   done
 }
 modemask() { case "$mode" in 600) umask 077;; 644) umask 022;; *) fail "refusing mode $mode";; esac; }
-receive() {
-  stale "$dir" ".$name.ggn-tmp.*"
-  # A unit file is 0644, as systemd's own tools write them, unless it holds a secret (600: its
-  # owner only, root in scope system). Created under that umask and exclusively (noclobber:
-  # O_EXCL), named after this shell's pid: no mktemp, no chmod.
-  modemask
+# excl PREFIX: creates PREFIX<pid>.<n>, empty, exclusively (noclobber: O_EXCL) under the current
+# umask, and sets $made (removed on the way out until the caller takes it): no mktemp, no chmod.
+excl() {
   i=0
   set -C
   while :; do
-    tmp="$dir/.$name.ggn-tmp.$$.$i"
+    made="$1$$.$i"
     # true, not the special builtin ":", whose failed redirection would end a POSIX shell
-    if true 2>/dev/null > "$tmp"; then break; fi
-    tmp=; i=$((i + 1))
-    [ $i -lt 100 ] || { set +C; fail "cannot create a temporary file in $dir"; }
+    if true 2>/dev/null > "$made"; then set +C; return 0; fi
+    made=; i=$((i + 1))
+    [ $i -lt 100 ] || { set +C; return 1; }
   done
-  set +C
+}
+receive() {
+  stale "$dir" ".$name.ggn-tmp.*"
+  # A unit file is 0644, as systemd's own tools write them, unless it holds a secret (600: its
+  # owner only, root in scope system), created under that umask.
+  modemask
+  excl "$dir/.$name.ggn-tmp." || fail "cannot create a temporary file in $dir"
+  tmp=$made; made=
   cat > "$tmp" || fail "cannot write $tmp"
   if [ -n "$size" ]; then
     got=$(wc -c < "$tmp") || fail "cannot read back $tmp"
@@ -275,18 +279,14 @@ lockrev() {
   exec 9>>"$lock" || fail "cannot open $lock"
   flock -w 60 9 || fail "another write of $name on this host held $lock for 60 s"
 }
-# keeprev: copies $dir/$name into a private file (0600, it may hold a secret; made as receive
-# makes its temp file, no mktemp) and claims it as the next revision number with ln, which fails
-# when the name exists; sets $seq.
+# keeprev: copies $dir/$name into a private file (0600, it may hold a secret; made by excl under
+# umask 077) and claims it as the next revision number with ln, which fails when the name exists;
+# sets $seq.
 keeprev() {
-  umask 077; set -C; i=0
-  while :; do
-    rtmp="$rev/.tmp.$$.$i"
-    if true 2>/dev/null > "$rtmp"; then break; fi
-    rtmp=; i=$((i + 1))
-    [ $i -lt 100 ] || { set +C; fail "cannot create a temporary file in $rev"; }
-  done
-  set +C; modemask
+  umask 077
+  excl "$rev/.tmp." || fail "cannot create a temporary file in $rev"
+  rtmp=$made; made=
+  modemask
   # cat, not cp: the file open is the version kept even when another writer (no flock) renames
   # a new one over the name meanwhile; GNU cp refuses that case ("replaced while being copied")
   cat "$dir/$name" > "$rtmp" || fail "cannot copy $dir/$name to $rtmp"
