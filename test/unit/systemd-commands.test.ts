@@ -115,7 +115,6 @@ describe('revisions and audit log on the host', () => {
   it('keeps the replaced bytes as revisions (newest 5), restores and drops them', () => {
     const {
       writeUnitWithRevisionCommand,
-      readRevisionsCommand,
       readRevisionsOfCommand,
       parseRevisionsByUnit,
       parseRevisionsOutput,
@@ -135,7 +134,7 @@ describe('revisions and audit log on the host', () => {
       ['3', '4', '5', '6', '7'],
     );
     assert.equal(fs.readFileSync(path.join(home, '.config/systemd/user/p_web_a.service'), 'utf8'), 'v8');
-    const kept = parseRevisionsOutput(runLocal(readRevisionsCommand(user, 'p_web_a.service'), home).stdout);
+    const kept = parseRevisionsOutput(runLocal(readRevisionsOfCommand(user, ['p_web_a.service']), home).stdout);
     assert.deepEqual(
       kept.map((r: { revision: string; content: string }) => `${r.revision}:${r.content}`),
       ['3:v3', '4:v4', '5:v5', '6:v6', '7:v7'],
@@ -145,7 +144,7 @@ describe('revisions and audit log on the host', () => {
     assert.equal(w('v7', { save: false, dropRevision: '7' }).code, 0);
     assert.deepEqual(revs().sort(), ['3', '4', '5', '6']);
     assert.equal(fs.readFileSync(path.join(home, '.config/systemd/user/p_web_a.service'), 'utf8'), 'v7');
-    assert.deepEqual(parseRevisionsOutput(runLocal(readRevisionsCommand(user, 'p_other.service'), home).stdout), []);
+    assert.deepEqual(parseRevisionsOutput(runLocal(readRevisionsOfCommand(user, ['p_other.service']), home).stdout), []);
     assert.equal(runLocal(auditAppendCommand(user, ['t1', 'a@b', 'prod', 'web', 'p_web_a.service', 'update', 'h1', 'h2', 'ok\twith\ttabs']), home).code, 0);
     assert.equal(runLocal(auditReadCommand(user), home).stdout, 't1\ta@b\tprod\tweb\tp_web_a.service\tupdate\th1\th2\tok with tabs\n');
     assert.ok(!fs.readdirSync(path.join(home, '.config/systemd/user')).some((f) => f !== 'p_web_a.service'), 'the unit directory holds only unit files');

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  readRevisionsCommand,
+  readRevisionsOfCommand,
   readUnitsCommand,
   parseReadOutput,
   parseRevisionsOutput,
@@ -282,7 +282,7 @@ describe('revision scripts: junk in the state directory', () => {
       for (const line of warnings)
         assert.match(line, /^ggn-warning: ignoring \/.*\/revisions\/p_web_a\.service\/.+ in the ggn state directory \(not a revision\)$/);
       assert.ok(r.stderr.includes('/a?b in the ggn'), 'control characters are masked');
-      const rr = run(b, readRevisionsCommand(user, UNIT), '', shell);
+      const rr = run(b, readRevisionsOfCommand(user, [UNIT]), '', shell);
       assert.deepEqual(parseRevisionsOutput(rr.stdout), [
         { revision: '1', content: 'v1' },
         { revision: '2', content: 'v2' },

@@ -673,10 +673,6 @@ export function splitWarnings(stderr: string): { warnings: string[]; rest: strin
   return { warnings, rest: rest.join('\n') };
 }
 
-export function readRevisionsCommand(t: CommandTarget, unit: string): string[] {
-  return readRevisionsOfCommand(t, [unit]);
-}
-
 /** READ_REVISIONS_SCRIPT for several units of one host (parseRevisionsByUnit reads its output). */
 export function readRevisionsOfCommand(t: CommandTarget, units: string[]): string[] {
   checkUnits(units);

@@ -41,8 +41,6 @@ import {
   parseLooks,
   parseShowFields,
   parseStepStamps,
-  parseRevisionsOutput,
-  readRevisionsCommand,
   readRevisionsOfCommand,
   parseRevisionsByUnit,
   writeUnitWithRevisionCommand,
@@ -152,8 +150,7 @@ export class SshSystemdDriver implements Driver {
   }
 
   async readRevisions(machine: string, unit: string): Promise<{ revision: string; content: string }[]> {
-    const r = await this.runScript(machine, readRevisionsCommand(this.opts.target, unit), `reading revisions of ${unit}`);
-    return parseRevisionsOutput(r.stdout);
+    return (await this.readRevisionsOf(machine, [unit])).get(unit)!;
   }
 
   async readRevisionsOf(machine: string, units: string[]): Promise<Map<string, { revision: string; content: string }[]>> {
