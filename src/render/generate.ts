@@ -1,7 +1,9 @@
 /**
  * `generate`: render units and write them locally. One failing service does not stop the
  * others (every failure is reported), and a unit whose template fails is not written at all:
- * GGN wrote the partial output and exited 0.
+ * GGN wrote the partial output and exited 0. A stop (`signal`: Ctrl-C, SIGTERM) renders nothing
+ * more and lets the writer finish only the unit it is writing: every unit file is the old one or
+ * the new one, and no temporary file is left.
  */
 import { GgnError, toGgnError } from '../errors';
 import { Workspace } from '../workspace';
@@ -23,9 +25,13 @@ export interface ServiceOutcome {
   errors: GgnError[];
   /** Missing attributes (see renderUnits). */
   warnings: GgnError[];
+  /** false: the stop came before this service was rendered (nothing of it was written). */
+  rendered: boolean;
+  /** Units rendered but not written because of the stop (their files are as they were). */
+  notWritten: number;
 }
 
-export async function generate(ws: Workspace, scope: GenerateScope): Promise<ServiceOutcome[]> {
+export async function generate(ws: Workspace, scope: GenerateScope, opts: { signal?: AbortSignal } = {}): Promise<ServiceOutcome[]> {
   const env = ws.env(scope.env);
   // Inputs shared by every service fail once, as env-level errors, before any service starts.
   void ws.renderOptions;
@@ -34,10 +40,15 @@ export async function generate(ws: Workspace, scope: GenerateScope): Promise<Ser
   const services = scope.service ? [scope.service] : ws.serviceNames(env);
   const outcomes: ServiceOutcome[] = [];
   const sink = new UnitSink();
+  const { signal } = opts;
+  const stop = () => sink.stop();
+  signal?.addEventListener('abort', stop);
   const writes: Promise<void>[] = [];
   for (const name of services) {
-    const outcome: ServiceOutcome = { service: name, written: [], unchanged: [], errors: [], warnings: [] };
+    const outcome: ServiceOutcome = { service: name, written: [], unchanged: [], errors: [], warnings: [], rendered: false, notWritten: 0 };
     outcomes.push(outcome);
+    if (signal?.aborted) continue;
+    outcome.rendered = true;
     try {
       const svc = ws.service(env, name);
       const filter = scope.unit ? unitMatcher(env.name, name, scope.unit) : undefined;
@@ -53,6 +64,7 @@ export async function generate(ws: Workspace, scope: GenerateScope): Promise<Ser
           (res) => {
             outcome.written = res.written;
             outcome.unchanged = res.unchanged;
+            outcome.notWritten = res.skipped.length;
             outcome.errors.push(...res.errors.map((e) => e.withContext({ env: env.dir, service: name })));
           },
           (e) => void outcome.errors.push(toGgnError(e, { env: env.dir, service: name })),
@@ -67,6 +79,7 @@ export async function generate(ws: Workspace, scope: GenerateScope): Promise<Ser
   try {
     await Promise.all(writes);
   } finally {
+    signal?.removeEventListener('abort', stop);
     await sink.close();
   }
   return outcomes;

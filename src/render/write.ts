@@ -13,7 +13,13 @@ export interface WriteResult {
   unchanged: string[];
   /** Units that could not be written (the others still are). */
   errors: GgnError[];
+  /** Units left as they were because the write was stopped (a signal) before them. */
+  skipped: string[];
 }
+
+/** A temporary file of atomicWrite (`.<unit>.<pid>.tmp`) this old is a killed run's leftover. */
+export const STALE_TEMP_MS = 10 * 60_000;
+const TEMP_NAME = /^\..+\.\d+\.tmp$/;
 
 export type UnitToWrite = Pick<RenderedUnit, 'localPath' | 'content'> & {
   /** The content holds a secret: the file is written (or left) with mode 0600. */
@@ -31,17 +37,27 @@ export function toWrite(u: RenderedUnit): UnitToWrite {
 /** A unit for the writer: its content as a string, or as the UTF-8 bytes the writer thread gets. */
 export type UnitBytesToWrite = Omit<UnitToWrite, 'content'> & { content: string | Uint8Array };
 
-export function writeUnits(units: UnitBytesToWrite[]): WriteResult {
-  const res: WriteResult = { written: [], unchanged: [], errors: [] };
+/**
+ * Writes the units in order. `stopped` is asked before each one: once it says yes, the rest are
+ * left as they were (`skipped`), and no unit is ever half written (each write is atomic).
+ */
+export function writeUnits(units: UnitBytesToWrite[], stopped: () => boolean = () => false): WriteResult {
+  const res: WriteResult = { written: [], unchanged: [], errors: [], skipped: [] };
   // One listing per directory tells which files exist, so new files cost no failed read.
   const existing = new Map<string, Set<string>>();
-  for (const u of units) {
+  for (let i = 0; i < units.length; i++) {
+    const u = units[i];
+    if (stopped()) {
+      res.skipped = units.slice(i).map((v) => v.localPath);
+      break;
+    }
     const dir = path.dirname(u.localPath);
     let names = existing.get(dir);
     if (!names) {
       fs.mkdirSync(dir, { recursive: true });
       names = new Set(fs.readdirSync(dir));
       existing.set(dir, names);
+      removeStaleTemps(dir, names);
     }
     if (names.has(path.basename(u.localPath)) && sameContent(u.localPath, u.content)) {
       try {
@@ -61,6 +77,24 @@ export function writeUnits(units: UnitBytesToWrite[]): WriteResult {
     }
   }
   return res;
+}
+
+/**
+ * Removes what a run killed mid-write (SIGKILL, a crash, a power cut) left: its temporary files,
+ * once older than STALE_TEMP_MS (a live writer's is milliseconds old), as the hosts' write scripts
+ * do with theirs.
+ */
+function removeStaleTemps(dir: string, names: Set<string>): void {
+  for (const n of names) {
+    if (n.charCodeAt(0) !== 46 || !TEMP_NAME.test(n)) continue;
+    const f = path.join(dir, n);
+    try {
+      const st = fs.lstatSync(f);
+      if (Date.now() - st.mtimeMs > STALE_TEMP_MS) fs.rmSync(f, { force: true });
+    } catch {
+      // gone meanwhile, or not ours to remove: the write goes on
+    }
+  }
 }
 
 function sameContent(file: string, content: string | Uint8Array): boolean {
@@ -99,6 +133,8 @@ export function atomicWrite(file: string, content: string | Uint8Array, mode = 0
  */
 export class UnitSink {
   private worker?: import('node:worker_threads').Worker;
+  /** Set by stop(); the writer thread reads it before each unit (shared memory: it is busy writing, not reading messages). */
+  private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
   private pending = new Map<number, { resolve: (r: WriteResult) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   /** Buffers the writer thread has sent back, for the next batches. */
@@ -107,7 +143,7 @@ export class UnitSink {
   constructor(private readonly threadFrom = 200) {}
 
   write(units: UnitToWrite[]): Promise<WriteResult> {
-    if (units.length < this.threadFrom && !this.worker) return Promise.resolve().then(() => writeUnits(units));
+    if (units.length < this.threadFrom && !this.worker) return Promise.resolve().then(() => writeUnits(units, () => this.stopped));
     const w = this.ensureWorker();
     const id = this.nextId++;
     // The contents go as one buffer of UTF-8 bytes, moved, not copied: cloning 250 strings per
@@ -129,6 +165,15 @@ export class UnitSink {
     });
   }
 
+  /** No unit is started after this: the one being written is finished, the rest are `skipped`. */
+  stop(): void {
+    Atomics.store(this.stopFlag, 0, 1);
+  }
+
+  private get stopped(): boolean {
+    return Atomics.load(this.stopFlag, 0) !== 0;
+  }
+
   async close(): Promise<void> {
     await this.worker?.terminate();
     this.worker = undefined;
@@ -137,12 +182,13 @@ export class UnitSink {
   private ensureWorker(): import('node:worker_threads').Worker {
     if (this.worker) return this.worker;
     const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
-    const w = new Worker(path.join(__dirname, 'write-worker.js'));
+    const w = new Worker(path.join(__dirname, 'write-worker.js'), { workerData: { stop: this.stopFlag.buffer } });
     type Reply = {
       id: number;
       written?: string[];
       unchanged?: string[];
       errors?: { message: string; ctx: object }[];
+      skipped?: string[];
       error?: { message: string; ctx: object };
       bytes?: ArrayBuffer;
     };
@@ -152,7 +198,13 @@ export class UnitSink {
       if (!p) return;
       this.pending.delete(m.id);
       if (m.error) p.reject(new GgnError(m.error.message, m.error.ctx));
-      else p.resolve({ written: m.written!, unchanged: m.unchanged!, errors: (m.errors ?? []).map((e) => new GgnError(e.message, e.ctx)) });
+      else
+        p.resolve({
+          written: m.written!,
+          unchanged: m.unchanged!,
+          errors: (m.errors ?? []).map((e) => new GgnError(e.message, e.ctx)),
+          skipped: m.skipped ?? [],
+        });
     });
     w.on('error', (e) => {
       for (const p of this.pending.values()) p.reject(e);

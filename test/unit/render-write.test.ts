@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { atomicWrite, UnitSink } from '../../src/render/write';
+import { atomicWrite, STALE_TEMP_MS, UnitSink, writeUnits } from '../../src/render/write';
 
 const tmpOf = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
 
@@ -37,6 +37,38 @@ describe('atomicWrite', () => {
     assert.equal(fs.readFileSync(f, 'utf8'), 'newer\n');
     assert.ok(!fs.lstatSync(f).isSymbolicLink());
     assert.deepEqual(fs.readdirSync(dir).sort(), ['a.service', 'victim']);
+  });
+});
+
+describe('writeUnits', () => {
+  it("removes a killed run's temporary files once they are old, and only those", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ggn-write-'));
+    const old = path.join(dir, '.a.service.12345.tmp');
+    const young = path.join(dir, '.b.service.12346.tmp'); // a live run's
+    const notOurs = path.join(dir, '.hidden'); // not a temporary file's name
+    for (const f of [old, young, notOurs]) fs.writeFileSync(f, 'half');
+    const then = new Date(Date.now() - STALE_TEMP_MS - 60_000);
+    fs.utimesSync(old, then, then);
+    fs.utimesSync(notOurs, then, then);
+    const res = writeUnits([{ localPath: path.join(dir, 'a.service'), content: 'x' }]);
+    assert.deepEqual(res.written, [path.join(dir, 'a.service')]);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['.b.service.12346.tmp', '.hidden', 'a.service']);
+  });
+
+  it('stops before the next unit once asked: the rest are skipped, untouched', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ggn-write-'));
+    const units = ['a', 'b', 'c', 'd'].map((n) => ({ localPath: path.join(dir, `${n}.service`), content: n }));
+    let asked = 0;
+    const res = writeUnits(units, () => ++asked > 2);
+    assert.deepEqual(
+      res.written,
+      units.slice(0, 2).map((u) => u.localPath),
+    );
+    assert.deepEqual(
+      res.skipped,
+      units.slice(2).map((u) => u.localPath),
+    );
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['a.service', 'b.service']);
   });
 });
 
@@ -73,6 +105,38 @@ describe('UnitSink on its writer thread', () => {
       assert.equal(fs.readdirSync(path.join(dir, 'units')).length, 50, 'no temporary file left');
     } finally {
       await sink.close();
+    }
+  });
+
+  it('stop() ends the batch being written after its current unit; later batches write nothing', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ggn-sink-'));
+    const sink = new UnitSink(1);
+    const batch = (n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => ({ localPath: path.join(dir, tag, `${tag}-${i}.service`), content: `[Service]\n# ${tag} ${i}\n` }));
+    try {
+      await sink.write(batch(2, 'warm'));
+      const big = batch(10_000, 'big');
+      const pending = sink.write(big);
+      const later = sink.write(batch(5, 'later'));
+      // Stopped as soon as the thread has written a unit of the big batch.
+      while (!(fs.existsSync(path.join(dir, 'big')) && fs.readdirSync(path.join(dir, 'big')).some((n) => !n.startsWith('.'))))
+        await new Promise((r) => setImmediate(r));
+      sink.stop();
+      const res = await pending;
+      assert.ok(res.written.length > 0 && res.written.length < big.length, `${res.written.length} written`);
+      assert.deepEqual(
+        [...res.written, ...res.skipped],
+        big.map((u) => u.localPath),
+        'written in order, then skipped',
+      );
+      assert.deepEqual(fs.readdirSync(path.join(dir, 'big')).sort(), res.written.map((f) => path.basename(f)).sort(), 'no temporary file');
+      for (const f of res.written) assert.match(fs.readFileSync(f, 'utf8'), /^\[Service\]\n# big \d+\n$/);
+      const l = await later;
+      assert.deepEqual(l.written, []);
+      assert.equal(l.skipped.length, 5);
+    } finally {
+      await sink.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

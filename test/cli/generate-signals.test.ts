@@ -1,0 +1,70 @@
+/**
+ * A signal during a big `generate` (Ctrl-C, a CI runner's SIGTERM, a closed terminal's SIGHUP):
+ * nothing more is rendered, the unit being written is finished, no temporary file is left, the
+ * exit code is 128 + the signal, and every unit file there is whole (a full run afterwards finds
+ * each of them unchanged). Before, SIGTERM and SIGHUP killed the process between a temporary
+ * file's write and its rename.
+ */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as os from 'node:os';
+import { GGN, ggn, listFiles } from '../support/cli';
+import { generateBenchTree } from '../../bench/gen-tree';
+
+const CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+/** tmpfs where there is one: thousands of files created and deleted on a disk mounted with `discard` stall it. */
+const scratch = (name: string) => {
+  let base = os.tmpdir();
+  try {
+    fs.accessSync('/dev/shm', fs.constants.W_OK);
+    base = '/dev/shm';
+  } catch {}
+  return fs.mkdtempSync(path.join(base, `ggn-${name}-`));
+};
+
+/** Runs `generate` of 4,000 units and sends `sig` once the first unit file is there. */
+async function interrupted(work: string, home: string, sig: keyof typeof CODES): Promise<{ code: number | null; stderr: string }> {
+  const svc = path.join(work, 'env', 'bench', 'services');
+  const child = spawn(process.execPath, [GGN, '-H', home, 'bench', 'generate', '--quiet'], { env: { ...process.env, NO_COLOR: '1' } });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let done = false;
+  void exited.then(() => (done = true));
+  const first = path.join(svc, 'svc00', 'units');
+  while (!done && !(fs.existsSync(first) && fs.readdirSync(first).some((n) => !n.startsWith('.')))) await new Promise((r) => setTimeout(r, 2));
+  child.kill(sig);
+  return { code: await exited, stderr };
+}
+
+describe('generate stopped by a signal', () => {
+  for (const sig of Object.keys(CODES) as (keyof typeof CODES)[]) {
+    it(`${sig}: exit ${CODES[sig]}, no temporary file, every unit written is whole`, async () => {
+      const { work, home } = generateBenchTree(scratch(`gen-${sig}`), 20, 200);
+      const r = await interrupted(work, home, sig);
+      assert.equal(r.code, CODES[sig], r.stderr);
+      assert.match(r.stderr, new RegExp(`^${sig}: stopping: the unit being written is finished, nothing more is rendered$`, 'm'));
+      const m = /^generate bench: stopped: (\d+) written, 0 unchanged(; .*)?$/m.exec(r.stderr);
+      assert.ok(m, r.stderr);
+      const files = listFiles(path.join(work, 'env'));
+      assert.deepEqual(
+        files.filter((f) => path.basename(f).startsWith('.')),
+        [],
+        'no temporary file',
+      );
+      const units = files.filter((f) => f.includes(`${path.sep}units${path.sep}`));
+      assert.equal(units.length, Number(m[1]), 'the files there are the ones it says it wrote');
+      assert.ok(units.length < 4_000, `stopped before the end (${units.length} written)`);
+      // A full run afterwards finds every one of those files unchanged (whole, the right bytes)
+      // and writes the others.
+      const again = ggn(['-H', home, 'bench', 'generate']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, new RegExp(`^generate bench: ${4_000 - units.length} written, ${units.length} unchanged$`, 'm'));
+      fs.rmSync(path.dirname(work), { recursive: true, force: true });
+    });
+  }
+});
