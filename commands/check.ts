@@ -16,7 +16,7 @@ a host could not be checked.`;
   async run(): Promise<number> {
     const flags = await this.flags(Check.flags);
     const { ctx } = this;
-    const plan = await withDriver(ctx, flags.parallel, (d) => buildPlan(ctx.ws, d, ctx.target));
+    const plan = await withDriver(ctx, flags.parallel, (d) => buildPlan(ctx.ws, d, ctx.target), { progress: true });
     const timers = new Set(plan.rendered.filter((u) => u.kind === 'timer').map((u) => serviceOfTimer(u.name)));
     const problems = problemsOf(plan.changes, timers);
     if (flags.json) {

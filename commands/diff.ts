@@ -24,7 +24,7 @@ Exit codes with --exit-code: 0 nothing to do, 2 changes or units not running, 1 
   async run(): Promise<number> {
     const flags = await this.flags(Diff.flags);
     const { ctx } = this;
-    const plan = await withDriver(ctx, flags.parallel, (d) => buildPlan(ctx.ws, d, ctx.target));
+    const plan = await withDriver(ctx, flags.parallel, (d) => buildPlan(ctx.ws, d, ctx.target), { progress: true });
     // Drift is also a unit that is up to date but stopped or failed, as check and update see it.
     const notRunning = rolloutItems(plan.changes, { all: false, force: false })
       .filter((i) => i.reason === 'not running')

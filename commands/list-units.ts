@@ -14,10 +14,15 @@ export default class ListUnits extends GgnCommand {
   async run(): Promise<number> {
     const flags = await this.flags(ListUnits.flags);
     const { ctx } = this;
-    const { plan, history } = await withDriver(ctx, flags.parallel, async (d) => {
-      const plan = await buildPlan(ctx.ws, d, ctx.target);
-      return { plan, history: await readHistory(d, plan.envName, ctx.target.service) };
-    });
+    const { plan, history } = await withDriver(
+      ctx,
+      flags.parallel,
+      async (d) => {
+        const plan = await buildPlan(ctx.ws, d, ctx.target);
+        return { plan, history: await readHistory(d, plan.envName, ctx.target.service) };
+      },
+      { progress: true },
+    );
     // What runs where: the live content's hash, and the change that put it there (from the audit logs).
     // A node of a service with `rollout:`: its live slot, then its idle one when that has a file (compared with what the tree renders for it).
     const slotOf = new Map<UnitChange, { name: string; live: boolean }>();

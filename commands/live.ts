@@ -7,18 +7,27 @@ import { GgnError } from '../src/errors';
 import { ANSI, Colors, PLAIN } from '../src/report/diff';
 import { CommandContext } from './base';
 import { reportError } from './errors';
+import { readProgress } from './progress';
 
 export const parallelFlag = Flags.integer({ description: 'hosts contacted at once', default: DEFAULT_HOST_PARALLEL, min: 1, helpValue: 'N' });
 export const jsonFlag = Flags.boolean({ description: 'print one JSON document instead of text' });
 
-export async function withDriver<T>(ctx: CommandContext, parallel: number, fn: (d: Driver) => Promise<T>): Promise<T> {
+/**
+ * `progress`: a count of the hosts read on a terminal's stderr (commands/progress.ts), for the
+ * commands that only read; not for those with a live display of their own (update's task list).
+ */
+export async function withDriver<T>(ctx: CommandContext, parallel: number, fn: (d: Driver) => Promise<T>, opts: { progress?: boolean } = {}): Promise<T> {
+  const progress = opts.progress && ctx.globals.logLevel !== 'error' ? readProgress(ctx.err) : undefined;
   const warn = (machine: string, message: string): void => {
-    if (ctx.globals.logLevel !== 'error') ctx.err.write(`warning: host ${machine}: ${printable(message)}\n`);
+    if (ctx.globals.logLevel === 'error') return;
+    progress?.clear();
+    ctx.err.write(`warning: host ${machine}: ${printable(message)}\n`);
   };
-  const driver = createDriver(ctx.ws.env(ctx.target.env), { parallel, onWarning: warn });
+  const driver = createDriver(ctx.ws.env(ctx.target.env), { parallel, onWarning: warn, onReadProgress: progress?.update });
   try {
     return await fn(driver);
   } finally {
+    progress?.close();
     await driver.close();
   }
 }

@@ -36,6 +36,8 @@ export interface DriverOptions {
   transport?: Transport;
   /** Where a host's warnings go (see SshSystemdOptions.onWarning). */
   onWarning?: (machine: string, message: string) => void;
+  /** How far a read of many hosts is (see SshSystemdOptions.onReadProgress). */
+  onReadProgress?: (done: number, total: number) => void;
 }
 
 export function createDriver(env: Env, opts: DriverOptions = {}): Driver {
@@ -63,5 +65,6 @@ export function createDriver(env: Env, opts: DriverOptions = {}): Driver {
     transport: opts.transport ?? new SshTransport(),
     parallel: opts.parallel ?? DEFAULT_HOST_PARALLEL,
     onWarning: opts.onWarning,
+    onReadProgress: opts.onReadProgress,
   });
 }

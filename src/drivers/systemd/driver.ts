@@ -66,6 +66,8 @@ export interface SshSystemdOptions {
   parallel: number;
   /** Receives what a host's scripts warn about (e.g. junk in ggn's state directory). */
   onWarning?: (machine: string, message: string) => void;
+  /** Told when a read of hosts starts (0 done) and as each host answers or fails. */
+  onReadProgress?: (done: number, total: number) => void;
 }
 
 export class SshSystemdDriver implements Driver {
@@ -114,8 +116,11 @@ export class SshSystemdDriver implements Driver {
   }
 
   async read(machines: string[], prefixes: string[]): Promise<HostSnapshot[]> {
+    const progress = this.opts.onReadProgress;
+    let done = 0;
+    progress?.(0, machines.length);
     const results = await mapLimit(machines, this.opts.parallel, async (machine) => {
-      const r = await this.run(machine, readUnitsCommand(this.opts.target, prefixes), 'reading units');
+      const r = await this.run(machine, readUnitsCommand(this.opts.target, prefixes), 'reading units').finally(() => progress?.(++done, machines.length));
       const parsed = parseReadOutput(r.stdout);
       const names = new Set([...parsed.files.keys(), ...parsed.states.keys()]);
       const units: LiveUnit[] = [...names].sort().map((name) => ({
