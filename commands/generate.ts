@@ -41,15 +41,17 @@ is ever half written, no temporary file is left), and the exit code is 128 + the
     }
     const where = `${target.env}${target.service ? '/' + target.service : ''}`;
     const what = `${written} written, ${unchanged} unchanged` + (failed ? `, ${failed} failed` : '');
+    // What a stop (a signal, a full disk) left undone.
+    const left = [notWritten ? `${notWritten} rendered but not written` : '', notRendered ? `${notRendered} of ${outcomes.length} services not rendered` : '']
+      .filter(Boolean)
+      .join(', ');
+    const summary = `${what}${left ? `; ${left}` : ''}`;
     const signalled = stop.exitCode();
     if (signalled !== undefined) {
-      const left = [notWritten ? `${notWritten} rendered but not written` : '', notRendered ? `${notRendered} of ${outcomes.length} services not rendered` : '']
-        .filter(Boolean)
-        .join(', ');
-      this.ctx.err.write(`generate ${where}: stopped: ${what}${left ? `; ${left}` : ''}\n`);
+      this.ctx.err.write(`generate ${where}: stopped: ${summary}\n`);
       return signalled;
     }
-    if (!flags.quiet || failed) (failed ? this.ctx.err : this.ctx.out).write(`generate ${where}: ${what}\n`);
+    if (!flags.quiet || failed) (failed ? this.ctx.err : this.ctx.out).write(`generate ${where}: ${summary}\n`);
     return failed ? 1 : 0;
   }
 }

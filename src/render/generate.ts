@@ -47,7 +47,8 @@ export async function generate(ws: Workspace, scope: GenerateScope, opts: { sign
   for (const name of services) {
     const outcome: ServiceOutcome = { service: name, written: [], unchanged: [], errors: [], warnings: [], rendered: false, notWritten: 0 };
     outcomes.push(outcome);
-    if (signal?.aborted) continue;
+    // A stop, or a full disk (the writer stopped): nothing more is rendered.
+    if (signal?.aborted || sink.stopped) continue;
     outcome.rendered = true;
     try {
       const svc = ws.service(env, name);

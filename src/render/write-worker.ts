@@ -19,6 +19,8 @@ parentPort!.on('message', (msg: Batch) => {
       msg.units.map((u, i) => ({ ...u, content: msg.bytes.subarray(i === 0 ? 0 : msg.ends[i - 1], msg.ends[i]) })),
       stopped,
     );
+    // A full disk: the batches after this one write nothing either (the main thread sees the flag too).
+    if (res.full) Atomics.store(stop, 0, 1);
     // The buffer goes back (moved) for the next batch.
     parentPort!.postMessage(
       {

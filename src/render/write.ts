@@ -13,9 +13,17 @@ export interface WriteResult {
   unchanged: string[];
   /** Units that could not be written (the others still are). */
   errors: GgnError[];
-  /** Units left as they were because the write was stopped (a signal) before them. */
+  /** Units left as they were because the write was stopped (a signal, a full disk) before them. */
   skipped: string[];
+  /** The file system refused a write in a way every later one would fail too (FULL): the writes stopped there. */
+  full?: boolean;
 }
+
+/**
+ * Errors after which every other write on that file system fails the same way: the first is
+ * reported (with what it means) and nothing more is written, instead of one error per unit.
+ */
+const FULL: Record<string, string> = { ENOSPC: 'no space left on device', EDQUOT: 'disk quota exceeded', EROFS: 'read-only file system' };
 
 /** A temporary file of atomicWrite (`.<unit>.<pid>.tmp`) this old is a killed run's leftover. */
 export const STALE_TEMP_MS = 10 * 60_000;
@@ -73,6 +81,13 @@ export function writeUnits(units: UnitBytesToWrite[], stopped: () => boolean = (
       atomicWrite(u.localPath, u.content, unitFileMode(u.secret));
       res.written.push(u.localPath);
     } catch (e) {
+      const code = ((e as GgnError).cause as NodeJS.ErrnoException | undefined)?.code;
+      if (code !== undefined && FULL[code] !== undefined) {
+        res.errors.push(new GgnError(`cannot write unit file: ${code} (${FULL[code]}); nothing more is written`, { file: u.localPath }));
+        res.skipped = units.slice(i + 1).map((v) => v.localPath);
+        res.full = true;
+        break;
+      }
       res.errors.push(e as GgnError);
     }
   }
@@ -123,7 +138,7 @@ export function atomicWrite(file: string, content: string | Uint8Array, mode = 0
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw new GgnError(`cannot write unit file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
+    throw new GgnError(`cannot write unit file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file }, { cause: e });
   }
 }
 
@@ -143,7 +158,12 @@ export class UnitSink {
   constructor(private readonly threadFrom = 200) {}
 
   write(units: UnitToWrite[]): Promise<WriteResult> {
-    if (units.length < this.threadFrom && !this.worker) return Promise.resolve().then(() => writeUnits(units, () => this.stopped));
+    if (units.length < this.threadFrom && !this.worker)
+      return Promise.resolve().then(() => {
+        const res = writeUnits(units, () => this.stopped);
+        if (res.full) this.stop();
+        return res;
+      });
     const w = this.ensureWorker();
     const id = this.nextId++;
     // The contents go as one buffer of UTF-8 bytes, moved, not copied: cloning 250 strings per
@@ -170,7 +190,8 @@ export class UnitSink {
     Atomics.store(this.stopFlag, 0, 1);
   }
 
-  private get stopped(): boolean {
+  /** stop() was called, or a write found the file system full (the writer thread sets the same flag). */
+  get stopped(): boolean {
     return Atomics.load(this.stopFlag, 0) !== 0;
   }
 

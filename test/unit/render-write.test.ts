@@ -3,12 +3,15 @@
  * pid), even a symlink, is replaced, never written through. UnitSink's writer thread writes the
  * same bytes from the buffers it sends back and gets again.
  */
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { atomicWrite, STALE_TEMP_MS, UnitSink, writeUnits } from '../../src/render/write';
+
+/** The fs module itself (the import above is a namespace copy), for mock.method. */
+const fsModule = require('node:fs') as typeof fs;
 
 const tmpOf = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
 
@@ -53,6 +56,52 @@ describe('writeUnits', () => {
     const res = writeUnits([{ localPath: path.join(dir, 'a.service'), content: 'x' }]);
     assert.deepEqual(res.written, [path.join(dir, 'a.service')]);
     assert.deepEqual(fs.readdirSync(dir).sort(), ['.b.service.12346.tmp', '.hidden', 'a.service']);
+  });
+
+  for (const code of ['ENOSPC', 'EDQUOT', 'EROFS']) {
+    it(`${code}: one error saying what it means, and nothing more is written (every write would fail the same way)`, (t) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ggn-write-'));
+      const units = ['a', 'b', 'c', 'd'].map((n) => ({ localPath: path.join(dir, `${n}.service`), content: n }));
+      const real = fsModule.writeFileSync;
+      let n = 0;
+      // The file system fills up at the second unit (a real one would need a mount).
+      mock.method(fsModule, 'writeFileSync', (...args: Parameters<typeof fs.writeFileSync>) => {
+        if (++n === 2) throw Object.assign(new Error(`${code}: simulated`), { code });
+        return real(...args);
+      });
+      t.after(() => mock.restoreAll());
+      const res = writeUnits(units);
+      assert.deepEqual(res.written, [units[0].localPath]);
+      assert.equal(res.errors.length, 1);
+      assert.match(res.errors[0].message, new RegExp(`^cannot write unit file: ${code} \\(.+\\); nothing more is written$`));
+      assert.equal(res.errors[0].ctx.file, units[1].localPath);
+      assert.deepEqual(
+        res.skipped,
+        units.slice(2).map((u) => u.localPath),
+      );
+      assert.equal(res.full, true);
+      assert.deepEqual(fs.readdirSync(dir), ['a.service'], 'no temporary file');
+    });
+  }
+
+  it("another error (one unit) is that unit's: the others are still written", (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ggn-write-'));
+    const units = ['a', 'b', 'c'].map((n) => ({ localPath: path.join(dir, `${n}.service`), content: n }));
+    const real = fsModule.writeFileSync;
+    let n = 0;
+    mock.method(fsModule, 'writeFileSync', (...args: Parameters<typeof fs.writeFileSync>) => {
+      if (++n === 2) throw Object.assign(new Error('EIO: simulated'), { code: 'EIO' });
+      return real(...args);
+    });
+    t.after(() => mock.restoreAll());
+    const res = writeUnits(units);
+    assert.deepEqual(res.written, [units[0].localPath, units[2].localPath]);
+    assert.deepEqual(
+      res.errors.map((e) => e.message),
+      ['cannot write unit file: EIO'],
+    );
+    assert.deepEqual(res.skipped, []);
+    assert.equal(res.full, undefined);
   });
 
   it('stops before the next unit once asked: the rest are skipped, untouched', () => {
