@@ -9,6 +9,7 @@ import { CommandContext } from './base';
 import { complete, completionScript } from './completion';
 import { reportError } from './errors';
 import { guardStreams } from './redact';
+import { tolerateBrokenPipes } from './broken-pipe';
 import { extractGlobals, GlobalFlags, UsageError } from './globals';
 import { resolve } from './grammar';
 import { commandHelp, helpText } from './help';
@@ -22,6 +23,7 @@ export async function main(
   io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr },
 ): Promise<number> {
   guardStreams([io.out, io.err, process.stdout, process.stderr]);
+  tolerateBrokenPipes([process.stdout, process.stderr]);
   let globals: GlobalFlags = { logLevel: 'info', help: false, strict: false };
   let ws: Workspace | undefined;
   try {

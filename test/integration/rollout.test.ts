@@ -243,6 +243,22 @@ function suite(scope: Scope): void {
       assert.equal(run('prod', 'web', 'unlock').code, 0);
     });
 
+    it('a reader that goes away (| head) does not stop the rollout: every unit updated, the lock released, no stack trace', async () => {
+      setVersion('5b');
+      const p = background(['prod', 'web', 'update', '-y', '--json']);
+      // The first event read, then the pipe closed, as `| head -1` does: later writes get EPIPE.
+      // (Before, the first of them threw: a stack trace, nothing updated, the lock left behind.)
+      await p.until(() => true);
+      p.process.stdout!.destroy();
+      const r = await p.done;
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /);
+      for (let i = 0; i < 3; i++) assert.match((await onHost(i)) ?? '', /^Description=web w\d v5b$/m);
+      const lock = run('prod', 'web', 'lock', '-t', '1m', 'checking');
+      assert.equal(lock.code, 0, lock.stderr);
+      assert.equal(run('prod', 'web', 'unlock').code, 0);
+    });
+
     it('a host killed mid-rollout ends with a named error and no half-written unit', async () => {
       setVersion('6');
       const old = await onHost(1);

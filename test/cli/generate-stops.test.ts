@@ -1,9 +1,10 @@
 /**
- * A signal during a big `generate` (Ctrl-C, a CI runner's SIGTERM, a closed terminal's SIGHUP):
+ * How a big `generate` stops. A signal during it (Ctrl-C, a CI runner's SIGTERM, a closed terminal's SIGHUP):
  * nothing more is rendered, the unit being written is finished, no temporary file is left, the
  * exit code is 128 + the signal, and every unit file there is whole (a full run afterwards finds
  * each of them unchanged). Before, SIGTERM and SIGHUP killed the process between a temporary
- * file's write and its rename.
+ * file's write and its rename. And a reader that goes away (`| head`) does not stop it: the rest
+ * of the output is dropped, without a stack trace.
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -67,4 +68,21 @@ describe('generate stopped by a signal', () => {
       fs.rmSync(path.dirname(work), { recursive: true, force: true });
     });
   }
+});
+
+describe('generate whose reader goes away (| head)', () => {
+  it('finishes its work and exits 0 without a stack trace: the rest of its output is dropped', async () => {
+    const { work, home } = generateBenchTree(scratch('gen-pipe'), 20, 200);
+    const child = spawn(process.execPath, [GGN, '-H', home, 'bench', 'generate'], { env: { ...process.env, NO_COLOR: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    // The reader reads one chunk and goes away, as `head -1` does: later writes get EPIPE.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+    const units = listFiles(path.join(work, 'env')).filter((f) => f.includes(`${path.sep}units${path.sep}`));
+    assert.equal(units.length, 4_000, 'every unit written');
+    fs.rmSync(path.dirname(work), { recursive: true, force: true });
+  });
 });
