@@ -5,6 +5,8 @@
  * oclif's parser still parses and validates (commands/base.ts loads it when there are flags).
  */
 import type * as OclifFlags from '@oclif/core/flags';
+import { parseDuration } from '../src/durations';
+import { UsageError } from './globals';
 
 type CLIErrorClass = new (message: string) => Error;
 const cliError = (message: string): Error => new (require('@oclif/core/errors').CLIError as CLIErrorClass)(message);
@@ -36,3 +38,15 @@ export const integer = custom(async (input, _ctx, opts) => {
   if (opts.max !== undefined && num > opts.max) throw cliError(`Expected an integer less than or equal to ${opts.max} but received: ${input}`);
   return num;
 }) as unknown as typeof OclifFlags.integer;
+
+/**
+ * A duration flag's value in ms (`--timeout 5m`). One that is not a duration is a usage error
+ * naming the flag (exit 2), found before any host is contacted.
+ */
+export function durationValue(value: string, flag: string): number {
+  try {
+    return parseDuration(value);
+  } catch (e) {
+    throw new UsageError(`--${flag}: ${(e as Error).message}`);
+  }
+}

@@ -4,7 +4,7 @@ import * as Flags from './flags';
 import { readHistory } from '../src/apply/history';
 import { realClock } from '../src/apply/types';
 import { lockBackendFor } from '../src/apply/update';
-import { formatDuration, parseDuration } from '../src/durations';
+import { formatDuration } from '../src/durations';
 import { printable } from '../src/report/printable';
 import { table } from '../src/report/table';
 import { whoAmI } from '../src/tree/home';
@@ -33,11 +33,12 @@ export class Lock extends GgnCommand {
       return 2;
     }
     const { ctx } = this;
+    const ttlMs = Flags.durationValue(flags.ttl, 'ttl');
     return withDriver(ctx, 1, async (d) => {
       const lock = lockBackendFor(ctx.ws, d, ctx.target.env, realClock);
       try {
         await lock.check();
-        const info = await lock.acquireHand(ctx.target.service!, { holder: whoAmI(ctx.ws.home), message, ttlMs: parseDuration(flags.ttl) });
+        const info = await lock.acquireHand(ctx.target.service!, { holder: whoAmI(ctx.ws.home), message, ttlMs });
         this.print(
           `${ctx.target.service} locked by [${printable(info.holder)}] ${printable(info.message)} for ${formatDuration(info.expiresAt - Date.now())} (${lock.description}); your own commands run under it, \`unlock\` releases it`,
         );

@@ -93,13 +93,23 @@ export async function main(
     const ctx: CommandContext = { ws, globals, out: io.out, err: io.err, target: { level: r.level, env: r.env, service: r.service, unit: r.unit } };
     return await new Cls(r.args, ctx).run();
   } catch (e) {
-    if (e instanceof UsageError || isOclifParseError(e)) {
-      io.err.write(`error: ${(e as Error).message.split('\n')[0]}\nSee: ggn --help\n`);
+    const badValue = flagValueError(e);
+    if (e instanceof UsageError || isOclifParseError(e) || badValue) {
+      io.err.write(`error: ${badValue ?? (e as Error).message.split('\n')[0]}\nSee: ggn --help\n`);
       return 2;
     }
     reportError({ err: io.err, globals, ws }, e);
     return 1;
   }
+}
+
+/**
+ * A flag's value its parser refused (`--parallel 0`): oclif says `Parsing --parallel \n\t<why>\n...`
+ * on three lines; one line, `--parallel: <why>`, and a usage error (exit 2).
+ */
+function flagValueError(e: unknown): string | undefined {
+  const m = e instanceof Error ? /^Parsing (--[\w-]+) *\n\t([^\n]+)/.exec(e.message) : null;
+  return m ? `${m[1]}: ${m[2]}` : undefined;
 }
 
 /** oclif's parser errors (unknown flag, missing value, ...) are usage errors. */

@@ -2,7 +2,6 @@
 import * as Flags from './flags';
 import { DEFAULT_LOCK_TTL, withServiceLock } from '../src/apply/lock';
 import { realClock } from '../src/apply/types';
-import { parseDuration } from '../src/durations';
 import { GgnError, toGgnError } from '../src/errors';
 import { problemJson } from '../src/report/json';
 import { lockBackendFor } from '../src/apply/update';
@@ -34,6 +33,8 @@ function actionCommand(action: UnitAction) {
       const flags = await this.flags(FLAGS);
       const { ctx } = this;
       const scope = { env: ctx.target.env, service: ctx.target.service!, unit: ctx.target.unit! };
+      const ttlMs = Flags.durationValue(flags['lock-ttl'], 'lock-ttl');
+      const waitMs = Flags.durationValue(flags['lock-wait'], 'lock-wait');
       if (action === 'destroy' && !flags.yes) {
         if (!isInteractive()) {
           reportError(ctx, new Error('destroy removes units from hosts: pass -y to confirm when not on a terminal'));
@@ -60,8 +61,8 @@ function actionCommand(action: UnitAction) {
               {
                 holder: whoAmI(ctx.ws.home),
                 message: `${action} ${scope.unit}`,
-                ttlMs: parseDuration(flags['lock-ttl']),
-                waitMs: parseDuration(flags['lock-wait']),
+                ttlMs,
+                waitMs,
                 signal: stop.signal,
                 clock: realClock,
                 unlockCommand: `ggn ${scope.env} ${scope.service} unlock --force`,

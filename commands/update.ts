@@ -1,7 +1,6 @@
 /** update and rollback: host by host, with gates, locks, hooks, and restore on failure. */
 import * as Flags from './flags';
 import { DEFAULT_LOCK_TTL } from '../src/apply/lock/run';
-import { parseDuration } from '../src/durations';
 import { createReporter, TerminalReporter } from '../src/apply/reporters';
 import { DEFAULT_SETTLE, parseBatches, PromptAnswer, RolloutItem } from '../src/apply/rollout';
 import { realClock } from '../src/apply/types';
@@ -53,14 +52,6 @@ const FLAGS = {
   }),
   'dry-run': Flags.boolean({ description: 'print each step it would take, per unit and host, and change nothing (no lock, no hook)' }),
 };
-
-function durationFlag(v: string, name: string): number {
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    throw new Error(`--${name}: ${(e as Error).message}`);
-  }
-}
 
 /** The flags that mean something for `mode`. */
 function flagsFor(mode: Mode): Partial<typeof FLAGS> {
@@ -141,6 +132,17 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
       if (flags.parallel !== undefined && flags.batch) throw new UsageError('--parallel and --batch do not go together: batches set how many units go at once');
       if (flags.parallel !== undefined && flags.parallel > 1 && !flags.yes)
         throw new UsageError('--parallel needs -y: without it, units are asked for one at a time');
+      // Every flag's value checked before any host is contacted (a usage error, exit 2).
+      const timeoutMs = Flags.durationValue(flags.timeout, 'timeout');
+      const settleMs = Flags.durationValue(flags.settle, 'settle');
+      const lockTtlMs = Flags.durationValue(flags['lock-ttl'], 'lock-ttl');
+      const lockWaitMs = Flags.durationValue(flags['lock-wait'], 'lock-wait');
+      let batches: ReturnType<typeof parseBatches> | undefined;
+      try {
+        batches = flags.batch ? parseBatches(flags.batch) : undefined;
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
       const stop = stopOnSignals(ctx, 'no new units; units in flight are restored, then the lock is released');
       const tty = !!(ctx.out as NodeJS.WriteStream).isTTY && !dryRun && !flags.json;
       // Asked at a terminal: plain lines while asking, the live task list once the user said "all".
@@ -183,13 +185,13 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
               all: flags.all,
               force: flags.force || (mode === 'update' && !!ctx.target.unit && flags.all),
               parallel: flags.parallel ?? (flags.yes ? undefined : 1),
-              batches: flags.batch ? parseBatches(flags.batch) : undefined,
-              timeoutMs: durationFlag(flags.timeout, 'timeout'),
-              settleMs: durationFlag(flags.settle, 'settle'),
+              batches,
+              timeoutMs,
+              settleMs,
               pollMs: 100,
               maxFail: flags['max-fail'],
-              lockTtlMs: durationFlag(flags['lock-ttl'], 'lock-ttl'),
-              lockWaitMs: durationFlag(flags['lock-wait'], 'lock-wait'),
+              lockTtlMs,
+              lockWaitMs,
               signal: stop.signal,
               dryRun,
               prune: flags.prune,

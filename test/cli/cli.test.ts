@@ -209,10 +209,22 @@ describe('rollout verbs: help shows the flags that go with each, the others are 
       [['rollback', '--force'], /rollback does not take --force/],
       [['update', '--to', 'abcd'], /--to goes with rollback: update applies the tree/],
       [['rollback', '--to', 'HEAD~1'], /--to "HEAD~1": expected a revision's content hash or a git commit/],
+      // A value the flag's parser refuses: one line naming the flag (oclif said it on three), exit 2.
+      [['update', '--parallel', '0'], /^error: --parallel: Expected an integer greater than or equal to 1 but received: 0\nSee: ggn --help\n$/],
+      [['update', '--max-fail', 'x'], /^error: --max-fail: Expected an integer but received: x\nSee: ggn --help\n$/],
+      // Durations and batches too, before any host is contacted (m1 is never reached: no SSH error).
+      [['update', '--timeout', 'xyz'], /^error: --timeout: invalid duration "xyz": use a number with a unit, e\.g\. 90s, 5m, 1h or 1h30m\nSee: ggn --help\n$/],
+      [['rollback', '--settle', '5'], /^error: --settle: invalid duration "5"/],
+      [['update', '--lock-wait', 'forever'], /^error: --lock-wait: invalid duration "forever"/],
+      [['update', '--batch', '1,0'], /^error: --batch: "0" is not a count/],
+      [['w1', 'restart', '--lock-ttl', 'abc'], /^error: --lock-ttl: invalid duration "abc"/],
     ] as const) {
       const r = ggn(['-H', home, 'prod', 'web', ...args, '-y']);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, why);
     }
+    const lock = ggn(['-H', home, 'prod', 'web', 'lock', '-t', 'abc', 'why']);
+    assert.equal(lock.code, 2, lock.stderr);
+    assert.match(lock.stderr, /^error: --ttl: invalid duration "abc"/);
   });
 });
