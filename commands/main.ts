@@ -9,7 +9,7 @@ import { CommandContext } from './base';
 import { complete, completionScript } from './completion';
 import { reportError } from './errors';
 import { guardStreams } from './redact';
-import { tolerateBrokenPipes } from './broken-pipe';
+import { surviveOutputErrors } from './output-loss';
 import { extractGlobals, GlobalFlags, UsageError } from './globals';
 import { resolve } from './grammar';
 import { commandHelp, helpText } from './help';
@@ -23,7 +23,15 @@ export async function main(
   io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr },
 ): Promise<number> {
   guardStreams([io.out, io.err, process.stdout, process.stderr]);
-  tolerateBrokenPipes([process.stdout, process.stderr]);
+  const output = surviveOutputErrors(process.stdout, process.stderr);
+  const code = await dispatch(argv, io);
+  // Output lost to an error (not a reader that left) fails a command that would have succeeded;
+  // a stream says so on the next tick (a file's failed write too), hence the turn first.
+  await new Promise((resolve) => setImmediate(resolve));
+  return code === 0 && output.lost() !== undefined ? 1 : code;
+}
+
+async function dispatch(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream }): Promise<number> {
   let globals: GlobalFlags = { logLevel: 'info', help: false, strict: false };
   let ws: Workspace | undefined;
   try {

@@ -3,8 +3,9 @@
  * nothing more is rendered, the unit being written is finished, no temporary file is left, the
  * exit code is 128 + the signal, and every unit file there is whole (a full run afterwards finds
  * each of them unchanged). Before, SIGTERM and SIGHUP killed the process between a temporary
- * file's write and its rename. And a reader that goes away (`| head`) does not stop it: the rest
- * of the output is dropped, without a stack trace.
+ * file's write and its rename. And output that cannot be written does not stop it either: a
+ * reader that goes away (`| head`) is no failure; a full disk under `> log` is (a warning, exit 1);
+ * either way the rest of the output is dropped and there is no stack trace.
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -83,6 +84,24 @@ describe('generate whose reader goes away (| head)', () => {
     assert.equal(code, 0);
     const units = listFiles(path.join(work, 'env')).filter((f) => f.includes(`${path.sep}units${path.sep}`));
     assert.equal(units.length, 4_000, 'every unit written');
+    fs.rmSync(path.dirname(work), { recursive: true, force: true });
+  });
+});
+
+describe('generate whose output goes to a full disk (> log)', () => {
+  it('finishes its work, warns once on stderr and exits 1: the output was lost', async () => {
+    const { work, home } = generateBenchTree(scratch('gen-full'), 2, 200);
+    // /dev/full: every write fails with ENOSPC, as on a full disk.
+    const full = fs.openSync('/dev/full', 'w');
+    const child = spawn(process.execPath, [GGN, '-H', home, 'bench', 'generate'], { stdio: ['ignore', full, 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    fs.closeSync(full);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(stderr, 'warning: cannot write to standard output (ENOSPC): the rest of it is dropped; ggn goes on\n');
+    assert.equal(code, 1);
+    const units = listFiles(path.join(work, 'env')).filter((f) => f.includes(`${path.sep}units${path.sep}`));
+    assert.equal(units.length, 400, 'every unit written');
     fs.rmSync(path.dirname(work), { recursive: true, force: true });
   });
 });
