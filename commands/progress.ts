@@ -3,7 +3,7 @@
  * 57/200`): a read of 200 hosts takes tens of seconds, and silence looks like a hang. It shows
  * only after SHOW_AFTER_MS (a quick read never flashes), redraws at most every REDRAW_MS, and
  * erases itself when the read ends or before any other line is written to stderr. Not a terminal
- * (a CI log, a pipe): nothing.
+ * (a CI log, a pipe) or TERM=dumb: nothing.
  */
 export const SHOW_AFTER_MS = 500;
 export const REDRAW_MS = 100;
@@ -35,7 +35,8 @@ const realTimers: ProgressTimers = {
 const NONE: ReadProgress = { update: () => {}, clear: () => {}, close: () => {} };
 
 export function readProgress(stream: NodeJS.WritableStream, timers: ProgressTimers = realTimers): ReadProgress {
-  if (!(stream as NodeJS.WriteStream).isTTY) return NONE;
+  // A dumb terminal cannot erase a line.
+  if (!(stream as NodeJS.WriteStream).isTTY || process.env.TERM === 'dumb') return NONE;
   let started: number | undefined;
   let lastDraw = -Infinity;
   let drawn = false;

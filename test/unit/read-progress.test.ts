@@ -55,6 +55,19 @@ describe('the read progress line', () => {
     assert.equal(t.text(), '');
   });
 
+  it('writes nothing on a terminal that cannot erase a line (TERM=dumb)', (t) => {
+    const term = process.env.TERM;
+    process.env.TERM = 'dumb';
+    t.after(() => (term === undefined ? delete process.env.TERM : (process.env.TERM = term)));
+    const out = terminal();
+    const { timers, advance } = fakeTimers();
+    const p = readProgress(out.stream, timers);
+    p.update(0, 200);
+    advance(SHOW_AFTER_MS * 4);
+    p.close();
+    assert.equal(out.text(), '');
+  });
+
   it('a read that ends within SHOW_AFTER_MS never shows', () => {
     const t = terminal();
     const f = fakeTimers();
