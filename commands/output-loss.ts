@@ -39,6 +39,8 @@ export function surviveOutputErrors(stdout: NodeJS.WritableStream, stderr: NodeJ
           return write(chunk, ...rest);
         } catch (e) {
           // A file's stream writes synchronously and throws (ENOSPC); a pipe's emits 'error'.
+          // Anything but a system error (a bad argument) is a bug, not lost output.
+          if (typeof (e as NodeJS.ErrnoException).code !== 'string' || typeof (e as NodeJS.ErrnoException).syscall !== 'string') throw e;
           fail(e as NodeJS.ErrnoException);
         }
       }
