@@ -9,7 +9,7 @@ import { jsonFlag, parallelFlag, reportAll, withDriver } from './live';
 export default class Check extends GgnCommand {
   static override description = `Exit 0 when every unit in scope is present on its machine, identical to the tree and
 active (running, or waiting for a timer); exit 2 with a table of what is wrong otherwise; exit 1 when
-a host could not be checked.`;
+a host could not be checked. On a terminal, stderr counts the hosts read while a long read runs.`;
   static override examples = ['ggn prod check', 'ggn prod cassandra check --json'];
   static override flags = { json: jsonFlag, parallel: parallelFlag };
 

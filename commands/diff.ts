@@ -12,7 +12,8 @@ export default class Diff extends GgnCommand {
 places the units ([X-Fleet] rules) and prints a unified diff per unit and host: new units, changed
 units, and orphans (units of this env on a host that the tree no longer puts there); then the units that
 are up to date but not running (stopped or failed: update would start them).
-Exit codes with --exit-code: 0 nothing to do, 2 changes or units not running, 1 error (Terraform's convention).`;
+Exit codes with --exit-code: 0 nothing to do, 2 changes or units not running, 1 error (Terraform's convention).
+On a terminal, stderr counts the hosts read while a long read runs.`;
   static override examples = ['ggn prod cassandra diff', 'ggn prod diff --exit-code', 'ggn prod cassandra cass1 diff --json'];
   static override flags = {
     'exit-code': Flags.boolean({ description: 'exit 2 when there are changes or units not running, 0 when none, 1 on error' }),
