@@ -23,12 +23,23 @@ function u32(n: number): Buffer {
   return b;
 }
 
+const SPKI_ED25519 = '302a300506032b6570032100';
+const PKCS8_ED25519 = '302e020100300506032b657004220420';
+
 export function generateEd25519(comment: string): SshKeyPair {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const pubJwk = publicKey.export({ format: 'jwk' });
-  const privJwk = privateKey.export({ format: 'jwk' });
-  const pub = Buffer.from(pubJwk.x as string, 'base64url');
-  const seed = Buffer.from(privJwk.d as string, 'base64url');
+  // Encoded by the key generation itself, not exported from KeyObjects afterwards: Node 20's
+  // KeyObject export holds the key's mutex while it allocates, and a garbage collection then can
+  // finalize the generation job, whose destructor takes the same mutex: the process hung for good
+  // (seen once, at the 172nd of 200 test hosts; gdb: ExportJWKEdKey -> GC -> ~KeyGenJob -> mutex).
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519', {
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  });
+  // The fixed DER headers of an Ed25519 SubjectPublicKeyInfo and PKCS#8 key, then 32 bytes.
+  if (publicKey.toString('hex', 0, 12) !== SPKI_ED25519 || privateKey.toString('hex', 0, 16) !== PKCS8_ED25519)
+    throw new Error('unexpected ed25519 key encoding');
+  const pub = publicKey.subarray(12);
+  const seed = privateKey.subarray(16);
   if (pub.length !== 32 || seed.length !== 32) throw new Error('unexpected ed25519 key size');
 
   const pubBlob = Buffer.concat([sshString('ssh-ed25519'), sshString(pub)]);
