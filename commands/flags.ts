@@ -40,13 +40,20 @@ export const integer = custom(async (input, _ctx, opts) => {
 }) as unknown as typeof OclifFlags.integer;
 
 /**
- * A duration flag's value in ms (`--timeout 5m`). One that is not a duration is a usage error
- * naming the flag (exit 2), found before any host is contacted.
+ * A duration flag's value in ms (`--timeout 5m`). One that is not a duration, or that `check`
+ * refuses (throws), is a usage error naming the flag (exit 2), found before any host is contacted.
  */
-export function durationValue(value: string, flag: string): number {
+export function durationValue(value: string, flag: string, check?: (ms: number) => void): number {
   try {
-    return parseDuration(value);
+    const ms = parseDuration(value);
+    check?.(ms);
+    return ms;
   } catch (e) {
     throw new UsageError(`--${flag}: ${(e as Error).message}`);
   }
+}
+
+/** For durationValue: a wait that must not be zero (a zero `--timeout` would fail every start). */
+export function positive(ms: number): void {
+  if (ms <= 0) throw new Error('it must be more than 0s');
 }

@@ -5,6 +5,7 @@ import { readHistory } from '../src/apply/history';
 import { realClock } from '../src/apply/types';
 import { lockBackendFor } from '../src/apply/update';
 import { formatDuration } from '../src/durations';
+import { checkTtl } from '../src/apply/lock/common';
 import { printable } from '../src/report/printable';
 import { table } from '../src/report/table';
 import { whoAmI } from '../src/tree/home';
@@ -33,7 +34,7 @@ export class Lock extends GgnCommand {
       return 2;
     }
     const { ctx } = this;
-    const ttlMs = Flags.durationValue(flags.ttl, 'ttl');
+    const ttlMs = Flags.durationValue(flags.ttl, 'ttl', checkTtl);
     return withDriver(ctx, 1, async (d) => {
       const lock = lockBackendFor(ctx.ws, d, ctx.target.env, realClock);
       try {

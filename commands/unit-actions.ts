@@ -1,6 +1,7 @@
 /** start, stop, restart, load, unload, destroy: one unit (and its timer) on its machine(s). */
 import * as Flags from './flags';
 import { DEFAULT_LOCK_TTL, withServiceLock } from '../src/apply/lock';
+import { checkTtl } from '../src/apply/lock/common';
 import { realClock } from '../src/apply/types';
 import { GgnError, toGgnError } from '../src/errors';
 import { problemJson } from '../src/report/json';
@@ -33,7 +34,7 @@ function actionCommand(action: UnitAction) {
       const flags = await this.flags(FLAGS);
       const { ctx } = this;
       const scope = { env: ctx.target.env, service: ctx.target.service!, unit: ctx.target.unit! };
-      const ttlMs = Flags.durationValue(flags['lock-ttl'], 'lock-ttl');
+      const ttlMs = Flags.durationValue(flags['lock-ttl'], 'lock-ttl', checkTtl);
       const waitMs = Flags.durationValue(flags['lock-wait'], 'lock-wait');
       if (action === 'destroy' && !flags.yes) {
         if (!isInteractive()) {

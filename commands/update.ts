@@ -1,6 +1,7 @@
 /** update and rollback: host by host, with gates, locks, hooks, and restore on failure. */
 import * as Flags from './flags';
 import { DEFAULT_LOCK_TTL } from '../src/apply/lock/run';
+import { checkTtl } from '../src/apply/lock/common';
 import { createReporter, TerminalReporter } from '../src/apply/reporters';
 import { DEFAULT_SETTLE, parseBatches, PromptAnswer, RolloutItem } from '../src/apply/rollout';
 import { realClock } from '../src/apply/types';
@@ -133,9 +134,9 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
       if (flags.parallel !== undefined && flags.parallel > 1 && !flags.yes)
         throw new UsageError('--parallel needs -y: without it, units are asked for one at a time');
       // Every flag's value checked before any host is contacted (a usage error, exit 2).
-      const timeoutMs = Flags.durationValue(flags.timeout, 'timeout');
+      const timeoutMs = Flags.durationValue(flags.timeout, 'timeout', Flags.positive);
       const settleMs = Flags.durationValue(flags.settle, 'settle');
-      const lockTtlMs = Flags.durationValue(flags['lock-ttl'], 'lock-ttl');
+      const lockTtlMs = Flags.durationValue(flags['lock-ttl'], 'lock-ttl', checkTtl);
       const lockWaitMs = Flags.durationValue(flags['lock-wait'], 'lock-wait');
       let batches: ReturnType<typeof parseBatches> | undefined;
       try {

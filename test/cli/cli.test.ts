@@ -218,6 +218,10 @@ describe('rollout verbs: help shows the flags that go with each, the others are 
       [['update', '--lock-wait', 'forever'], /^error: --lock-wait: invalid duration "forever"/],
       [['update', '--batch', '1,0'], /^error: --batch: "0" is not a count/],
       [['w1', 'restart', '--lock-ttl', 'abc'], /^error: --lock-ttl: invalid duration "abc"/],
+      // Durations that parse but cannot work: a lock shorter than one renewal, a zero timeout.
+      [['update', '--lock-ttl', '1s'], /^error: --lock-ttl: invalid lock TTL 1s: it must be at least 3s$/m],
+      [['w1', 'stop', '--lock-ttl', '0s'], /^error: --lock-ttl: invalid lock TTL 0s: it must be at least 3s$/m],
+      [['update', '--timeout', '0s'], /^error: --timeout: it must be more than 0s$/m],
     ] as const) {
       const r = ggn(['-H', home, 'prod', 'web', ...args, '-y']);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
@@ -226,5 +230,8 @@ describe('rollout verbs: help shows the flags that go with each, the others are 
     const lock = ggn(['-H', home, 'prod', 'web', 'lock', '-t', 'abc', 'why']);
     assert.equal(lock.code, 2, lock.stderr);
     assert.match(lock.stderr, /^error: --ttl: invalid duration "abc"/);
+    const short = ggn(['-H', home, 'prod', 'web', 'lock', '-t', '2s', 'why']);
+    assert.equal(short.code, 2, short.stderr);
+    assert.match(short.stderr, /^error: --ttl: invalid lock TTL 2s: it must be at least 3s$/m);
   });
 });
