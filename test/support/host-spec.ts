@@ -15,3 +15,17 @@ export function hostSpec(cluster: { clientKeyPath: string; knownHostsPath: strin
     ...over,
   };
 }
+
+/** A host for tests whose transport is a fake that never connects (nothing here is used to reach it). */
+export function offlineHostSpec(name: string): HostSpec {
+  return {
+    name,
+    address: '127.0.0.1',
+    port: 22,
+    user: 'u',
+    identityFiles: [],
+    knownHostsFile: '/dev/null',
+    strictHostKeyChecking: true,
+    connectTimeoutMs: 1000,
+  };
+}

@@ -8,7 +8,8 @@ import * as assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { ProgressTimers, readProgress, REDRAW_MS, SHOW_AFTER_MS } from '../../commands/progress';
 import { SshSystemdDriver } from '../../src/drivers/systemd/driver';
-import { Connection, HostSpec, Transport } from '../../src/transport/types';
+import { Connection, Transport } from '../../src/transport/types';
+import { offlineHostSpec } from '../support/host-spec';
 
 function terminal(isTTY = true) {
   const s = new PassThrough() as PassThrough & { isTTY?: boolean };
@@ -121,17 +122,7 @@ describe('the read progress line', () => {
 
 describe('the SSH driver reports the read of each host', () => {
   it('0 of N when it starts, then one more as each host answers or fails', async () => {
-    const spec = (name: string): HostSpec => ({
-      name,
-      address: '127.0.0.1',
-      port: 22,
-      user: 'u',
-      identityFiles: [],
-      knownHostsFile: '/dev/null',
-      strictHostKeyChecking: true,
-      connectTimeoutMs: 1000,
-    });
-    const hosts = ['m1', 'm2', 'm3'].map(spec);
+    const hosts = ['m1', 'm2', 'm3'].map(offlineHostSpec);
     const transport: Transport = {
       connect: async (h) => {
         if (h.name === 'm2') throw new Error('connection refused');

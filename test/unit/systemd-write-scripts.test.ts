@@ -20,22 +20,14 @@ import {
 } from '../../src/drivers/systemd/commands';
 import { SshSystemdDriver } from '../../src/drivers/systemd/driver';
 import { Connection, ExecResult, HostSpec, Transport } from '../../src/transport/types';
+import { offlineHostSpec } from '../support/host-spec';
 import { tmpDir } from '../support/cli';
 
 const user = { scope: 'user' as const, sudo: false };
 const UNIT = 'p_web_a.service';
 const SHELLS = ['dash', 'bash'];
 /** The host of the drivers whose transport runs the scripts locally. */
-const host: HostSpec = {
-  name: 'm1',
-  address: '127.0.0.1',
-  port: 22,
-  user: 'u',
-  identityFiles: [],
-  knownHostsFile: '/dev/null',
-  strictHostKeyChecking: true,
-  connectTimeoutMs: 1000,
-};
+const host: HostSpec = offlineHostSpec('m1');
 
 interface Box {
   home: string;
