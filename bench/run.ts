@@ -18,7 +18,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateBenchTree } from './gen-tree';
 import { benchDiff } from './diff';
@@ -30,6 +29,7 @@ import { benchSettle } from './settle';
 import { DEFAULT_SETTLE } from '../src/apply/rollout';
 import { parseDuration } from '../src/durations';
 import { benchZdt } from './zdt';
+import { scratchRoot } from '../test/support/cli';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MEASURED = path.join(ROOT, 'bench', 'measured-ggn.js');
@@ -52,17 +52,6 @@ function timeRun(
     if (c) cpuMs = Number(c[1]) / 1000;
   }
   return { ms, rssMiB, cpuMs, code: r.status ?? -1, stderr: r.stderr };
-}
-
-/** tmpfs when there is one: this machine's ext4 (mounted with discard) stalls for seconds after
- * the bench deletes 10,000 files, which would measure the disk, not ggn. */
-function scratchRoot(): string {
-  try {
-    fs.accessSync('/dev/shm', fs.constants.W_OK);
-    return '/dev/shm';
-  } catch {
-    return os.tmpdir();
-  }
 }
 
 /** The floor: writing the same files with plain writeFileSync, nothing else. Wall and CPU ms. */

@@ -12,35 +12,38 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as os from 'node:os';
-import { GGN, ggn, listFiles } from '../support/cli';
+import { GGN, ggn, listFiles, scratchRoot } from '../support/cli';
 import { generateBenchTree } from '../../bench/gen-tree';
 
 const CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
-/** tmpfs where there is one: thousands of files created and deleted on a disk mounted with `discard` stall it. */
-const scratch = (name: string) => {
-  let base = os.tmpdir();
-  try {
-    fs.accessSync('/dev/shm', fs.constants.W_OK);
-    base = '/dev/shm';
-  } catch {}
-  return fs.mkdtempSync(path.join(base, `ggn-${name}-`));
-};
+const scratch = (name: string) => fs.mkdtempSync(path.join(scratchRoot(), `ggn-${name}-`));
+
+/** `ggn bench generate ARGS` in the background, its stdout piped (or to `stdout`, a descriptor). */
+function spawnGenerate(home: string, args: string[], stdout: 'pipe' | number = 'pipe') {
+  const child = spawn(process.execPath, [GGN, '-H', home, 'bench', 'generate', ...args], {
+    stdio: ['ignore', stdout, 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, stderr: () => stderr };
+}
+
+const isUnitFile = (f: string) => f.includes(`${path.sep}units${path.sep}`);
+/** The unit files under the tree's env (relative paths). */
+const unitFiles = (work: string) => listFiles(path.join(work, 'env')).filter(isUnitFile);
 
 /** Runs `generate` of 4,000 units and sends `sig` once the first unit file is there. */
 async function interrupted(work: string, home: string, sig: keyof typeof CODES): Promise<{ code: number | null; stderr: string }> {
-  const svc = path.join(work, 'env', 'bench', 'services');
-  const child = spawn(process.execPath, [GGN, '-H', home, 'bench', 'generate', '--quiet'], { env: { ...process.env, NO_COLOR: '1' } });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const g = spawnGenerate(home, ['--quiet']);
   let done = false;
-  void exited.then(() => (done = true));
-  const first = path.join(svc, 'svc00', 'units');
+  void g.exited.then(() => (done = true));
+  const first = path.join(work, 'env', 'bench', 'services', 'svc00', 'units');
   while (!done && !(fs.existsSync(first) && fs.readdirSync(first).some((n) => !n.startsWith('.')))) await new Promise((r) => setTimeout(r, 2));
-  child.kill(sig);
-  return { code: await exited, stderr };
+  g.child.kill(sig);
+  return { code: await g.exited, stderr: g.stderr() };
 }
 
 describe('generate stopped by a signal', () => {
@@ -58,7 +61,7 @@ describe('generate stopped by a signal', () => {
         [],
         'no temporary file',
       );
-      const units = files.filter((f) => f.includes(`${path.sep}units${path.sep}`));
+      const units = files.filter(isUnitFile);
       assert.equal(units.length, Number(m[1]), 'the files there are the ones it says it wrote');
       assert.ok(units.length < 4_000, `stopped before the end (${units.length} written)`);
       // A full run afterwards finds every one of those files unchanged (whole, the right bytes)
@@ -74,15 +77,13 @@ describe('generate stopped by a signal', () => {
 describe('generate whose reader goes away (| head)', () => {
   it('finishes its work and exits 0 without a stack trace: the rest of its output is dropped', async () => {
     const { work, home } = generateBenchTree(scratch('gen-pipe'), 20, 200);
-    const child = spawn(process.execPath, [GGN, '-H', home, 'bench', 'generate'], { env: { ...process.env, NO_COLOR: '1' } });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
+    const g = spawnGenerate(home, []);
     // The reader reads one chunk and goes away, as `head -1` does: later writes get EPIPE.
-    child.stdout.once('data', () => child.stdout.destroy());
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    assert.equal(stderr, '');
+    g.child.stdout!.once('data', () => g.child.stdout!.destroy());
+    const code = await g.exited;
+    assert.equal(g.stderr(), '');
     assert.equal(code, 0);
-    const units = listFiles(path.join(work, 'env')).filter((f) => f.includes(`${path.sep}units${path.sep}`));
+    const units = unitFiles(work);
     assert.equal(units.length, 4_000, 'every unit written');
     fs.rmSync(path.dirname(work), { recursive: true, force: true });
   });
@@ -93,14 +94,12 @@ describe('generate whose output goes to a full disk (> log)', () => {
     const { work, home } = generateBenchTree(scratch('gen-full'), 2, 200);
     // /dev/full: every write fails with ENOSPC, as on a full disk.
     const full = fs.openSync('/dev/full', 'w');
-    const child = spawn(process.execPath, [GGN, '-H', home, 'bench', 'generate'], { stdio: ['ignore', full, 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const g = spawnGenerate(home, [], full);
     fs.closeSync(full);
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    assert.equal(stderr, 'warning: cannot write to standard output (ENOSPC): the rest of it is dropped; ggn goes on\n');
+    const code = await g.exited;
+    assert.equal(g.stderr(), 'warning: cannot write to standard output (ENOSPC): the rest of it is dropped; ggn goes on\n');
     assert.equal(code, 1);
-    const units = listFiles(path.join(work, 'env')).filter((f) => f.includes(`${path.sep}units${path.sep}`));
+    const units = unitFiles(work);
     assert.equal(units.length, 400, 'every unit written');
     fs.rmSync(path.dirname(work), { recursive: true, force: true });
   });

@@ -34,6 +34,20 @@ export function ggn(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEn
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * tmpfs when there is one, else the temp dir: thousands of files created and deleted on a disk
+ * mounted with `discard` (this machine's ext4) stall it for seconds, which a benchmark would
+ * measure and a test would wait for.
+ */
+export function scratchRoot(): string {
+  try {
+    fs.accessSync('/dev/shm', fs.constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return os.tmpdir();
+  }
+}
+
 export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `ggn-${prefix}-`));
 }
