@@ -552,7 +552,11 @@ async function rollbackItems(driver: Driver, plan: LivePlan, history: () => Prom
 async function readKept(driver: Driver, changes: UnitChange[]): Promise<Map<string, Revision[]>> {
   const kept = new Map<string, Revision[]>();
   const byMachine = new Map<string, string[]>();
-  for (const c of changes) byMachine.set(c.machine, [...(byMachine.get(c.machine) ?? []), c.unit]);
+  for (const c of changes) {
+    const units = byMachine.get(c.machine);
+    if (units) units.push(c.unit);
+    else byMachine.set(c.machine, [c.unit]);
+  }
   const reads = driver.readRevisionsOf
     ? await mapLimit([...byMachine], 20, async ([m, units]) => {
         const revs = await driver.readRevisionsOf!(m, units);
