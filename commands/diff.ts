@@ -5,7 +5,8 @@ import { planFile, writePlanFile } from '../src/plan/file';
 import { planJson, renderDiff, summaryLine } from '../src/report/diff';
 import { GgnCommand } from './base';
 import { reportWarning } from './errors';
-import { colorsFor, jsonFlag, parallelFlag, reportAll, withDriver } from './live';
+import { jsonFlag, parallelFlag, reportAll, withDriver } from './live';
+import { colorsFor } from '../src/report/terminal';
 
 export default class Diff extends GgnCommand {
   static override description = `Renders the units, reads what is live on every machine (one round trip per host),

@@ -4,7 +4,6 @@ import { createDriver, DEFAULT_HOST_PARALLEL } from '../src/drivers';
 import { Driver } from '../src/drivers/types';
 import { printable } from '../src/report/printable';
 import { GgnError } from '../src/errors';
-import { ANSI, Colors, PLAIN } from '../src/report/diff';
 import { CommandContext } from './base';
 import { reportError } from './errors';
 import { readProgress } from './progress';
@@ -14,26 +13,28 @@ export const jsonFlag = Flags.boolean({ description: 'print one JSON document in
 
 /**
  * `progress`: a count of the hosts read on a terminal's stderr (commands/progress.ts), for the
- * commands that only read; not for those with a live display of their own (update's task list).
+ * commands that only read; `onReadProgress` instead for those with a live display of their own
+ * (update's task list shows the count among its live lines).
  */
-export async function withDriver<T>(ctx: CommandContext, parallel: number, fn: (d: Driver) => Promise<T>, opts: { progress?: boolean } = {}): Promise<T> {
+export async function withDriver<T>(
+  ctx: CommandContext,
+  parallel: number,
+  fn: (d: Driver) => Promise<T>,
+  opts: { progress?: boolean; onReadProgress?: (done: number, total: number) => void } = {},
+): Promise<T> {
   const progress = opts.progress && ctx.globals.logLevel !== 'error' ? readProgress(ctx.err) : undefined;
   const warn = (machine: string, message: string): void => {
     if (ctx.globals.logLevel === 'error') return;
     progress?.clear();
     ctx.err.write(`warning: host ${machine}: ${printable(message)}\n`);
   };
-  const driver = createDriver(ctx.ws.env(ctx.target.env), { parallel, onWarning: warn, onReadProgress: progress?.update });
+  const driver = createDriver(ctx.ws.env(ctx.target.env), { parallel, onWarning: warn, onReadProgress: progress?.update ?? opts.onReadProgress });
   try {
     return await fn(driver);
   } finally {
     progress?.close();
     await driver.close();
   }
-}
-
-export function colorsFor(stream: NodeJS.WritableStream): Colors {
-  return (stream as NodeJS.WriteStream).isTTY && !process.env.NO_COLOR ? ANSI : PLAIN;
 }
 
 export function reportAll(ctx: CommandContext, errors: GgnError[]): void {

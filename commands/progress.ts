@@ -5,6 +5,9 @@
  * erases itself when the read ends or before any other line is written to stderr. Not a terminal
  * (a CI log, a pipe) or TERM=dumb: nothing.
  */
+import { realTimers, Timers } from '../src/clock';
+import { canRedraw } from '../src/report/terminal';
+
 export const SHOW_AFTER_MS = 500;
 export const REDRAW_MS = 100;
 
@@ -17,26 +20,10 @@ export interface ReadProgress {
   close(): void;
 }
 
-export interface ProgressTimers {
-  now(): number;
-  /** Calls fn after ms (unref'd: it never keeps the process alive); returns a cancel. */
-  after(ms: number, fn: () => void): () => void;
-}
-
-const realTimers: ProgressTimers = {
-  now: () => Date.now(),
-  after: (ms, fn) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return () => clearTimeout(t);
-  },
-};
-
 const NONE: ReadProgress = { update: () => {}, clear: () => {}, close: () => {} };
 
-export function readProgress(stream: NodeJS.WritableStream, timers: ProgressTimers = realTimers): ReadProgress {
-  // A dumb terminal cannot erase a line.
-  if (!(stream as NodeJS.WriteStream).isTTY || process.env.TERM === 'dumb') return NONE;
+export function readProgress(stream: NodeJS.WritableStream, timers: Timers = realTimers): ReadProgress {
+  if (!canRedraw(stream)) return NONE;
   let started: number | undefined;
   let lastDraw = -Infinity;
   let drawn = false;

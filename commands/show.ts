@@ -3,7 +3,7 @@ import { readPlanFile } from '../src/plan/file';
 import { printable } from '../src/report/printable';
 import { summaryLine, unifiedDiff } from '../src/report/diff';
 import { UnitChange } from '../src/plan/diff';
-import { colorsFor } from './live';
+import { colorsFor } from '../src/report/terminal';
 import { formatError } from './errors';
 
 export async function runShow(args: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream }): Promise<number> {

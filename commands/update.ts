@@ -15,7 +15,8 @@ import { whoAmI } from '../src/tree/home';
 import { GgnCommand } from './base';
 import { reportError } from './errors';
 import { printable } from '../src/report/printable';
-import { colorsFor, withDriver } from './live';
+import { withDriver } from './live';
+import { colorsFor } from '../src/report/terminal';
 import { DEFAULT_HOST_PARALLEL } from '../src/drivers';
 import { ask, isInteractive } from './prompt';
 import { stopOnSignals } from './signals';
@@ -75,6 +76,8 @@ manifest's healthCheck), late hooks. A failing unit gets its previous bytes back
 and the rollout stops (--max-fail N to go on). --timeout bounds the whole start (ExecStartPre too).
 The service lock is held by this run alone and renewed while it works; a run that dies leaves it
 stale after --lock-ttl. On a terminal without -y you are asked per unit: yes / skip / diff / quit.
+Progress on a terminal: a line per unit once it ends, and below them the units in flight and a
+count of all, rewritten in place; in a log or a pipe a timestamped line per step; --json: events.
 Ctrl-C, SIGTERM and SIGHUP start no new unit, interrupt the waits of the units in flight and
 restore them, release the lock and exit 130, 143 and 129.`
         : mode === 'rollback'
@@ -157,48 +160,53 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
         };
       let results: ServiceResult[] = [];
       try {
-        results = await withDriver(ctx, DEFAULT_HOST_PARALLEL, (driver) =>
-          update(
-            ctx.ws,
-            driver,
-            {
-              clock: realClock,
-              reporter,
-              prompt: flags.yes || dryRun ? undefined : (item, plan) => askUnit(this, item, plan),
-              confirmPlan:
-                flags.yes || dryRun || mode === 'prune'
-                  ? undefined
-                  : asking(async (service: string, items: RolloutItem[], plan: LivePlan) => {
-                      const answer = await askPlan(this, mode, service, items, plan);
-                      if (answer === 'all') terminal?.live();
-                      return answer;
-                    }),
-              who: whoAmI(ctx.ws.home),
-              logLevel: ctx.globals.logLevel,
-            },
-            {
-              mode,
-              scope: saved
-                ? { env: saved.plan.env, service: saved.plan.service ?? undefined, unit: saved.plan.unit ?? undefined }
-                : { env: ctx.target.env, service: ctx.target.service, unit: ctx.target.unit },
-              planFile: saved,
-              rollbackTo: flags.to,
-              all: flags.all,
-              force: flags.force || (mode === 'update' && !!ctx.target.unit && flags.all),
-              parallel: flags.parallel ?? (flags.yes ? undefined : 1),
-              batches,
-              timeoutMs,
-              settleMs,
-              pollMs: 100,
-              maxFail: flags['max-fail'],
-              lockTtlMs,
-              lockWaitMs,
-              signal: stop.signal,
-              dryRun,
-              prune: flags.prune,
-              prunePrompt: flags.yes || dryRun ? undefined : asking(askPrune),
-            },
-          ),
+        results = await withDriver(
+          ctx,
+          DEFAULT_HOST_PARALLEL,
+          (driver) =>
+            update(
+              ctx.ws,
+              driver,
+              {
+                clock: realClock,
+                reporter,
+                prompt: flags.yes || dryRun ? undefined : (item, plan) => askUnit(this, item, plan),
+                confirmPlan:
+                  flags.yes || dryRun || mode === 'prune'
+                    ? undefined
+                    : asking(async (service: string, items: RolloutItem[], plan: LivePlan) => {
+                        const answer = await askPlan(this, mode, service, items, plan);
+                        if (answer === 'all') terminal?.live();
+                        return answer;
+                      }),
+                who: whoAmI(ctx.ws.home),
+                logLevel: ctx.globals.logLevel,
+              },
+              {
+                mode,
+                scope: saved
+                  ? { env: saved.plan.env, service: saved.plan.service ?? undefined, unit: saved.plan.unit ?? undefined }
+                  : { env: ctx.target.env, service: ctx.target.service, unit: ctx.target.unit },
+                planFile: saved,
+                rollbackTo: flags.to,
+                all: flags.all,
+                force: flags.force || (mode === 'update' && !!ctx.target.unit && flags.all),
+                parallel: flags.parallel ?? (flags.yes ? undefined : 1),
+                batches,
+                timeoutMs,
+                settleMs,
+                pollMs: 100,
+                maxFail: flags['max-fail'],
+                lockTtlMs,
+                lockWaitMs,
+                signal: stop.signal,
+                dryRun,
+                prune: flags.prune,
+                prunePrompt: flags.yes || dryRun ? undefined : asking(askPrune),
+              },
+            ),
+          // The live task list counts the hosts read (silent for tens of seconds at 200 hosts otherwise).
+          { onReadProgress: (done, total) => reporter.reading?.(done, total) },
         );
       } catch (e) {
         // With --json a failure before any service ran (the lock backend, the driver) is JSON too.

@@ -12,8 +12,8 @@
  * Kept out of the bundle, and required from node_modules/ by the commands that use them: etcd3
  * (loads .proto files next to its own sources) and cockatiel (only with etcd3), typescript
  * (oclif's optional ts-node path, never taken by ggn), and the big libraries only some runs need:
- * yaml (the full parser, behind src/tree/yaml-fast.ts), listr2 (update's task list) and
- * @oclif/core (flag parsing, when flags are given). ssh2 and diff are kept out too, but bundled on
+ * yaml (the full parser, behind src/tree/yaml-fast.ts) and @oclif/core (flag parsing, when
+ * flags are given). ssh2 and diff are kept out too, but bundled on
  * their own (LAZY below). Every byte in the bundle is read at every start; these would triple it.
  */
 import { spawnSync } from 'node:child_process';
@@ -25,7 +25,7 @@ import { build as esbuild, type Plugin } from 'esbuild';
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'dist', 'bundle');
 
-export const EXTERNAL = ['ssh2', 'etcd3', 'cockatiel', 'typescript', 'yaml', 'listr2', 'diff', '@oclif/core', 'semver'];
+export const EXTERNAL = ['ssh2', 'etcd3', 'cockatiel', 'typescript', 'yaml', 'diff', '@oclif/core', 'semver'];
 
 /**
  * Libraries bundled on their own into dist/bundle/<name>.js, each with its own code cache, which

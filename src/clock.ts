@@ -21,3 +21,19 @@ export const realClock: Clock = {
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
+
+/** Time and one-shot timers for what redraws a terminal, injected so tests need not wait. */
+export interface Timers {
+  now(): number;
+  /** Calls fn after ms (unref'd: it never keeps the process alive); returns a cancel. */
+  after(ms: number, fn: () => void): () => void;
+}
+
+export const realTimers: Timers = {
+  now: () => Date.now(),
+  after: (ms, fn) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return () => clearTimeout(t);
+  },
+};

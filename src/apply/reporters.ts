@@ -1,24 +1,27 @@
 /**
  * Rollout reporters (the `Reporter` contract of ./types):
- *   ListrReporter  a live task list on a TTY (listr2): one line per unit@host
+ *   LiveReporter   a live task list on a terminal: a line per unit once it has finished, and the
+ *                  units in flight with a count of all rewritten in place below them
  *   PlainReporter  one timestamped line per event, for logs and pipes
  *   JsonReporter   one JSON object per line (`--json`)
  *   TerminalReporter  at a terminal where the user is asked: plain lines while questions are
  *                  asked, a live task list while a service rolls out without them
  *
- * How events map to a unit's state (ListrReporter; the line reporters print every event as is):
+ * How events map to a unit's state (LiveReporter; the line reporters print every event as is):
  *   - the first event of a unit starts it (its line leaves "pending");
  *   - `step: 'done'` finishes it: result ok -> done, skipped -> skipped, failed / restored /
  *     restore-failed -> failed (with the failing step and message seen before);
  *   - `step: 'pending', result: 'skipped'` finishes it as skipped before any work (up to date);
  *   - a `failed` result on any other step marks the unit as failing (a restore may follow);
  *   - on close(), units still pending are shown as "not run" (skipped) and units in flight as
- *     failed "interrupted", so the final screen never shows a spinner.
+ *     failed "interrupted", so the final screen never shows a unit as still running.
  * Events may come in any order across units and several units may be in flight at once.
  */
-import { formatElapsed } from '../durations';
-import { DefaultRenderer, Listr, ListrLogger, ListrTaskState, ProcessOutput } from 'listr2';
-import type { ListrTaskWrapper } from 'listr2';
+import { realTimers, Timers } from '../clock';
+import { formatElapsed, formatSeconds } from '../durations';
+import { Colors } from '../report/diff';
+import { printable } from '../report/printable';
+import { canRedraw, colorsFor } from '../report/terminal';
 import { Reporter, RolloutEvent } from './types';
 
 export type Out = NodeJS.WritableStream;
@@ -31,9 +34,10 @@ export interface ReporterOptions {
   now?: () => number;
 }
 
+/** `tty`: a live task list is wanted, shown where the output can redraw lines (else plain lines). */
 export function createReporter(opts: ReporterOptions): Reporter {
   if (opts.json) return new JsonReporter(opts.out, opts.now);
-  if (opts.tty) return new ListrReporter(opts.out);
+  if (opts.tty && canRedraw(opts.out)) return new LiveReporter(opts.out);
   return new PlainReporter(opts.out, opts.now);
 }
 
@@ -43,7 +47,7 @@ export function createReporter(opts: ReporterOptions): Reporter {
  * the task list before the next question (the next service's plan).
  */
 export class TerminalReporter implements Reporter {
-  private list?: ListrReporter;
+  private list?: LiveReporter;
   private readonly plain: PlainReporter;
 
   constructor(
@@ -53,9 +57,9 @@ export class TerminalReporter implements Reporter {
     this.plain = new PlainReporter(out, now);
   }
 
-  /** From now on, a live task list. */
+  /** From now on, a live task list (plain lines go on where the terminal cannot redraw). */
   live(): void {
-    this.list ??= new ListrReporter(this.out);
+    if (canRedraw(this.out)) this.list ??= new LiveReporter(this.out);
   }
 
   /** Ends the task list (its final screen stays): the terminal is free for a question. */
@@ -75,6 +79,10 @@ export class TerminalReporter implements Reporter {
 
   info(message: string): void {
     (this.list ?? this.plain).info(message);
+  }
+
+  reading(done: number, total: number): void {
+    this.list?.reading(done, total);
   }
 
   close(): Promise<void> {
@@ -155,144 +163,113 @@ export class JsonReporter implements Reporter {
 }
 
 // ---------------------------------------------------------------------------------------------
-// listr2 task list
+// The live task list
 
-/** The default renderer, usable whatever process.stdout is (we pick the TTY case ourselves). */
-class TtyRenderer extends DefaultRenderer {
-  static override nonTTY = true;
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-  done: boolean;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  const d = { done: false } as Deferred<T>;
-  d.promise = new Promise<T>((r) => (resolve = r));
-  d.resolve = (v: T) => {
-    if (d.done) return;
-    d.done = true;
-    resolve(v);
-  };
-  return d;
-}
+/** The fastest the live lines are redrawn after a change. */
+export const LIVE_REDRAW_MS = 100;
+/** How often they are redrawn without a change (the clocks), in ms. */
+export const LIVE_TICK_MS = 1000;
+/** Units not run are named one per line up to this many; the rest are counted. */
+const NOT_RUN_LISTED = 10;
+/** A stream that does not say its size is taken to be a classic terminal. */
+const DEFAULT_ROWS = 24;
+const DEFAULT_COLUMNS = 80;
 
 type Final = { kind: 'done' | 'skipped' | 'failed'; text: string };
 
 interface UnitLine {
   key: string;
   text: string;
+  started: boolean;
+  /** When the unit's first event came (its clock on the live line and "done in"). */
   firstTime?: number;
+  /** This machine's time of its first event (the live line's clock). */
+  since?: number;
   failure?: string;
-  started: Deferred<void>;
-  finished: Deferred<Final>;
-  wrapper?: ListrTaskWrapper<unknown, typeof TtyRenderer, typeof TtyRenderer>;
+  final?: Final;
 }
 
-const TITLE_MESSAGE_MAX = 100;
+export interface LiveOptions {
+  timers?: Timers;
+  colors?: Colors;
+  /** Other streams that write to the same screen (default: process.stdout and process.stderr when they are terminals). */
+  sharing?: NodeJS.WritableStream[];
+}
 
-export class ListrReporter implements Reporter {
+/**
+ * The task list on a terminal, at any number of units. A unit's line is printed once, for good,
+ * when it finishes (`✔ done in 2.1s`, `↓ skipped`, `✖ failed at ...`: the scrollback is the
+ * record), and below those lines a few live ones are rewritten in place: the units in flight, as
+ * many as the terminal has room for, and a count of all. The live part is never taller than the
+ * terminal, so a rollout of 200 units neither hides the units at work below the screen's edge
+ * nor leaves its redraws in the scrollback. A line another part of ggn writes to the same
+ * screen meanwhile (a host's warning, the notice of a signal) goes above the live part.
+ */
+export class LiveReporter implements Reporter {
   private readonly units = new Map<string, UnitLine>();
-  private readonly infos: string[] = [];
-  private infoWrapper?: ListrTaskWrapper<unknown, typeof TtyRenderer, typeof TtyRenderer>;
-  private readonly closing = deferred<void>();
-  private running: Promise<void> = Promise.resolve();
-  private lists = 0;
-  private readonly processOutput: ProcessOutput;
+  private readonly timers: Timers;
+  private readonly colors: Colors;
+  private readonly began: number;
+  /** Writes to the terminal, past the interception of other writes. */
+  private readonly raw: (text: string) => void;
+  /** Permanent lines waiting for the next draw. */
+  private pending = '';
+  /** Live lines on the screen now (the cursor is at the start of the line below them). */
+  private drawn = 0;
+  /** Whether the last thing written to the screen ended a line (else the live part waits). */
+  private atLineStart = true;
+  private lastDraw = -Infinity;
+  private due?: { at: number; cancel: () => void };
+  /** A read of the hosts under way (not yet all answered). */
+  private read?: { done: number; total: number };
+  private closed = false;
+  private readonly undo: (() => void)[] = [];
 
-  constructor(private readonly out: Out) {
-    const err = out === process.stdout ? process.stderr : out;
-    this.processOutput = new ProcessOutput(out as NodeJS.WriteStream, err as NodeJS.WriteStream, { leaveEmptyLine: false });
+  constructor(
+    private readonly out: Out,
+    opts: LiveOptions = {},
+  ) {
+    this.timers = opts.timers ?? realTimers;
+    this.colors = opts.colors ?? colorsFor(out);
+    this.began = this.timers.now();
+    const write = out.write.bind(out) as (text: string) => boolean;
+    this.raw = (text) => {
+      if (text) write(text);
+    };
+    const sharing = opts.sharing ?? [process.stdout, process.stderr].filter((s) => s !== out && (s as NodeJS.WriteStream).isTTY);
+    for (const s of [out, ...sharing]) this.intercept(s);
   }
 
   plan(units: { unit: string; host: string }[]): void {
-    const fresh: UnitLine[] = [];
     for (const u of units) {
       const key = keyOf(u.unit, u.host);
-      if (this.units.has(key)) continue;
-      const line: UnitLine = { key, text: 'pending', started: deferred(), finished: deferred() };
-      this.units.set(key, line);
-      fresh.push(line);
+      if (!this.units.has(key)) this.units.set(key, { key, text: 'pending', started: false });
     }
-    if (fresh.length === 0) return;
-    const first = this.lists++ === 0;
-    const tasks = fresh.map((line) => ({
-      title: this.title(line),
-      task: async (_ctx: unknown, t: ListrTaskWrapper<unknown, typeof TtyRenderer, typeof TtyRenderer>) => {
-        line.wrapper = t;
-        t.title = this.title(line);
-        if (!line.started.done) {
-          t.task.state$ = ListrTaskState.WAITING;
-          await Promise.race([line.started.promise, line.finished.promise]);
-          if (!line.finished.done) t.task.state$ = ListrTaskState.STARTED;
-        }
-        const end = await line.finished.promise;
-        line.text = end.text;
-        t.title = this.title(line);
-        if (end.kind === 'skipped') t.skip(this.title(line));
-        else if (end.kind === 'failed') throw new Error(this.title(line));
-      },
-    }));
-    if (first) {
-      // A task without a title renders its output in the bottom bar: the live info() lines.
-      tasks.push({
-        title: undefined as unknown as string,
-        task: async (_ctx, t) => {
-          this.infoWrapper = t;
-          if (this.infos.length) t.output = this.infos.slice(-3).join('\n');
-          await this.closing.promise;
-        },
-        rendererOptions: { bottomBar: 3, persistentOutput: false },
-      } as (typeof tasks)[number]);
-    }
-    const list = new Listr<unknown, typeof TtyRenderer, typeof TtyRenderer>(tasks, {
-      concurrent: true,
-      exitOnError: false,
-      registerSignalListeners: false,
-      renderer: TtyRenderer,
-      fallbackRenderer: TtyRenderer,
-      rendererOptions: {
-        logger: new ListrLogger({ processOutput: this.processOutput, useIcons: true, toStderr: [] }),
-        collapseErrors: true,
-        showErrorMessage: true,
-        collapseSkips: true,
-        showSkipMessage: true,
-        formatOutput: 'wrap',
-      },
-    });
-    this.running = this.running.then(() =>
-      list.run().then(
-        () => undefined,
-        () => undefined,
-      ),
-    );
+    this.changed();
   }
 
   event(e: RolloutEvent): void {
     const key = keyOf(e.unit, e.host);
     const line = this.units.get(key);
-    if (!line || line.finished.done) {
+    if (!line || line.final) {
       const dur = e.durationMs !== undefined ? ` (${formatElapsed(e.durationMs)})` : '';
       this.info(`${key} ${e.step} ${e.result}${dur}${e.message ? `: ${oneLine(e.message)}` : ''}`);
       return;
     }
-    if (line.firstTime === undefined) line.firstTime = e.time;
-    line.started.resolve();
+    if (!line.started) {
+      line.started = true;
+      line.firstTime = e.time;
+      line.since = this.timers.now();
+    }
     const dur = e.durationMs !== undefined ? ` (${formatElapsed(e.durationMs)})` : '';
-    const msg = e.message ? `: ${shorten(oneLine(e.message), TITLE_MESSAGE_MAX)}` : '';
-    const total = formatElapsed(e.time - line.firstTime);
+    const msg = e.message ? `: ${printable(oneLine(e.message))}` : '';
+    const total = formatElapsed(e.time - (line.firstTime ?? e.time));
     switch (e.result) {
       case 'started':
         line.text = `${e.step}…`;
         break;
       case 'ok':
-        if (e.step === 'done') {
-          if (line.failure) return this.finish(line, 'failed', line.failure);
-          return this.finish(line, 'done', `done in ${total}`);
-        }
+        if (e.step === 'done') return this.finish(line, line.failure ? 'failed' : 'done', line.failure ?? `done in ${total}`);
         line.text = `${e.step} ok${dur}`;
         break;
       case 'skipped':
@@ -316,34 +293,142 @@ export class ListrReporter implements Reporter {
         line.text = line.failure;
         break;
     }
-    if (line.wrapper) line.wrapper.title = this.title(line);
+    this.changed();
   }
 
   info(message: string): void {
-    const m = oneLine(message);
-    this.infos.push(m);
-    if (this.infoWrapper) this.infoWrapper.output = m;
+    this.permanent(printable(oneLine(message)));
+  }
+
+  reading(done: number, total: number): void {
+    this.read = done < total ? { done, total } : undefined;
+    this.changed();
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    const notRun: UnitLine[] = [];
     for (const line of this.units.values()) {
-      if (line.finished.done) continue;
+      if (line.final) continue;
       if (line.failure) this.finish(line, 'failed', line.failure);
-      else if (line.started.done) this.finish(line, 'failed', `interrupted during ${line.text.replace(/…$/, '')}`);
-      else this.finish(line, 'skipped', 'not run');
+      else if (line.started) this.finish(line, 'failed', `interrupted during ${line.text.replace(/…$/, '')}`);
+      else notRun.push(line);
     }
-    this.closing.resolve();
-    await this.running;
-    if (this.infos.length) this.out.write(this.infos.map((l) => l + '\n').join(''));
+    for (const line of notRun.slice(0, NOT_RUN_LISTED)) this.finish(line, 'skipped', 'not run');
+    if (notRun.length > NOT_RUN_LISTED) this.permanent(`${this.colors.dim('↓')} and ${notRun.length - NOT_RUN_LISTED} more units not run`);
+    this.closed = true;
+    this.due?.cancel();
+    this.due = undefined;
+    // The final screen: the permanent lines, without the live part.
+    this.raw(this.erase() + this.pending);
+    this.pending = '';
+    for (const u of this.undo.splice(0)) u();
   }
 
   private finish(line: UnitLine, kind: Final['kind'], text: string): void {
+    line.started = true;
     line.text = text;
-    line.started.resolve();
-    line.finished.resolve({ kind, text });
+    line.final = { kind, text };
+    const icon = kind === 'done' ? this.colors.green('✔') : kind === 'failed' ? this.colors.red('✖') : this.colors.dim('↓');
+    this.permanent(`${icon} ${line.key}  ${text}`);
   }
 
-  private title(line: UnitLine): string {
-    return `${line.key}  ${line.text}`;
+  private permanent(line: string): void {
+    this.pending += line + '\n';
+    this.changed();
   }
+
+  /** Something to show: drawn at once, or when LIVE_REDRAW_MS has passed since the last draw. */
+  private changed(): void {
+    if (this.closed) return;
+    this.schedule(Math.max(0, this.lastDraw + LIVE_REDRAW_MS - this.timers.now()));
+  }
+
+  private schedule(ms: number): void {
+    const at = this.timers.now() + ms;
+    if (this.due && this.due.at <= at) return;
+    this.due?.cancel();
+    this.due = { at, cancel: this.timers.after(ms, () => this.draw()) };
+  }
+
+  private draw(): void {
+    this.due = undefined;
+    if (this.closed) return;
+    this.lastDraw = this.timers.now();
+    const live = this.atLineStart ? this.liveLines() : [];
+    this.raw(this.erase() + this.pending + live.map((l) => l + '\n').join(''));
+    this.pending = '';
+    this.drawn = live.length;
+    // The clocks move on without events.
+    this.schedule(LIVE_TICK_MS);
+  }
+
+  /** Moves up over the live lines and clears from there to the end of the screen. */
+  private erase(): string {
+    const n = this.drawn;
+    this.drawn = 0;
+    return n > 0 ? `\r\x1b[${n}A\x1b[J` : '';
+  }
+
+  /** The units in flight that fit, then the count line; each shorter than the terminal is wide. */
+  private liveLines(): string[] {
+    const reading = this.read ? [`reading hosts: ${this.read.done}/${this.read.total}`] : [];
+    if (this.units.size === 0) return reading;
+    const s = this.out as NodeJS.WriteStream;
+    const rows = s.rows > 0 ? s.rows : DEFAULT_ROWS;
+    const width = (s.columns > 0 ? s.columns : DEFAULT_COLUMNS) - 1;
+    const now = this.timers.now();
+    const running: UnitLine[] = [];
+    let done = 0;
+    let failed = 0;
+    let skipped = 0;
+    for (const u of this.units.values()) {
+      if (u.final?.kind === 'done') done++;
+      else if (u.final?.kind === 'failed') failed++;
+      else if (u.final) skipped++;
+      else if (u.started) running.push(u);
+    }
+    // At most rows - 1 lines: the count line, a read under way and, when not all units in flight
+    // fit, a "more" line.
+    const room = Math.max(1, rows - 2 - reading.length);
+    const shown = running.length <= room ? running : running.slice(0, room - 1);
+    const lines = shown.map((u) => `${this.colors.cyan('▸')} ${fit(`${u.key}  ${u.text} ${formatSeconds(now - (u.since ?? now))}`, width - 2)}`);
+    if (shown.length < running.length) lines.push(fit(`  … and ${running.length - shown.length} more in flight`, width));
+    lines.push(...reading);
+    const pendingCount = this.units.size - done - failed - skipped - running.length;
+    const parts = [`${done} of ${this.units.size} done`];
+    if (failed) parts.push(this.colors.red(`${failed} failed`));
+    if (skipped) parts.push(`${skipped} skipped`);
+    parts.push(`${running.length} in flight`, `${pendingCount} pending`, formatSeconds(now - this.began));
+    lines.push(this.colors.dim(fit(parts.join(' · '), width)));
+    // A terminal of a few rows: the last lines that fit, the count at least.
+    return lines.slice(-Math.max(1, rows - 1));
+  }
+
+  /**
+   * Another write to the screen (a warning on stderr) while the live lines are shown: they are
+   * erased first and drawn again below it. Undone at close when nothing wrapped the stream since.
+   */
+  private intercept(s: NodeJS.WritableStream): void {
+    const original = s.write;
+    const wrapped = ((chunk: unknown, ...rest: unknown[]) => {
+      if (this.closed) return (original as (...a: unknown[]) => boolean).call(s, chunk, ...rest);
+      const erase = this.erase();
+      if (erase) (original as (...a: unknown[]) => boolean).call(s === this.out ? s : this.out, erase);
+      const r = (original as (...a: unknown[]) => boolean).call(s, chunk, ...rest);
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString() : '';
+      if (text) this.atLineStart = text.endsWith('\n');
+      this.changed();
+      return r;
+    }) as typeof s.write;
+    s.write = wrapped;
+    this.undo.push(() => {
+      if (s.write === wrapped) s.write = original;
+    });
+  }
+}
+
+/** A line cut to `width` characters (an ellipsis marks the cut), so that it never wraps. */
+function fit(s: string, width: number): string {
+  return s.length <= width ? s : s.slice(0, Math.max(0, width - 1)) + '…';
 }

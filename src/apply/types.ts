@@ -31,7 +31,7 @@ export type RolloutStep =
 
 export type RolloutResult = 'started' | 'ok' | 'skipped' | 'failed' | 'restored' | 'restore-failed';
 
-/** One thing that happened, for the reporters (listr2 on a TTY, plain lines, NDJSON with --json). */
+/** One thing that happened, for the reporters (the live task list on a terminal, plain lines, NDJSON with --json). */
 export interface RolloutEvent {
   time: number;
   unit: string;
@@ -50,5 +50,7 @@ export interface Reporter {
   event(e: RolloutEvent): void;
   /** A line that is not about one unit (lock taken, batch started, summary). */
   info(message: string): void;
+  /** How far a read of the hosts is: `done` of `total` answered (a read of 200 hosts takes tens of seconds). */
+  reading?(done: number, total: number): void;
   close(): Promise<void>;
 }

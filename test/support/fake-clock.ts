@@ -4,6 +4,7 @@
  * interleaves as it would for real.
  */
 import type { Clock } from '../../src/apply/types';
+import type { Timers } from '../../src/clock';
 
 export interface FakeClock extends Clock {
   t: number;
@@ -23,4 +24,26 @@ export function fakeClock(): FakeClock {
     },
   };
   return c;
+}
+
+/** Timers (src/clock.ts) on a hand-moved clock, for what redraws a terminal: `advance` runs what falls due. */
+export function fakeTimers() {
+  let now = 1_000;
+  let pending: { at: number; fn: () => void }[] = [];
+  const timers: Timers = {
+    now: () => now,
+    after: (ms, fn) => {
+      const t = { at: now + ms, fn };
+      pending.push(t);
+      return () => void (pending = pending.filter((p) => p !== t));
+    },
+  };
+  const advance = (ms: number) => {
+    now += ms;
+    for (const t of pending.filter((p) => p.at <= now)) {
+      pending = pending.filter((p) => p !== t);
+      t.fn();
+    }
+  };
+  return { timers, advance, pending: () => pending.length };
 }

@@ -6,9 +6,10 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { ProgressTimers, readProgress, REDRAW_MS, SHOW_AFTER_MS } from '../../commands/progress';
+import { readProgress, REDRAW_MS, SHOW_AFTER_MS } from '../../commands/progress';
 import { SshSystemdDriver } from '../../src/drivers/systemd/driver';
 import { Connection, Transport } from '../../src/transport/types';
+import { fakeTimers } from '../support/fake-clock';
 import { offlineHostSpec } from '../support/host-spec';
 
 function terminal(isTTY = true) {
@@ -17,28 +18,6 @@ function terminal(isTTY = true) {
   let text = '';
   s.on('data', (d) => (text += d));
   return { stream: s, text: () => text };
-}
-
-/** Timers on a hand-moved clock: `advance` runs what falls due. */
-function fakeTimers() {
-  let now = 1_000;
-  let pending: { at: number; fn: () => void }[] = [];
-  const timers: ProgressTimers = {
-    now: () => now,
-    after: (ms, fn) => {
-      const t = { at: now + ms, fn };
-      pending.push(t);
-      return () => void (pending = pending.filter((p) => p !== t));
-    },
-  };
-  const advance = (ms: number) => {
-    now += ms;
-    for (const t of pending.filter((p) => p.at <= now)) {
-      pending = pending.filter((p) => p !== t);
-      t.fn();
-    }
-  };
-  return { timers, advance, pending: () => pending.length };
 }
 
 const line = (done: number, total: number) => `\r\x1b[Kreading hosts: ${done}/${total}`;
