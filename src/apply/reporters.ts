@@ -355,9 +355,12 @@ export class LiveReporter implements Reporter {
     this.due = undefined;
     if (this.closed) return;
     this.lastDraw = this.timers.now();
-    const live = this.atLineStart ? this.liveLines() : [];
-    this.raw(this.erase() + this.pending + live.map((l) => l + '\n').join(''));
+    const permanent = this.erase() + this.pending;
+    // Permanent lines end a line, so the live part can follow even after another's partial line.
+    if (this.pending) this.atLineStart = true;
     this.pending = '';
+    const live = this.atLineStart ? this.liveLines() : [];
+    this.raw(permanent + live.map((l) => l + '\n').join(''));
     this.drawn = live.length;
     // The clocks move on without events.
     this.schedule(LIVE_TICK_MS);
@@ -413,8 +416,9 @@ export class LiveReporter implements Reporter {
     const original = s.write;
     const wrapped = ((chunk: unknown, ...rest: unknown[]) => {
       if (this.closed) return (original as (...a: unknown[]) => boolean).call(s, chunk, ...rest);
-      const erase = this.erase();
-      if (erase) (original as (...a: unknown[]) => boolean).call(s === this.out ? s : this.out, erase);
+      // The live part off the screen; the lines already finished first, to keep the order.
+      this.raw(this.erase() + this.pending);
+      this.pending = '';
       const r = (original as (...a: unknown[]) => boolean).call(s, chunk, ...rest);
       const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString() : '';
       if (text) this.atLineStart = text.endsWith('\n');

@@ -15,6 +15,7 @@ import { up, Cluster, TestHost } from '../harness';
 import { GGN, ggnOnTerminal, listFiles, Run, tmpDir } from '../support/cli';
 import { clusterTree, ClusterTree, envConfigFor, SLEEPER_UNIT } from '../support/cluster-tree';
 import { mapLimit } from '../../src/parallel';
+import { screenOf } from '../support/screen';
 
 const skip = process.getuid?.() === 0 ? false : 'the test cluster needs root';
 const N = Number(process.env.GGN_TEST_MANY_HOSTS ?? 200);
@@ -101,6 +102,10 @@ describe(`${N} hosts: diff, update, check, and diff through one jump host`, { sk
     assert.equal(u.code, 0, u.output.slice(-3000));
     assert.match(u.output, new RegExp(`prod/web: ${N} updated`));
     assert.doesNotMatch(u.output, /EMFILE|too many open files/i);
+    // What the terminal (40 rows) holds at the end: each unit's line once, no live line left.
+    const { lines } = screenOf(u.raw, 40);
+    for (const [i, h] of cluster.hosts.entries()) assert.equal(lines.filter((l) => l.startsWith(`✔ ${unit(i)}@${h.name}  done in `)).length, 1, h.name);
+    assert.ok(!lines.some((l) => / in flight · | pending · |reading hosts/.test(l)), lines.slice(-5).join('\n'));
     await assertAllRunning('1');
     const d = run('prod', 'web', 'diff', '--exit-code');
     assert.equal(d.code, 0, d.stdout.slice(-2000) + d.stderr);

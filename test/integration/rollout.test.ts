@@ -11,6 +11,7 @@ import { upHosts, scopes, HostCluster, LiveHost, Scope } from '../harness';
 import { background as ggnBackground, ggn, ggnOnTerminal } from '../support/cli';
 import { liveTree, ClusterTree, liveEnvConfig } from '../support/cluster-tree';
 import { assertOutput, assertRolloutLines } from '../support/output-schema';
+import { screenOf } from '../support/screen';
 
 const skip = process.getuid?.() === 0 ? false : 'the test hosts need root';
 
@@ -201,8 +202,10 @@ function suite(scope: Scope): void {
       assert.deepEqual(await Promise.all([0, 1, 2].map(onHost)), before, 'nothing changed');
       const all = ggnOnTerminal(['-H', tree.home, 'prod', 'web', 'update'], [{ expect: '[q]uit? ', send: 'a\r' }]);
       assert.equal(all.code, 0, all.output);
+      const { lines } = screenOf(all.raw, 40);
       for (let i = 0; i < 3; i++) {
-        assert.match(all.output, new RegExp(`prod_web_w${i + 1}\\.service@${h[i].name}  done in`), 'the task list shows each unit done');
+        const done = lines.filter((l) => l.startsWith(`✔ prod_web_w${i + 1}.service@${h[i].name}  done in `));
+        assert.equal(done.length, 1, `the task list shows each unit done, once: ${lines.join(' | ')}`);
         assert.match((await onHost(i))!, /v5/);
       }
       assert.doesNotMatch(all.output, /\d\dZ prod_web_w\d\.service@\S+ write ok/, 'no plain event lines: the task list shows them');

@@ -132,14 +132,14 @@ export function background(args: string[], opts: { env?: NodeJS.ProcessEnv } = {
 
 /**
  * Runs ggn on a real pseudo-terminal (test/support/pty-run.py, Python's pty module) and types
- * each `send` once its `expect` has appeared. `output` is what the terminal showed, escape
- * sequences removed.
+ * each `send` once its `expect` has appeared. `output` is what the terminal was sent, escape
+ * sequences removed; `raw` as it was sent (for test/support/screen.ts: what it showed).
  */
 export function ggnOnTerminal(
   args: string[],
   answers: { expect: string; send: string }[],
   opts: { env?: NodeJS.ProcessEnv } = {},
-): { code: number; output: string } {
+): { code: number; output: string; raw: string } {
   const r = spawnSync('python3', [path.join(ROOT, 'test/support/pty-run.py'), JSON.stringify(answers), process.execPath, GGN, ...withTestSettle(args)], {
     env: { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1', ...opts.env },
     encoding: 'utf8',
@@ -147,5 +147,5 @@ export function ggnOnTerminal(
   });
   // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences are what is removed
   const output = (r.stdout ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r/g, '');
-  return { code: r.status ?? -1, output };
+  return { code: r.status ?? -1, output, raw: r.stdout ?? '' };
 }

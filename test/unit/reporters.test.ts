@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { createReporter, isoSeconds, JsonReporter, LIVE_REDRAW_MS, LIVE_TICK_MS, LiveReporter, PlainReporter } from '../../src/apply/reporters';
 import { PLAIN } from '../../src/report/diff';
 import { fakeTimers } from '../support/fake-clock';
+import { screenOf } from '../support/screen';
 import { formatElapsed as formatDuration } from '../../src/durations';
 import { RolloutEvent } from '../../src/apply/types';
 
@@ -26,39 +27,6 @@ function sink(tty = false): Writable & { text: () => string; isTTY?: boolean; co
 
 const T0 = Date.UTC(2026, 10, 22, 1, 2, 3, 456);
 const ev = (over: Partial<RolloutEvent>): RolloutEvent => ({ time: T0, unit: 'prod_web_w1.service', host: 'host1', step: 'restart', result: 'ok', ...over });
-
-/**
- * What a terminal of `rows` lines shows after `text`: the lines (scrollback, then the screen) as
- * far as the cursor control the live task list uses (\r, \n, ESC[nA, ESC[J; colours are dropped).
- * Moving up past the screen's top edge, which a real terminal refuses, fails the test.
- */
-function screenOf(text: string, rows: number): { lines: string[]; screen: string[] } {
-  const lines: string[] = [''];
-  let row = 0;
-  let col = 0;
-  const re = /\x1b\[(\d*)([A-Za-z])|\r|\n|[^\x1b\r\n]+/g;
-  for (const m of text.matchAll(re)) {
-    const t = m[0];
-    if (t === '\n') {
-      row++;
-      col = 0;
-      if (row === lines.length) lines.push('');
-    } else if (t === '\r') col = 0;
-    else if (m[2] === 'A') {
-      const n = Number(m[1] || 1);
-      assert.ok(row - n >= Math.max(0, lines.length - rows), `cursor moved ${n} lines up, above the top of the screen`);
-      row -= n;
-    } else if (m[2] === 'J') {
-      lines.length = row + 1;
-      lines[row] = lines[row].slice(0, col);
-    } else if (m[2] === undefined) {
-      lines[row] = lines[row].slice(0, col).padEnd(col) + t + lines[row].slice(col + t.length);
-      col += t.length;
-    }
-  }
-  if (lines[lines.length - 1] === '') lines.pop();
-  return { lines, screen: lines.slice(-rows) };
-}
 
 /** A terminal-like sink, a live reporter on it with hand-moved timers, and its screen. */
 function liveOn(rows = 40, columns = 120) {
@@ -265,15 +233,39 @@ describe('LiveReporter (a terminal)', () => {
     }
     const { timers, advance } = fakeTimers();
     const r = new LiveReporter(out, { timers, colors: PLAIN, sharing: [other] });
-    r.plan([{ unit: 'u.service', host: 'h1' }]);
+    r.plan([
+      { unit: 'u.service', host: 'h1' },
+      { unit: 'v.service', host: 'h2' },
+    ]);
     r.event(ev({ unit: 'u.service', host: 'h1', step: 'write', result: 'started' }));
+    r.event(ev({ unit: 'v.service', host: 'h2', step: 'write', result: 'started' }));
     advance(LIVE_REDRAW_MS);
+    // v ends, and a warning comes before the next draw: v's line stays first.
+    r.event(ev({ unit: 'v.service', host: 'h2', step: 'done', result: 'ok' }));
     other.write('warning: host h1: slow\n');
     advance(LIVE_REDRAW_MS);
-    assert.deepEqual(screenOf(both, 40).lines, ['warning: host h1: slow', '▸ u.service@h1  write… 0s', '0 of 1 done · 1 in flight · 0 pending · 0s']);
+    assert.deepEqual(screenOf(both, 40).lines, [
+      '✔ v.service@h2  done in 0ms',
+      'warning: host h1: slow',
+      '▸ u.service@h1  write… 0s',
+      '1 of 2 done · 1 in flight · 0 pending · 0s',
+    ]);
+    // A partial line (no newline) holds the live part back until a line is ended.
+    other.write('half a line');
+    advance(LIVE_REDRAW_MS);
+    assert.equal(screenOf(both, 40).lines.at(-1), 'half a line');
+    other.write(', ended\n');
+    advance(LIVE_REDRAW_MS);
+    assert.deepEqual(screenOf(both, 40).lines.slice(2), ['half a line, ended', '▸ u.service@h1  write… 0s', '1 of 2 done · 1 in flight · 0 pending · 0s']);
     await r.close();
     other.write('after\n');
-    assert.deepEqual(screenOf(both, 40).lines, ['warning: host h1: slow', '✖ u.service@h1  interrupted during write', 'after']);
+    assert.deepEqual(screenOf(both, 40).lines, [
+      '✔ v.service@h2  done in 0ms',
+      'warning: host h1: slow',
+      'half a line, ended',
+      '✖ u.service@h1  interrupted during write',
+      'after',
+    ]);
   });
 
   it('counts the hosts read while a read is under way, and leaves nothing of it behind', async () => {
