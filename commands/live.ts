@@ -13,22 +13,28 @@ export const jsonFlag = Flags.boolean({ description: 'print one JSON document in
 
 /**
  * `progress`: a count of the hosts read on a terminal's stderr (commands/progress.ts), for the
- * commands that only read; `onReadProgress` instead for those with a live display of their own
- * (update's task list shows the count among its live lines).
+ * commands that only read; a function: only while it says so (update while it asks questions).
+ * `onReadProgress`: the reads the line does not show go there (update's live task list shows
+ * the count among its own lines).
  */
 export async function withDriver<T>(
   ctx: CommandContext,
   parallel: number,
   fn: (d: Driver) => Promise<T>,
-  opts: { progress?: boolean; onReadProgress?: (done: number, total: number) => void } = {},
+  opts: { progress?: boolean | (() => boolean); onReadProgress?: (done: number, total: number) => void } = {},
 ): Promise<T> {
   const progress = opts.progress && ctx.globals.logLevel !== 'error' ? readProgress(ctx.err) : undefined;
+  const lineNow = typeof opts.progress === 'function' ? opts.progress : () => true;
   const warn = (machine: string, message: string): void => {
     if (ctx.globals.logLevel === 'error') return;
     progress?.clear();
     ctx.err.write(`warning: host ${machine}: ${printable(message)}\n`);
   };
-  const driver = createDriver(ctx.ws.env(ctx.target.env), { parallel, onWarning: warn, onReadProgress: progress?.update ?? opts.onReadProgress });
+  const onReadProgress = (done: number, total: number): void => {
+    if (progress && lineNow()) return progress.update(done, total);
+    opts.onReadProgress?.(done, total);
+  };
+  const driver = createDriver(ctx.ws.env(ctx.target.env), { parallel, onWarning: warn, onReadProgress });
   try {
     return await fn(driver);
   } finally {

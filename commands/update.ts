@@ -205,8 +205,9 @@ needs -y otherwise; --dry-run lists them. A failure stops the prune of that serv
                 prunePrompt: flags.yes || dryRun ? undefined : asking(askPrune),
               },
             ),
-          // The live task list counts the hosts read (silent for tens of seconds at 200 hosts otherwise).
-          { onReadProgress: (done, total) => reporter.reading?.(done, total) },
+          // The hosts read are counted (silent for tens of seconds at 200 hosts otherwise): on
+          // their own line while questions are asked, else among the live task list's lines.
+          { progress: terminal ? () => !terminal.isLive() : false, onReadProgress: (done, total) => reporter.reading?.(done, total) },
         );
       } catch (e) {
         // With --json a failure before any service ran (the lock backend, the driver) is JSON too.

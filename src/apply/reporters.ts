@@ -62,6 +62,11 @@ export class TerminalReporter implements Reporter {
     if (canRedraw(this.out)) this.list ??= new LiveReporter(this.out);
   }
 
+  /** Whether the live task list is shown (else plain lines, and questions may come). */
+  isLive(): boolean {
+    return this.list !== undefined;
+  }
+
   /** Ends the task list (its final screen stays): the terminal is free for a question. */
   async pause(): Promise<void> {
     const list = this.list;

@@ -1,7 +1,16 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { createReporter, isoSeconds, JsonReporter, LIVE_REDRAW_MS, LIVE_TICK_MS, LiveReporter, PlainReporter } from '../../src/apply/reporters';
+import {
+  createReporter,
+  isoSeconds,
+  JsonReporter,
+  LIVE_REDRAW_MS,
+  LIVE_TICK_MS,
+  LiveReporter,
+  PlainReporter,
+  TerminalReporter,
+} from '../../src/apply/reporters';
 import { PLAIN } from '../../src/report/diff';
 import { fakeTimers } from '../support/fake-clock';
 import { screenOf } from '../support/screen';
@@ -292,5 +301,25 @@ describe('LiveReporter (a terminal)', () => {
     r.info('nothing to do');
     await r.close();
     assert.equal(out.text(), 'nothing to do\n');
+  });
+});
+
+describe('TerminalReporter (a terminal where questions are asked)', () => {
+  it('writes plain lines while asking (the read count is drawn by the command then), the live list from live() to pause()', async () => {
+    const out = sink(true);
+    const t = new TerminalReporter(out, () => T0);
+    t.reading(1, 5);
+    t.info('asking');
+    assert.equal(t.isLive(), false);
+    assert.equal(out.text(), `${isoSeconds(T0)} asking\n`);
+    t.live();
+    assert.equal(t.isLive(), true);
+    t.reading(2, 5);
+    // The live list draws on its own (real) timer: within LIVE_REDRAW_MS, waited for up to 5 s.
+    for (let i = 0; i < 500 && !screenOf(out.text(), 40).lines.includes('reading hosts: 2/5'); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(screenOf(out.text(), 40).lines, [`${isoSeconds(T0)} asking`, 'reading hosts: 2/5']);
+    await t.pause();
+    assert.equal(t.isLive(), false);
+    assert.deepEqual(screenOf(out.text(), 40).lines, [`${isoSeconds(T0)} asking`]);
   });
 });
