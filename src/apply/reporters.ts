@@ -9,8 +9,9 @@
  *
  * How events map to a unit's state (LiveReporter; the line reporters print every event as is):
  *   - the first event of a unit starts it (its line leaves "pending");
- *   - `step: 'done'` finishes it: result ok -> done, skipped -> skipped, failed / restored /
- *     restore-failed -> failed (with the failing step and message seen before);
+ *   - `step: 'done'` finishes it: result ok -> done, skipped -> skipped, failed -> failed (with
+ *     the failing step and message seen before); so does a restore (`restored` or
+ *     `restore-failed`), a unit's last step;
  *   - `step: 'pending', result: 'skipped'` finishes it as skipped before any work (up to date);
  *   - a `failed` result on any other step marks the unit as failing (a restore may follow);
  *   - on close(), units still pending are shown as "not run" (skipped) and units in flight as
@@ -256,6 +257,8 @@ export class LiveReporter implements Reporter {
   event(e: RolloutEvent): void {
     const key = keyOf(e.unit, e.host);
     const line = this.units.get(key);
+    // The end of a unit whose restore already ended its line.
+    if (line?.final && e.step === 'done') return;
     if (!line || line.final) {
       const dur = e.durationMs !== undefined ? ` (${formatElapsed(e.durationMs)})` : '';
       this.info(`${key} ${e.step} ${e.result}${dur}${e.message ? `: ${oneLine(e.message)}` : ''}`);
@@ -287,16 +290,12 @@ export class LiveReporter implements Reporter {
         line.failure = `failed at ${e.step}${dur}${msg}`;
         line.text = line.failure;
         break;
+      // A restore is a unit's last step (the rollout goes on without it): its line ends here.
+      // With no failure before it, the run was stopped (a signal, the lock lost).
       case 'restored':
-        line.failure = `${line.failure ?? 'failed'}; previous unit restored${dur}`;
-        if (e.step === 'done') return this.finish(line, 'failed', line.failure);
-        line.text = line.failure;
-        break;
+        return this.finish(line, 'failed', `${line.failure ?? 'stopped'}; previous unit restored${dur}`);
       case 'restore-failed':
-        line.failure = `${line.failure ?? 'failed'}; RESTORE FAILED${msg}`;
-        if (e.step === 'done') return this.finish(line, 'failed', line.failure);
-        line.text = line.failure;
-        break;
+        return this.finish(line, 'failed', `${line.failure ?? 'stopped'}; RESTORE FAILED${msg}`);
     }
     this.changed();
   }

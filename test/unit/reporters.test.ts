@@ -159,11 +159,15 @@ describe('LiveReporter (a terminal)', () => {
     e(0, { step: 'done', result: 'failed' });
     e(1, { step: 'pending', result: 'skipped', message: 'up to date' });
     e(3, { step: 'restart', result: 'started' }); // still in flight at close
+    // Stopped by a signal between two steps: restored with no failed step before.
+    e(4, { step: 'write', result: 'ok' });
+    e(4, { step: 'restore', result: 'restored', durationMs: 900 });
+    e(4, { step: 'done', result: 'restored' });
     r.event({ time: T0, unit: 'unplanned.service', host: 'hostX', step: 'restart', result: 'ok' });
     advance(LIVE_REDRAW_MS);
     assert.deepEqual(screen().lines.slice(-2), [
       '▸ prod_web_d.service@host4  restart… 0s',
-      '1 of 5 done · 1 failed · 1 skipped · 1 in flight · 1 pending · 1s',
+      '1 of 5 done · 2 failed · 1 skipped · 1 in flight · 0 pending · 1s',
     ]);
     await r.close();
     // The final screen: the record only, each unit once, a remote message's control characters escaped.
@@ -172,9 +176,9 @@ describe('LiveReporter (a terminal)', () => {
       '✔ prod_web_c.service@host3  done in 2.5s',
       '✖ prod_web_a.service@host1  failed at health (30.0s): HTTP 503:\\x1b[2J down; previous unit restored (800ms)',
       '↓ prod_web_b.service@host2  skipped: up to date',
+      '✖ prod_web_e.service@host5  stopped; previous unit restored (900ms)',
       'unplanned.service@hostX restart ok',
       '✖ prod_web_d.service@host4  interrupted during restart',
-      '↓ prod_web_e.service@host5  not run',
     ]);
   });
 
