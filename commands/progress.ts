@@ -6,7 +6,7 @@
  * (a CI log, a pipe) or TERM=dumb: nothing.
  */
 import { realTimers, Timers } from '../src/clock';
-import { canRedraw } from '../src/report/terminal';
+import { canRedraw, hostsRead } from '../src/report/terminal';
 
 export const SHOW_AFTER_MS = 500;
 export const REDRAW_MS = 100;
@@ -40,7 +40,7 @@ export function readProgress(stream: NodeJS.WritableStream, timers: Timers = rea
   const draw = () => {
     lastDraw = timers.now();
     drawn = true;
-    stream.write(`\r\x1b[Kreading hosts: ${state.done}/${state.total}`);
+    stream.write(`\r\x1b[K${hostsRead(state.done, state.total)}`);
   };
   const clear = () => {
     if (drawn) stream.write('\r\x1b[K');

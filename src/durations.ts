@@ -43,11 +43,6 @@ export function formatDuration(ms: number): string {
   return `${s}s`;
 }
 
-/** Whole seconds for a clock that ticks on screen: `0s`, `45s`, `1m05s`, `1h02m`. */
-export function formatSeconds(ms: number): string {
-  return ms < 60_000 ? `${Math.max(0, Math.floor(ms / 1000))}s` : formatElapsed(ms);
-}
-
 /** Elapsed time of a step: 850ms, 1.2s, 59.9s, 2m03s, 1h02m. */
 export function formatElapsed(ms: number): string {
   if (ms < 0) ms = 0;

@@ -19,10 +19,10 @@
  * Events may come in any order across units and several units may be in flight at once.
  */
 import { realTimers, Timers } from '../clock';
-import { formatElapsed, formatSeconds } from '../durations';
+import { formatDuration, formatElapsed } from '../durations';
 import { Colors } from '../report/diff';
 import { printable } from '../report/printable';
-import { canRedraw, colorsFor } from '../report/terminal';
+import { canRedraw, colorsFor, hostsRead } from '../report/terminal';
 import { Reporter, RolloutEvent } from './types';
 
 export type Out = NodeJS.WritableStream;
@@ -181,18 +181,17 @@ const NOT_RUN_LISTED = 10;
 const DEFAULT_ROWS = 24;
 const DEFAULT_COLUMNS = 80;
 
-type Final = { kind: 'done' | 'skipped' | 'failed'; text: string };
+type Ending = 'done' | 'skipped' | 'failed';
 
 interface UnitLine {
   key: string;
+  /** Its step while in flight (the live line). */
   text: string;
-  started: boolean;
-  /** When the unit's first event came (its clock on the live line and "done in"). */
-  firstTime?: number;
-  /** This machine's time of its first event (the live line's clock). */
-  since?: number;
+  /** Its first event: the event's time ("done in") and this machine's (the live line's clock). */
+  started?: { eventTime: number; at: number };
   failure?: string;
-  final?: Final;
+  /** How its permanent line ended it. */
+  ended?: Ending;
 }
 
 export interface LiveOptions {
@@ -249,7 +248,7 @@ export class LiveReporter implements Reporter {
   plan(units: { unit: string; host: string }[]): void {
     for (const u of units) {
       const key = keyOf(u.unit, u.host);
-      if (!this.units.has(key)) this.units.set(key, { key, text: 'pending', started: false });
+      if (!this.units.has(key)) this.units.set(key, { key, text: 'pending' });
     }
     this.changed();
   }
@@ -258,20 +257,16 @@ export class LiveReporter implements Reporter {
     const key = keyOf(e.unit, e.host);
     const line = this.units.get(key);
     // The end of a unit whose restore already ended its line.
-    if (line?.final && e.step === 'done') return;
-    if (!line || line.final) {
+    if (line?.ended && e.step === 'done') return;
+    if (!line || line.ended) {
       const dur = e.durationMs !== undefined ? ` (${formatElapsed(e.durationMs)})` : '';
       this.info(`${key} ${e.step} ${e.result}${dur}${e.message ? `: ${oneLine(e.message)}` : ''}`);
       return;
     }
-    if (!line.started) {
-      line.started = true;
-      line.firstTime = e.time;
-      line.since = this.timers.now();
-    }
+    line.started ??= { eventTime: e.time, at: this.timers.now() };
     const dur = e.durationMs !== undefined ? ` (${formatElapsed(e.durationMs)})` : '';
     const msg = e.message ? `: ${printable(oneLine(e.message))}` : '';
-    const total = formatElapsed(e.time - (line.firstTime ?? e.time));
+    const total = formatElapsed(e.time - line.started.eventTime);
     switch (e.result) {
       case 'started':
         line.text = `${e.step}…`;
@@ -313,7 +308,7 @@ export class LiveReporter implements Reporter {
     if (this.closed) return;
     const notRun: UnitLine[] = [];
     for (const line of this.units.values()) {
-      if (line.final) continue;
+      if (line.ended) continue;
       if (line.failure) this.finish(line, 'failed', line.failure);
       else if (line.started) this.finish(line, 'failed', `interrupted during ${line.text.replace(/…$/, '')}`);
       else notRun.push(line);
@@ -329,10 +324,8 @@ export class LiveReporter implements Reporter {
     for (const u of this.undo.splice(0)) u();
   }
 
-  private finish(line: UnitLine, kind: Final['kind'], text: string): void {
-    line.started = true;
-    line.text = text;
-    line.final = { kind, text };
+  private finish(line: UnitLine, kind: Ending, text: string): void {
+    line.ended = kind;
     const icon = kind === 'done' ? this.colors.green('✔') : kind === 'failed' ? this.colors.red('✖') : this.colors.dim('↓');
     this.permanent(`${icon} ${line.key}  ${text}`);
   }
@@ -379,7 +372,7 @@ export class LiveReporter implements Reporter {
 
   /** The units in flight that fit, then the count line; each shorter than the terminal is wide. */
   private liveLines(): string[] {
-    const reading = this.read ? [`reading hosts: ${this.read.done}/${this.read.total}`] : [];
+    const reading = this.read ? [hostsRead(this.read.done, this.read.total)] : [];
     if (this.units.size === 0) return reading;
     const s = this.out as NodeJS.WriteStream;
     const rows = s.rows > 0 ? s.rows : DEFAULT_ROWS;
@@ -390,23 +383,23 @@ export class LiveReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const u of this.units.values()) {
-      if (u.final?.kind === 'done') done++;
-      else if (u.final?.kind === 'failed') failed++;
-      else if (u.final) skipped++;
+      if (u.ended === 'done') done++;
+      else if (u.ended === 'failed') failed++;
+      else if (u.ended) skipped++;
       else if (u.started) running.push(u);
     }
     // At most rows - 1 lines: the count line, a read under way and, when not all units in flight
     // fit, a "more" line.
     const room = Math.max(1, rows - 2 - reading.length);
     const shown = running.length <= room ? running : running.slice(0, room - 1);
-    const lines = shown.map((u) => `${this.colors.cyan('▸')} ${fit(`${u.key}  ${u.text} ${formatSeconds(now - (u.since ?? now))}`, width - 2)}`);
+    const lines = shown.map((u) => `${this.colors.cyan('▸')} ${fit(`${u.key}  ${u.text} ${clock(now - u.started!.at)}`, width - 2)}`);
     if (shown.length < running.length) lines.push(fit(`  … and ${running.length - shown.length} more in flight`, width));
     lines.push(...reading);
     const pendingCount = this.units.size - done - failed - skipped - running.length;
     const parts = [`${done} of ${this.units.size} done`];
     if (failed) parts.push(this.colors.red(`${failed} failed`));
     if (skipped) parts.push(`${skipped} skipped`);
-    parts.push(`${running.length} in flight`, `${pendingCount} pending`, formatSeconds(now - this.began));
+    parts.push(`${running.length} in flight`, `${pendingCount} pending`, clock(now - this.began));
     lines.push(this.colors.dim(fit(parts.join(' · '), width)));
     // A terminal of a few rows: the last lines that fit, the count at least.
     return lines.slice(-Math.max(1, rows - 1));
@@ -424,8 +417,10 @@ export class LiveReporter implements Reporter {
       this.raw(this.erase() + this.pending);
       this.pending = '';
       const r = (original as (...a: unknown[]) => boolean).call(s, chunk, ...rest);
-      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString() : '';
-      if (text) this.atLineStart = text.endsWith('\n');
+      // Only its last character matters: whether it ended a line.
+      const last =
+        typeof chunk === 'string' ? chunk.at(-1) : chunk instanceof Uint8Array && chunk.length ? String.fromCharCode(chunk[chunk.length - 1]) : undefined;
+      if (last !== undefined) this.atLineStart = last === '\n';
       this.changed();
       return r;
     }) as typeof s.write;
@@ -434,6 +429,11 @@ export class LiveReporter implements Reporter {
       if (s.write === wrapped) s.write = original;
     });
   }
+}
+
+/** A clock that ticks on screen: whole seconds gone by (`0s`, `45s`, `1m5s`). */
+function clock(ms: number): string {
+  return formatDuration(Math.floor(ms / 1000) * 1000);
 }
 
 /** A line cut to `width` characters (an ellipsis marks the cut), so that it never wraps. */

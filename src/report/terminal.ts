@@ -10,3 +10,8 @@ export function canRedraw(stream: NodeJS.WritableStream): boolean {
 export function colorsFor(stream: NodeJS.WritableStream): Colors {
   return (stream as NodeJS.WriteStream).isTTY && !process.env.NO_COLOR ? ANSI : PLAIN;
 }
+
+/** The count of hosts answered while a long read runs, wherever it is shown. */
+export function hostsRead(done: number, total: number): string {
+  return `reading hosts: ${done}/${total}`;
+}
